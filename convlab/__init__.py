@@ -1,0 +1,39 @@
+"""convlab: the helper package of *Fold & Unfold*.
+
+- ``convlab.shapes``: shape arithmetic with clear errors (chapters 1-4);
+- ``convlab.ops`` (also ``convlab.<name>``): unfold, fold, fold_divisor,
+  conv1d/2d/3d and conv_transpose1d/2d/3d written from tensor views;
+- ``convlab.nn``: drop-in ``Conv*d`` / ``ConvTranspose*d`` layers using them.
+"""
+
+from . import nn, ops, shapes
+from .ops import (
+    TRANSPOSE_METHODS,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    fold_divisor,
+    unfold,
+)
+from .shapes import (
+    conv_output_shape,
+    conv_transpose_output_shape,
+    fold_output_sizes_for,
+    num_blocks,
+    output_padding_for,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "nn", "ops", "shapes", "TRANSPOSE_METHODS",
+    "unfold", "fold", "fold_divisor",
+    "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "conv_output_shape", "conv_transpose_output_shape", "num_blocks",
+    "output_padding_for", "fold_output_sizes_for",
+]
