@@ -92,3 +92,24 @@ def test_a_tiny_model_trains_identically():
     ours = run(convlab.nn.Conv2d, convlab.nn.ConvTranspose2d)
     assert ref[-1] < ref[0]
     assert ours == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", convlab.TRANSPOSE_METHODS)
+def test_batch_chunking_gives_the_same_values_and_gradients(monkeypatch, method):
+    """Large batches are lowered a chunk of samples at a time; force it on a small one."""
+    import torch.nn.functional as F
+
+    monkeypatch.setattr(convlab.ops, "CHUNK_BYTES", 1)
+    torch.manual_seed(4)
+    x = torch.randn(5, 4, 7, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(6, 2, 3, 2, dtype=torch.float64, requires_grad=True)
+    for ours, ref in [
+        (convlab.conv2d(x, w, None, 2, 1, 1, 2), F.conv2d(x, w, None, 2, 1, 1, 2)),
+        (convlab.conv_transpose2d(x, w[:4], None, 2, 1, 1, 2, method=method),
+         F.conv_transpose2d(x, w[:4], None, 2, 1, 1, 2)),
+    ]:
+        torch.testing.assert_close(ours, ref, atol=1e-10, rtol=0)
+        grad = torch.randn_like(ref)
+        for a, b in zip(torch.autograd.grad(ours, [x, w], grad),
+                        torch.autograd.grad(ref, [x, w], grad)):
+            torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
