@@ -1,0 +1,247 @@
+"""Exercise checkers: test a reader's function against torch on random cases.
+
+Each checker calls the reader's function on seeded random cases (the same
+cases every run), compares with torch, and returns a :class:`CheckReport`
+whose text says how many cases passed or, for the first failing case, the
+arguments and what was wrong: the type, the shape, the values (largest
+difference and where) or the gradient. A function that still raises
+``NotImplementedError`` gets a friendly "not implemented yet".
+
+Usage in a chapter::
+
+    def my_unfold(x, kernel_size, dilation, padding, stride):
+        raise NotImplementedError  # your code here
+
+    exercises.check_unfold(my_unfold)
+
+See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
+(``check_num_blocks``, ``check_unfold``), chapter 2 (``check_fold``),
+chapter 3 (``check_conv2d``) and chapter 4 (``check_conv_transpose2d``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from . import shapes
+
+__all__ = ["CheckReport", "check_num_blocks", "check_unfold", "check_fold", "check_conv2d",
+           "check_conv_transpose2d", "random_sliding_case"]
+
+
+@dataclass
+class CheckReport:
+    """The outcome of a checker: truthy when every case passed; prints as a report."""
+
+    name: str
+    total: int
+    passed: int = 0
+    failure: str | None = None
+    not_implemented: bool = False
+    notes: list = field(default_factory=list)
+
+    def __bool__(self):
+        return self.failure is None and not self.not_implemented and self.passed == self.total
+
+    def __repr__(self):
+        if self.not_implemented:
+            return (f"NOT YET: {self.name} raises NotImplementedError. Replace "
+                    f"`raise NotImplementedError` with your code, then run this cell again.")
+        if self.failure is not None:
+            return (f"FAILED: {self.name}, {self.passed} of {self.total} cases passed before "
+                    f"this one failed:\n{self.failure}")
+        return f"PASSED: {self.name}, all {self.total} cases agree with torch."
+
+    __str__ = __repr__
+
+
+def _fmt(kwargs):
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+def random_sliding_case(rng: random.Random, *, max_size=9):
+    """Random legal 2-D unfold parameters: input size, kernel, stride, padding, dilation."""
+    while True:
+        k = (rng.randint(1, 4), rng.randint(1, 4))
+        s = (rng.randint(1, 3), rng.randint(1, 3))
+        p = (rng.randint(0, 2), rng.randint(0, 2))
+        d = (rng.randint(1, 2), rng.randint(1, 2))
+        size = (rng.randint(1, max_size), rng.randint(1, max_size))
+        if all(d[i] * (k[i] - 1) + 1 <= size[i] + 2 * p[i] for i in range(2)):
+            return dict(input_size=size, kernel_size=k, stride=s, padding=p, dilation=d)
+
+
+def _call(fn, report, args, kwargs):
+    """Run the reader's function; returns (ok, result)."""
+    try:
+        return True, fn(*args, **kwargs)
+    except NotImplementedError:
+        report.not_implemented = True
+        return False, None
+    except Exception as err:  # the reader's bug: report it, do not crash the notebook
+        report.failure = (f"  case {report.passed + 1}: called with {_fmt(kwargs)}\n"
+                          f"  it raised {type(err).__name__}: {err}")
+        return False, None
+
+
+def _compare(report, got, expected, where, *, atol=1e-6):
+    """Fill ``report.failure`` if ``got`` differs from ``expected``; True if equal."""
+    if not isinstance(got, torch.Tensor):
+        report.failure = f"{where}\n  expected a torch.Tensor, got {type(got).__name__}"
+        return False
+    if tuple(got.shape) != tuple(expected.shape):
+        report.failure = (f"{where}\n  shape: expected {tuple(expected.shape)}, "
+                          f"got {tuple(got.shape)}")
+        return False
+    diff = (got.detach().double() - expected.detach().double()).abs()
+    if diff.numel() and diff.max() > atol:
+        index = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0])
+        report.failure = (f"{where}\n  values: largest difference {diff.max().item():.4g} at "
+                          f"index {index}: expected {expected[index].item():.4g}, "
+                          f"got {got[index].item():.4g}")
+        return False
+    return True
+
+
+def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6):
+    """Shared loop: value, then (optionally) gradient with respect to the tensors."""
+    report = CheckReport(name, len(cases))
+    for case in cases:
+        tensors, kwargs = case
+        expected = reference(*tensors, **kwargs)
+        inputs = [t.detach().clone().requires_grad_(grad) for t in tensors]
+        ok, got = _call(fn, report, inputs, kwargs)
+        if not ok:
+            return report
+        shown = ", ".join(f"tensor of shape {tuple(t.shape)}" for t in tensors)
+        where = f"  case {report.passed + 1}: called with {shown}, {_fmt(kwargs)}"
+        if not _compare(report, got, expected, where, atol=atol):
+            return report
+        if grad and got.requires_grad:
+            weight = torch.randn(expected.shape, generator=torch.Generator().manual_seed(7),
+                                 dtype=expected.dtype)
+            mine = torch.autograd.grad((got * weight).sum(), inputs, allow_unused=True)
+            refs = [t.detach().clone().requires_grad_(True) for t in tensors]
+            theirs = torch.autograd.grad((reference(*refs, **kwargs) * weight).sum(), refs)
+            for i, (a, b) in enumerate(zip(mine, theirs)):
+                a = torch.zeros_like(b) if a is None else a
+                if not _compare(report, a, b, f"{where}\n  (the gradient with respect to "
+                                              f"argument {i})", atol=atol):
+                    return report
+        report.passed += 1
+    return report
+
+
+def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
+    """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> L`` (2-D tuples).
+
+    The expected ``L`` is the number of columns ``F.unfold`` really returns.
+    Chapter 1.
+    """
+    rng = random.Random(seed)
+    report = CheckReport("num_blocks", cases)
+    for _ in range(cases):
+        case = random_sliding_case(rng)
+        x = torch.zeros(1, 1, *case["input_size"])
+        expected = F.unfold(x, case["kernel_size"], case["dilation"], case["padding"],
+                            case["stride"]).shape[-1]
+        ok, got = _call(fn, report, (), case)
+        if not ok:
+            return report
+        if got != expected:
+            report.failure = (f"  case {report.passed + 1}: {_fmt(case)}\n  expected L={expected}"
+                              f" (what F.unfold returns), got {got!r}")
+            return report
+        report.passed += 1
+    return report
+
+
+def _unfold_cases(rng, cases, dtype=torch.float64):
+    out = []
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), *c["input_size"], dtype=dtype,
+                        generator=torch.Generator().manual_seed(rng.randint(0, 10**6)))
+        out.append(((x,), dict(kernel_size=c["kernel_size"], dilation=c["dilation"],
+                               padding=c["padding"], stride=c["stride"])))
+    return out
+
+
+def check_unfold(fn, cases=20, seed=0, grad=True) -> CheckReport:
+    """Check ``fn(x, kernel_size, dilation, padding, stride)`` against ``F.unfold``.
+
+    ``x`` is ``(N, C, H, W)`` float64; parameters are 2-tuples. With ``grad``,
+    the gradient with respect to ``x`` is compared too (when the result
+    requires grad). Chapter 1.
+    """
+    return _tensor_checker("unfold", fn, _unfold_cases(random.Random(seed), cases), F.unfold,
+                           grad=grad)
+
+
+def check_fold(fn, cases=20, seed=0, grad=True) -> CheckReport:
+    """Check ``fn(cols, output_size, kernel_size, dilation, padding, stride)`` against ``F.fold``.
+
+    Chapter 2.
+    """
+    rng = random.Random(seed)
+    built = []
+    for (x,), kw in _unfold_cases(rng, cases):
+        cols = F.unfold(x, **kw)
+        built.append(((cols,), dict(output_size=tuple(x.shape[2:]), **kw)))
+    return _tensor_checker("fold", fn, built, F.fold, grad=grad)
+
+
+def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``.
+
+    With ``groups=True`` the cases include grouped and depthwise convolutions.
+    Chapter 3.
+    """
+    rng = random.Random(seed)
+    built = []
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        g = rng.choice([1, 2, 3]) if groups else 1
+        C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        x = torch.randn(rng.randint(1, 2), C_in, *c["input_size"], dtype=torch.float64,
+                        generator=gen)
+        weight = torch.randn(C_out, C_in // g, *c["kernel_size"], dtype=torch.float64,
+                             generator=gen)
+        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
+        built.append(((x, weight, bias), dict(stride=c["stride"], padding=c["padding"],
+                                              dilation=c["dilation"], groups=g)))
+    return _tensor_checker("conv2d" + (" with groups" if groups else ""), fn, built, F.conv2d,
+                           grad=grad)
+
+
+def check_conv_transpose2d(fn, cases=20, seed=0, stride=True, grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
+    against ``F.conv_transpose2d``. With ``stride=False`` every case has stride 1,
+    padding 0, dilation 1 (the forum's case). Chapter 4.
+    """
+    rng = random.Random(seed)
+    built = []
+    while len(built) < cases:
+        k = (rng.randint(1, 4), rng.randint(1, 4))
+        s = (rng.randint(1, 3), rng.randint(1, 3)) if stride else (1, 1)
+        d = (rng.randint(1, 2), rng.randint(1, 2)) if stride else (1, 1)
+        p = (rng.randint(0, 2), rng.randint(0, 2)) if stride else (0, 0)
+        op = tuple(rng.randint(0, max(s[i], d[i]) - 1) for i in range(2))
+        size = (rng.randint(1, 6), rng.randint(1, 6))
+        try:
+            shapes.conv_transpose_output_shape(size, k, s, p, op, d)
+        except ValueError:
+            continue
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        C_in, C_out = rng.randint(1, 3), rng.randint(1, 3)
+        x = torch.randn(rng.randint(1, 2), C_in, *size, dtype=torch.float64, generator=gen)
+        weight = torch.randn(C_in, C_out, *k, dtype=torch.float64, generator=gen)
+        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
+        built.append(((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=1,
+                                              dilation=d)))
+    return _tensor_checker("conv_transpose2d", fn, built, F.conv_transpose2d, grad=grad)
