@@ -1,31 +1,74 @@
-# Fold & Unfold: the two commands of the README are `make book` and `make test`.
+# Fold & Unfold. The README's two commands: `make book` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+export PATH := $(BIN):$(PATH)
+# ipykernel under Python 3.11 warns about frozen modules on every kernel start
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+SITE := _build/html
+NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
+         --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
-.PHONY: setup test test-fast bench clean
+.PHONY: setup assets book site test test-unit test-notebooks test-browser test-fast \
+        lab outputs bench constraints clean
 
-## setup: create .venv (if missing) and install the pinned requirements
-setup: $(STAMP)
+## setup: .venv with the pinned Python packages, and the front-end assets
+setup: $(VENV)/.installed vendor/.installed
 
-$(STAMP): requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-## test: set up, then run every test
-test: setup
-	$(PY) -m pytest tests -q
+## assets: MathJax, RequireJS and the widget manager from npm into vendor/
+assets: vendor/.installed
 
-## test-fast: the same tests with 100 hypothesis examples per property
+vendor/.installed: package.json package-lock.json tools/vendor_assets.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	tools/vendor_assets.sh
+	@touch $@
+
+## book: set up, build the site (warnings are errors), print where it is
+book: setup site
+	@echo "The book: $(CURDIR)/$(SITE)/index.html"
+
+site:
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+## test: set up, then every test: package, notebooks (nbval), site build, browser
+test: setup test-unit test-notebooks site test-browser
+
+test-unit:
+	$(PY) -m pytest tests -m "not browser" -q -p no:cacheprovider
+
+test-notebooks:
+	$(NBVAL)
+
+test-browser:
+	$(PY) -m pytest tests -m browser -q -p no:cacheprovider
+
+## test-fast: the package tests with 100 hypothesis examples per property
 test-fast: setup
-	$(PY) -m pytest tests -q --hypothesis-profile=dev
+	$(PY) -m pytest tests -m "not browser" -q --hypothesis-profile=dev
 
-## bench: timings of convlab's ops against torch's (prints a table; not a test)
+## lab: JupyterLab on the chapter notebooks
+lab: setup
+	$(BIN)/jupyter lab notebooks
+
+## outputs: re-execute every notebook in place from a fresh kernel, then clean it
+outputs: setup
+	$(PY) tools/run_notebooks.py
+
+## bench: convlab against torch's native ops, and the widget frame time
 bench: setup
 	$(PY) benchmarks/ops.py
+	$(PY) benchmarks/widgets.py
+
+## constraints: re-pin every installed package into constraints.txt
+constraints:
+	$(PY) -m pip freeze --exclude-editable | sed 's/^torch==2.13.0+cpu/torch==2.13.0/' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) _build node_modules vendor .pytest_cache .hypothesis *.egg-info

@@ -138,7 +138,7 @@ def draw_grid(ax, labels, *, hatched=None, title="", fontsize=8, facecolor=None,
         ax.set_xticks(np.arange(cols) + 0.5, col_labels, fontsize=fontsize - 1)
         ax.tick_params(axis="x", length=0)
     if title:
-        ax.set_title(title, fontsize=fontsize + 1, loc="left")
+        ax.set_title(title, fontsize=fontsize + 1, loc="center")
     return artists
 
 
@@ -174,7 +174,7 @@ class SlidingBlocksFigure:
     """
 
     def __init__(self, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, *,
-                 dpi=72):
+                 dpi=88):
         self.layout = lay = block_layout(input_size, kernel_size, stride, padding, dilation)
         Hp, Wp = lay.padded_size
         H, W = lay.input_size
@@ -184,10 +184,10 @@ class SlidingBlocksFigure:
         mcell = min(cell, 7.5 / max(L, 1))  # the matrix's columns shrink when L is large
         widths = [Wp * cell, L * mcell, Wo * cell]
         heights = [Hp * cell, K * mcell, Ho * cell]
-        self.fig = Figure(figsize=(sum(widths) + 1.6, max(heights) + 0.45), dpi=dpi)
+        self.fig = Figure(figsize=(sum(widths) + 2.0, max(heights) + 0.7), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
         gs = self.fig.add_gridspec(1, 3, width_ratios=widths, left=0.04, right=0.99,
-                                   top=0.90, bottom=0.02, wspace=0.25)
+                                   top=0.86, bottom=0.02, wspace=0.3)
         self.ax_in, self.ax_cols, self.ax_out = (self.fig.add_subplot(gs[i]) for i in range(3))
         p = lay.padding
         in_labels = np.full((Hp, Wp), "0", dtype=object)
@@ -196,16 +196,16 @@ class SlidingBlocksFigure:
         pad_mask[p[0]:p[0] + H, p[1]:p[1] + W] = False
         fs = 8 if max(Hp, Wp) <= 9 else 6
         draw_grid(self.ax_in, in_labels, hatched=pad_mask, fontsize=fs,
-                  title=f"input x: {H}x{W}, padding={p[0] if p[0] == p[1] else p} per side")
+                  title=f"input x: {H}x{W}\npadding={p[0] if p[0] == p[1] else p} per side")
         mat_labels = np.where(lay.pixel_ids < 0, "0", lay.pixel_ids.astype(str))
         k = lay.kernel_size
         row_labels = [f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
         mfs = max(4, min(8, int(mcell * 26)))
         draw_grid(self.ax_cols, mat_labels, hatched=lay.pixel_ids < 0, fontsize=mfs,
                   row_labels=row_labels if K <= 16 else None,
-                  title=f"unfold(x): {K} rows x L={L} columns")
+                  title=f"unfold(x)\n{K} rows x L={L} columns")
         out_labels = np.arange(L).reshape(Ho, Wo).astype(str)
-        draw_grid(self.ax_out, out_labels, fontsize=fs, title=f"output grid: {Ho}x{Wo}")
+        draw_grid(self.ax_out, out_labels, fontsize=fs, title=f"output\n{Ho}x{Wo}")
 
         # moving artists (animated: excluded from the cached background)
         edge = dict(edgecolor=PALETTE["edge"], linewidth=2.4, animated=True)

@@ -49,8 +49,8 @@ class CheckReport:
 
     def __repr__(self):
         if self.not_implemented:
-            return (f"NOT YET: {self.name} raises NotImplementedError. Replace "
-                    f"`raise NotImplementedError` with your code, then run this cell again.")
+            return (f"NOT YET: {self.name} raises NotImplementedError.\n"
+                    f"Replace `raise NotImplementedError` with your code and run the cell again.")
         if self.failure is not None:
             return (f"FAILED: {self.name}, {self.passed} of {self.total} cases passed before "
                     f"this one failed:\n{self.failure}")

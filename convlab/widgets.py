@@ -40,7 +40,8 @@ def animation_html(frames, captions, *, title, interval_ms=800) -> str:
     ``captions[i]`` describes frame ``i`` in words; it is shown under the image
     and used as the image's alt text, so the animation reads without colour
     and without sight. The first frame is a plain ``<img>``, so the picture
-    survives where scripts do not run. The element's ``data-frame`` attribute
+    survives where scripts do not run; the controls are hidden until the
+    script shows them, so they never appear where they cannot work. The element's ``data-frame`` attribute
     holds the current frame (the browser tests read it). The id is derived from
     the content, so re-running a notebook gives identical HTML.
     """
@@ -67,6 +68,8 @@ def animation_html(frames, captions, *, title, interval_ms=800) -> str:
   var root = document.getElementById({json.dumps(uid)});
   if (!root || root.dataset.ready) return;
   root.dataset.ready = "1";
+  // the controls only appear where this script runs (not in an untrusted notebook)
+  root.querySelector(".convlab-anim-controls").style.display = "flex";
   var frames = {json.dumps(encoded)};
   var captions = {json.dumps(captions)};
   var title = {json.dumps(title)};
@@ -113,7 +116,7 @@ def animation_html(frames, captions, *, title, interval_ms=800) -> str:
         f'style="margin: 0.5em 0;">\n'
         f'<img src="data:image/png;base64,{encoded[0]}" alt="{first_alt}" '
         f'style="max-width: 100%; height: auto; display: block;">\n'
-        f'<div class="convlab-anim-controls" style="margin-top: 4px; display: flex; '
+        f'<div class="convlab-anim-controls" style="margin-top: 4px; display: none; '
         f'flex-wrap: wrap; align-items: center; gap: 4px;">{buttons}'
         f'<input type="range" min="0" max="{n - 1}" value="0" step="1" '
         f'aria-label="frame" style="flex: 1 1 120px; min-width: 100px;">'

@@ -1,0 +1,86 @@
+"""Every checker passes a correct answer and catches deliberately wrong ones."""
+
+import torch
+import torch.nn.functional as F
+
+import convlab
+from convlab import exercises as ex
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError
+
+
+def test_num_blocks_checker():
+    def right(input_size, kernel_size, stride, padding, dilation):
+        return convlab.num_blocks(input_size, kernel_size, dilation, padding, stride)
+
+    def no_dilation(input_size, kernel_size, stride, padding, dilation):
+        return convlab.num_blocks(input_size, kernel_size, 1, padding, stride)
+
+    assert ex.check_num_blocks(right)
+    report = ex.check_num_blocks(no_dilation)
+    assert not report and "expected L=" in repr(report) and "dilation=" in repr(report)
+    stub = ex.check_num_blocks(_stub)
+    assert not stub and repr(stub).startswith("NOT YET")
+
+
+def test_unfold_checker_names_shape_value_and_gradient_failures():
+    assert ex.check_unfold(convlab.unfold)
+    assert ex.check_unfold(F.unfold)
+    shape = ex.check_unfold(lambda x, kernel_size, dilation, padding, stride:
+                            F.unfold(x, kernel_size, 1, padding, stride))
+    assert not shape and "shape: expected" in repr(shape)
+    value = ex.check_unfold(lambda x, kernel_size, dilation, padding, stride:
+                            F.unfold(x, kernel_size, dilation, padding, stride) * 1.01)
+    assert not value and "values: largest difference" in repr(value)
+
+    class WrongGrad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, cols):
+            return cols.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return 2 * grad
+
+    grad = ex.check_unfold(lambda x, kernel_size, dilation, padding, stride:
+                           WrongGrad.apply(F.unfold(x, kernel_size, dilation, padding, stride)))
+    assert not grad and "gradient with respect to argument 0" in repr(grad)
+    crash = ex.check_unfold(lambda x, **kw: x[99])
+    assert not crash and "it raised IndexError" in repr(crash)
+
+
+def test_fold_checker():
+    assert ex.check_fold(convlab.fold)
+    wrong = ex.check_fold(lambda cols, output_size, kernel_size, dilation, padding, stride:
+                          F.fold(cols, output_size, kernel_size, dilation, padding, stride) / 2)
+    assert not wrong
+
+
+def test_conv2d_checker_with_groups():
+    assert ex.check_conv2d(convlab.conv2d, groups=True)
+    no_bias = ex.check_conv2d(lambda x, w, b, stride, padding, dilation, groups:
+                              convlab.conv2d(x, w, None, stride, padding, dilation, groups))
+    assert not no_bias and "values" in repr(no_bias)
+    ignores_groups = ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups:
+        convlab.conv2d(x, w.repeat(1, groups, 1, 1), b, stride, padding, dilation, 1),
+        groups=True)
+    assert not ignores_groups
+
+
+def test_conv_transpose2d_checker():
+    for method in convlab.TRANSPOSE_METHODS:
+        assert ex.check_conv_transpose2d(
+            lambda *a, **kw: convlab.conv_transpose2d(*a, **kw, method=method))
+    assert ex.check_conv_transpose2d(F.conv_transpose2d, stride=False)
+
+    def no_flip(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        # the forum's trap: a convolution with transposed, unrotated weights
+        k = weight.shape[-2:]
+        return F.conv2d(x, weight.transpose(0, 1), bias, 1,
+                        (k[0] - 1, k[1] - 1))
+
+    wrong = ex.check_conv_transpose2d(no_flip, stride=False)
+    assert not wrong and "values" in repr(wrong)
