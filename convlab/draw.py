@@ -32,7 +32,8 @@ from matplotlib.patches import Rectangle
 from . import ops, shapes
 
 __all__ = ["PALETTE", "BlockLayout", "block_layout", "draw_grid", "SlidingBlocksFigure",
-           "png_bytes"]
+           "DilationFigure", "FoldAccumulationFigure", "Picture", "png_bytes",
+           "sliding_blocks_picture", "divisor_picture"]
 
 #: Okabe & Ito's colour-blind-safe palette, by role.
 PALETTE = {
@@ -275,3 +276,315 @@ class SlidingBlocksFigure:
     def png(self, *, colors=None) -> bytes:
         """The current frame as PNG bytes (``colors``: palette size for small files)."""
         return png_bytes(self.rgba(), colors=colors)
+
+
+# --------------------------------------------------------------------------
+# static pictures
+# --------------------------------------------------------------------------
+class Picture:
+    """A PNG with its alt text: displays as an image everywhere, reads as text.
+
+    In a notebook the output carries ``image/png`` with ``{"alt": ...}`` in
+    its metadata (myst-nb turns it into the ``<img alt>`` of the site) and
+    ``text/plain`` with the same description, which nbval compares: the words
+    of a figure are checked, its pixels are not.
+    """
+
+    def __init__(self, png: bytes, alt: str):
+        self.png, self.alt = png, alt
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import base64
+
+        data = {"image/png": base64.b64encode(self.png).decode("ascii"),
+                "text/plain": f"[figure] {self.alt}"}
+        return data, {"image/png": {"alt": self.alt}}
+
+    def __repr__(self):
+        return f"[figure] {self.alt}"
+
+
+def sliding_blocks_picture(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1,
+                           block=0) -> Picture:
+    """One frame of :class:`SlidingBlocksFigure` as a :class:`Picture` (chapter 1)."""
+    fig = SlidingBlocksFigure(input_size, kernel_size, stride, padding, dilation)
+    caption = fig.show_block(block)
+    lay = fig.layout
+    alt = (f"unfold with kernel_size={_pair_text(lay.kernel_size)}, "
+           f"stride={_pair_text(lay.stride)}, padding={_pair_text(lay.padding)}, "
+           f"dilation={_pair_text(lay.dilation)} on a {lay.input_size[0]}x{lay.input_size[1]} "
+           f"input: {caption}")
+    return Picture(fig.png(colors=64), alt)
+
+
+def _pair_text(pair):
+    return str(pair[0]) if pair[0] == pair[1] else str(tuple(pair))
+
+
+def _ink(value, vmax):
+    """Black or white text, whichever reads on the grey shade of ``value``."""
+    return "white" if value / (vmax * 1.6) > 0.42 else "black"
+
+
+def _count_grid(ax, counts, title, *, fontsize=8, vmax=None, origin=(0, 0)):
+    """Counts drawn as numbers on grey shading (the numbers carry the meaning)."""
+    counts = np.asarray(counts)
+    vmax = vmax or max(int(counts.max()), 1)
+    ax.imshow(counts, cmap="Greys", vmin=0, vmax=vmax * 1.6,
+              extent=(0, counts.shape[1], counts.shape[0], 0), interpolation="nearest")
+    for r in range(counts.shape[0]):
+        for c in range(counts.shape[1]):
+            v = int(counts[r, c])
+            ax.text(c + 0.5, r + 0.5, str(v), ha="center", va="center", fontsize=fontsize,
+                    fontweight="bold" if v == 0 else "normal", color=_ink(v, vmax))
+            if v == 0:  # uncovered: no block reads this pixel
+                ax.add_patch(Rectangle((c, r), 1, 1, fill=False, hatch="xx",
+                                       edgecolor=PALETTE["grid"], linewidth=0))
+    ax.set_xticks(np.arange(counts.shape[1] + 1), minor=True)
+    ax.set_yticks(np.arange(counts.shape[0] + 1), minor=True)
+    ax.grid(which="minor", color=PALETTE["grid"], linewidth=0.6)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_title(title, fontsize=fontsize + 1)
+
+
+def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
+    """Side-by-side divisors ``fold(unfold(ones))``: how many blocks cover each pixel.
+
+    ``panels`` is a list of dicts of ``kernel_size``, ``stride``, ``padding``,
+    ``dilation`` (missing keys take the defaults). Each cell shows its count;
+    zeros (no block covers the pixel: fold cannot be inverted there) are
+    cross-hatched and bold. Chapter 2.
+    """
+    size = shapes._spatial(output_size, 2, "output_size")
+    fig = Figure(figsize=(len(panels) * (size[1] * 0.3 + 0.6) + 0.2, size[0] * 0.3 + 0.9),
+                 dpi=dpi)
+    FigureCanvasAgg(fig)
+    alts = []
+    for i, params in enumerate(panels):
+        params = {"kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1, **params}
+        divisor = ops.fold_divisor(size, params["kernel_size"], params["dilation"],
+                                   params["padding"], params["stride"]).long().numpy()
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        shown = (f"k={params['kernel_size']}, s={params['stride']}, p={params['padding']}, "
+                 f"d={params['dilation']}")
+        _count_grid(ax, divisor, shown)
+        zeros = int((divisor == 0).sum())
+        alts.append(f"{shown}: counts from {divisor.min()} to {divisor.max()}"
+                    + (f", {zeros} uncovered pixels (count 0)" if zeros else ", no zeros")
+                    + "; rows: " + " / ".join(" ".join(map(str, row)) for row in divisor))
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.02, wspace=0.15)
+    fig.canvas.draw()
+    alt = (f"Divisor fold(unfold(ones)) on a {size[0]}x{size[1]} image, the number of blocks "
+           "covering each pixel. " + ". ".join(alts))
+    return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=64), alt)
+
+
+# --------------------------------------------------------------------------
+# animated figures (the protocol of convlab.widgets.SteppedFigureWidget)
+# --------------------------------------------------------------------------
+class _Blitted:
+    """Shared blitting: draw static artists once, then only the animated ones."""
+
+    def _finish_setup(self, animated):
+        self._animated = animated
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def _blit(self):
+        self.canvas.restore_region(self._background)
+        for artist in self._animated:
+            self.fig.draw_artist(artist)
+
+    def rgba(self) -> np.ndarray:
+        return np.asarray(self.canvas.buffer_rgba())
+
+    def png(self, *, colors=None) -> bytes:
+        return png_bytes(self.rgba(), colors=colors)
+
+
+class DilationFigure(_Blitted):
+    """One block of a ``kernel_size`` kernel as ``dilation`` grows: frame ``i`` is dilation ``i+1``.
+
+    The taps stay ``kernel_size`` x ``kernel_size`` (labelled by their offset
+    ``(i, j)``), spread ``dilation`` pixels apart; the dashed square is the
+    block's span, ``dilation*(kernel_size-1)+1`` pixels: its receptive field.
+    Frames go up to the largest dilation whose block fits the input.
+
+    >>> fig = DilationFigure(9, 3)
+    >>> fig.n_frames
+    4
+    >>> fig.show(1).startswith("dilation=2: ")
+    True
+
+    Chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
+    """
+
+    def __init__(self, input_size=9, kernel_size=3, *, dpi=88):
+        n = shapes._as_int(input_size, "input_size")
+        k = shapes._as_int(kernel_size, "kernel_size")
+        shapes.normalize((n, n), k)  # the dilation-1 block must fit
+        self.n, self.k = n, k
+        self.dilations = [1] if k == 1 else list(range(1, (n - 1) // (k - 1) + 1))
+        self.fig = Figure(figsize=(n * 0.32 + 0.5, n * 0.32 + 0.7), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        ax = self.ax = self.fig.add_axes((0.04, 0.02, 0.92, 0.86))
+        labels = np.arange(n * n).reshape(n, n).astype(str)
+        draw_grid(ax, labels, fontsize=7 if n <= 11 else 5,
+                  title=f"input x: {n}x{n}, one block of a {k}x{k} kernel")
+        edge = dict(edgecolor=PALETTE["edge"], linewidth=2.2, animated=True)
+        self._taps = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.6, **edge)
+                      for _ in range(k * k)]
+        for rect in self._taps:
+            ax.add_patch(rect)
+        self._tap_labels = [ax.text(0, 0, f"{i},{j}", ha="center", va="top", fontsize=5.5,
+                                    animated=True, fontweight="bold")
+                            for i in range(k) for j in range(k)]
+        self._span = Rectangle((0, 0), 1, 1, fill=False, linestyle="--", linewidth=1.6,
+                               edgecolor="black", animated=True)
+        ax.add_patch(self._span)
+        self._finish_setup([*self._taps, self._span, *self._tap_labels])
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.dilations)
+
+    def caption(self, i: int) -> str:
+        d, k, n = self.dilations[i], self.k, self.n
+        span = d * (k - 1) + 1
+        L = shapes.num_blocks((n, n), k, dilation=d)
+        return (f"dilation={d}: the {k}x{k} taps are {d} pixel{'s' if d > 1 else ''} apart, so "
+                f"one block spans d*(k-1)+1 = {span} x {span} pixels (its receptive field) and "
+                f"still reads {k * k} values; a {n}x{n} input has L = {L} such blocks")
+
+    def show(self, i: int) -> str:
+        if not 0 <= i < self.n_frames:
+            raise ValueError(f"i={i} is not a frame: frames are 0..{self.n_frames - 1}")
+        d, k = self.dilations[i], self.k
+        span = d * (k - 1) + 1
+        top = (self.n - span) // 2
+        for t, (rect, label) in enumerate(zip(self._taps, self._tap_labels)):
+            r, c = top + (t // k) * d, top + (t % k) * d
+            rect.set_xy((c, r))
+            label.set_position((c + 0.5, r + 0.04))
+        self._span.set_xy((top, top))
+        self._span.set_width(span)
+        self._span.set_height(span)
+        self._blit()
+        return self.caption(i)
+
+
+class FoldAccumulationFigure(_Blitted):
+    """fold, one block at a time: frame ``l`` has added columns ``0..l`` back.
+
+    Left: the unfolded matrix, the columns already added lightly shaded and
+    the current one outlined. Right: the padded image (padding hatched; fold
+    crops it at the end), each cell showing how many blocks have been added
+    onto it so far, shaded by that count; the current block is outlined. The
+    last frame's counts inside the image are ``fold_divisor``.
+
+    >>> fig = FoldAccumulationFigure(4, 2, stride=1)
+    >>> fig.n_frames
+    9
+    >>> "max overlap so far 4" in fig.show(8)
+    True
+
+    Chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
+    """
+
+    def __init__(self, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, *,
+                 dpi=88):
+        self.layout = lay = block_layout(input_size, kernel_size, stride, padding, dilation)
+        Hp, Wp = lay.padded_size
+        K, L = lay.K, lay.L
+        cell = 0.32
+        mcell = min(cell, 6.0 / max(L, 1))
+        self.fig = Figure(figsize=(L * mcell + Wp * cell + 2.0, max(Hp * cell, K * mcell) + 0.8),
+                          dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        gs = self.fig.add_gridspec(1, 2, width_ratios=[L * mcell, Wp * cell], left=0.06,
+                                   right=0.98, top=0.82, bottom=0.03, wspace=0.25)
+        self.ax_cols, self.ax_img = self.fig.add_subplot(gs[0]), self.fig.add_subplot(gs[1])
+        k = lay.kernel_size
+        mat_labels = np.where(lay.pixel_ids < 0, "0", lay.pixel_ids.astype(str))
+        draw_grid(self.ax_cols, mat_labels, hatched=lay.pixel_ids < 0,
+                  fontsize=max(4, min(8, int(mcell * 26))),
+                  row_labels=[f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
+                  if K <= 16 else None, title=f"columns of unfold(x): L={L}")
+        p = lay.padding
+        H, W = lay.input_size
+        self._pad_mask = np.ones((Hp, Wp), bool)
+        self._pad_mask[p[0]:p[0] + H, p[1]:p[1] + W] = False
+        self.ax_img.set_xlim(0, Wp)
+        self.ax_img.set_ylim(Hp, 0)
+        self.ax_img.set_aspect("equal")
+        self.ax_img.set_xticks(np.arange(Wp + 1), minor=True)
+        self.ax_img.set_yticks(np.arange(Hp + 1), minor=True)
+        self.ax_img.grid(which="minor", color=PALETTE["grid"], linewidth=0.6)
+        self.ax_img.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        hatches = [Rectangle((c, r), 1, 1, fill=False, hatch="///", edgecolor="#999999",
+                             linewidth=0, animated=True)
+                   for r, c in zip(*np.nonzero(self._pad_mask))]
+        for patch in hatches:
+            self.ax_img.add_patch(patch)
+        pad_note = f"\npadding={_pair_text(p)} hatched: fold crops it" if any(p) else ""
+        self.ax_img.set_title(f"blocks added onto each pixel{pad_note}", fontsize=9)
+        # counts per padded pixel after each block (cumulative)
+        adds = np.zeros((L, Hp, Wp), np.int64)
+        for l in range(L):
+            np.add.at(adds[l], (lay.cells[l][:, 0], lay.cells[l][:, 1]), 1)
+        self._counts = np.cumsum(adds, axis=0)
+        vmax = max(int(self._counts[-1].max()), 1)
+        self._shade = self.ax_img.imshow(np.zeros((Hp, Wp)), cmap="Greys", vmin=0,
+                                         vmax=vmax * 1.8, alpha=0.9, extent=(0, Wp, Hp, 0),
+                                         interpolation="nearest", animated=True)
+        fs = 8 if max(Hp, Wp) <= 9 else 6
+        self._texts = [[self.ax_img.text(c + 0.5, r + 0.5, "", ha="center", va="center",
+                                         fontsize=fs, animated=True) for c in range(Wp)]
+                       for r in range(Hp)]
+        edge = dict(edgecolor=PALETTE["edge"], linewidth=2.4, animated=True, fill=False)
+        self._cells = [Rectangle((0, 0), 1, 1, **edge) for _ in range(K)]
+        for rect in self._cells:
+            self.ax_img.add_patch(rect)
+        self._column = Rectangle((0, 0), 1, K, facecolor=PALETTE["column"], alpha=0.45,
+                                 edgecolor=PALETTE["edge"], linewidth=2.4, animated=True)
+        self.ax_cols.add_patch(self._column)
+        self._done = Rectangle((0, 0), 0, K, facecolor=PALETTE["column"], alpha=0.18,
+                               edgecolor="none", animated=True)
+        self.ax_cols.add_patch(self._done)
+        self._vmax = vmax
+        self._finish_setup([self._shade, *hatches, *(t for row in self._texts for t in row),
+                            *self._cells, self._done, self._column])
+
+    @property
+    def n_frames(self) -> int:
+        return self.layout.L
+
+    def caption(self, l: int) -> str:
+        lay = self.layout
+        counts = self._counts[l]
+        p = lay.padding
+        H, W = lay.input_size
+        inside = counts[p[0]:p[0] + H, p[1]:p[1] + W]
+        text = (f"after block {l} ({l + 1} of {lay.L} added): max overlap so far "
+                f"{int(inside.max())}, pixels not yet covered {int((inside == 0).sum())} of "
+                f"{H * W}")
+        if l == lay.L - 1:
+            text += "; these final counts are fold_divisor, the divisor of fold(unfold(x))"
+        return text
+
+    def show(self, l: int) -> str:
+        lay = self.layout
+        if not 0 <= l < lay.L:
+            raise ValueError(f"l={l} is not a block: blocks are numbered 0..{lay.L - 1}")
+        counts = self._counts[l]
+        self._shade.set_data(counts)
+        for r, row in enumerate(self._texts):
+            for c, t in enumerate(row):
+                t.set_text(str(int(counts[r, c])))
+                t.set_color(_ink(int(counts[r, c]), self._vmax))
+        for rect, (r, c) in zip(self._cells, lay.cells[l]):
+            rect.set_xy((c, r))
+        self._column.set_x(l)
+        self._done.set_width(l)  # columns already added: lightly shaded
+        self._blit()
+        return self.caption(l)

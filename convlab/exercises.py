@@ -15,7 +15,8 @@ Usage in a chapter::
     exercises.check_unfold(my_unfold)
 
 See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
-(``check_num_blocks``, ``check_unfold``), chapter 2 (``check_fold``),
+(``check_num_blocks``, ``check_unfold``, ``check_parameters_for_L``), chapter 2
+(``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``),
 chapter 3 (``check_conv2d``) and chapter 4 (``check_conv_transpose2d``).
 """
 
@@ -30,7 +31,8 @@ import torch.nn.functional as F
 from . import shapes
 
 __all__ = ["CheckReport", "check_num_blocks", "check_unfold", "check_fold", "check_conv2d",
-           "check_conv_transpose2d", "random_sliding_case"]
+           "check_conv_transpose2d", "check_parameters_for_L", "check_divisor",
+           "check_invertible", "check_patch_average", "random_sliding_case"]
 
 
 @dataclass
@@ -245,3 +247,111 @@ def check_conv_transpose2d(fn, cases=20, seed=0, stride=True, grad=True) -> Chec
         built.append(((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=1,
                                               dilation=d)))
     return _tensor_checker("conv_transpose2d", fn, built, F.conv_transpose2d, grad=grad)
+
+
+def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(input_size, L) -> dict`` of 2-D ``kernel_size, stride, padding, dilation``.
+
+    Any answer is right if ``F.unfold`` with those parameters really gives ``L``
+    blocks from an input of ``input_size``. Chapter 1.
+    """
+    rng = random.Random(seed)
+    report = CheckReport("parameters_for_L", cases)
+    for _ in range(cases):
+        case = random_sliding_case(rng)
+        L = shapes.num_blocks(case["input_size"], case["kernel_size"], case["dilation"],
+                              case["padding"], case["stride"])
+        args = dict(input_size=case["input_size"], L=L)
+        ok, got = _call(fn, report, (), args)
+        if not ok:
+            return report
+        where = f"  case {report.passed + 1}: {_fmt(args)}"
+        if not isinstance(got, dict) or not {"kernel_size", "stride", "padding",
+                                             "dilation"} <= set(got):
+            report.failure = (f"{where}\n  expected a dict with kernel_size, stride, padding "
+                              f"and dilation, got {got!r}")
+            return report
+        x = torch.zeros(1, 1, *case["input_size"])
+        try:
+            blocks = F.unfold(x, got["kernel_size"], got["dilation"], got["padding"],
+                              got["stride"]).shape[-1]
+        except (RuntimeError, ValueError, TypeError) as err:
+            report.failure = f"{where}\n  F.unfold rejects {got!r}: {str(err).splitlines()[0]}"
+            return report
+        if blocks != L:
+            report.failure = f"{where}\n  with {got!r}, F.unfold gives L={blocks}, not {L}"
+            return report
+        report.passed += 1
+    return report
+
+
+def _divisor(output_size, kernel_size, dilation, padding, stride):
+    ones = torch.ones(1, 1, *output_size, dtype=torch.float64)
+    cols = F.unfold(ones, kernel_size, dilation, padding, stride)
+    return F.fold(cols, output_size, kernel_size, dilation, padding, stride)[0, 0]
+
+
+def check_divisor(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(output_size, kernel_size, dilation, padding, stride)`` returns the
+    ``(H, W)`` divisor: how many blocks cover each pixel. Chapter 2.
+    """
+    rng = random.Random(seed)
+    built = []
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        built.append(((), dict(output_size=c["input_size"], kernel_size=c["kernel_size"],
+                               dilation=c["dilation"], padding=c["padding"],
+                               stride=c["stride"])))
+    return _tensor_checker("divisor", fn, built, _divisor, grad=False)
+
+
+def check_invertible(fn, cases=40, seed=0) -> CheckReport:
+    """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> bool``: can
+    ``x`` be recovered from ``unfold(x)`` by ``fold`` and a division? (True exactly
+    when every pixel is covered by some block.) Chapter 2.
+    """
+    rng = random.Random(seed)
+    report = CheckReport("invertible", cases)
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        expected = bool((_divisor(c["input_size"], c["kernel_size"], c["dilation"],
+                                  c["padding"], c["stride"]) > 0).all())
+        ok, got = _call(fn, report, (), c)
+        if not ok:
+            return report
+        if got is not expected and got != expected:
+            report.failure = (f"  case {report.passed + 1}: {_fmt(c)}\n  expected {expected} "
+                              f"(the divisor {'has no' if expected else 'has'} zeros), got {got!r}")
+            return report
+        report.passed += 1
+    return report
+
+
+def _patch_average(x, kernel_size, stride):
+    """Each pixel: the mean, over the blocks covering it, of that block's mean.
+    Pixels covered by no block keep their value."""
+    N, C, H, W = x.shape
+    cols = F.unfold(x, kernel_size, stride=stride)  # (N, C*K, L)
+    K = cols.shape[1] // C
+    means = cols.view(N, C, K, -1).mean(dim=2, keepdim=True).expand(N, C, K, cols.shape[-1])
+    summed = F.fold(means.reshape(N, C * K, -1), (H, W), kernel_size, stride=stride)
+    divisor = _divisor((H, W), kernel_size, 1, 0, stride).to(x.dtype)
+    return torch.where(divisor > 0, summed / divisor.clamp(min=1), x)
+
+
+def check_patch_average(fn, cases=20, seed=0, grad=True) -> CheckReport:
+    """Check ``fn(x, kernel_size, stride)``: replace every block by its mean, fold the
+    blocks back and divide by the divisor (pixels that no block covers keep their
+    value). Chapter 2.
+    """
+    rng = random.Random(seed)
+    built = []
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        k = c["kernel_size"]
+        size = (max(c["input_size"][0], k[0]), max(c["input_size"][1], k[1]))
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), *size, dtype=torch.float64,
+                        generator=gen)
+        built.append(((x,), dict(kernel_size=k, stride=c["stride"])))
+    return _tensor_checker("patch_average", fn, built, _patch_average, grad=grad)

@@ -27,7 +27,8 @@ import json
 
 from . import draw
 
-__all__ = ["animation_html", "SteppedFigureWidget", "SlidingBlocks", "sliding_blocks"]
+__all__ = ["animation_html", "SteppedFigureWidget", "SlidingBlocks", "sliding_blocks",
+           "Dilation", "dilation", "FoldAccumulation", "fold_accumulation"]
 
 _BUTTON = ("font: inherit; font-size: 0.9em; padding: 2px 9px; margin: 0 3px 0 0; "
            "border: 1px solid #555; border-radius: 3px; background: #f4f4f4; color: #111; "
@@ -280,3 +281,42 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1)
     """
     return SlidingBlocks(input_size=input_size, kernel_size=kernel_size, stride=stride,
                          padding=padding, dilation=dilation)
+
+
+class Dilation(SteppedFigureWidget):
+    """One block's footprint spreading as ``dilation`` grows (each step: dilation + 1)."""
+
+    title = "Dilation spreads a block"
+    controls = {"input_size": (5, 13), "kernel_size": (2, 5)}
+    interval_ms = 1100
+
+    def make_figure(self, input_size, kernel_size):
+        return draw.DilationFigure(input_size, kernel_size)
+
+
+def dilation(input_size=9, kernel_size=3):
+    """The dilation widget: the receptive field ``dilation*(kernel_size-1)+1`` as dilation grows.
+
+    Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
+    """
+    return Dilation(input_size=input_size, kernel_size=kernel_size)
+
+
+class FoldAccumulation(SteppedFigureWidget):
+    """fold adding the blocks back one at a time, with the running overlap count."""
+
+    title = "fold adds the blocks back"
+    controls = {"input_size": (3, 8), "kernel_size": (1, 4), "stride": (1, 4),
+                "padding": (0, 2), "dilation": (1, 3)}
+
+    def make_figure(self, input_size, kernel_size, stride, padding, dilation):
+        return draw.FoldAccumulationFigure(input_size, kernel_size, stride, padding, dilation)
+
+
+def fold_accumulation(input_size=5, kernel_size=3, stride=2, padding=0, dilation=1):
+    """The fold widget: each step adds one column back; the counts end as ``fold_divisor``.
+
+    Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
+    """
+    return FoldAccumulation(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                            padding=padding, dilation=dilation)

@@ -84,3 +84,59 @@ def test_conv_transpose2d_checker():
 
     wrong = ex.check_conv_transpose2d(no_flip, stride=False)
     assert not wrong and "values" in repr(wrong)
+
+
+def test_parameters_for_L_checker():
+    def right(input_size, L):
+        # one block row; L blocks along the width: padding makes room when needed
+        H, W = input_size
+        p = max(0, -(-(L - W) // 2))
+        return dict(kernel_size=(H, W + 2 * p - L + 1), stride=1, padding=(0, p), dilation=1)
+
+    assert ex.check_parameters_for_L(right)
+    off_by_one = ex.check_parameters_for_L(
+        lambda input_size, L: dict(kernel_size=1, stride=1, padding=0, dilation=1))
+    assert not off_by_one and "F.unfold gives L=" in repr(off_by_one)
+    illegal = ex.check_parameters_for_L(
+        lambda input_size, L: dict(kernel_size=99, stride=1, padding=0, dilation=1))
+    assert not illegal and "F.unfold rejects" in repr(illegal)
+    assert not ex.check_parameters_for_L(lambda input_size, L: (1, 1, 0, 1))
+
+
+def test_divisor_and_invertible_checkers():
+    assert ex.check_divisor(lambda output_size, kernel_size, dilation, padding, stride:
+                            convlab.fold_divisor(output_size, kernel_size, dilation, padding,
+                                                 stride, dtype=torch.float64))
+    wrong = ex.check_divisor(lambda output_size, kernel_size, dilation, padding, stride:
+                             convlab.fold_divisor(output_size, kernel_size, 1, padding, stride,
+                                                  dtype=torch.float64))
+    assert not wrong
+
+    def right(input_size, kernel_size, stride, padding, dilation):
+        return bool((convlab.fold_divisor(input_size, kernel_size, dilation, padding,
+                                          stride) > 0).all())
+
+    def naive(input_size, kernel_size, stride, padding, dilation):
+        return all(s <= k for s, k in zip(stride, kernel_size))  # forgets dilation and floor
+
+    assert ex.check_invertible(right)
+    assert not ex.check_invertible(naive)
+
+
+def test_patch_average_checker():
+    def right(x, kernel_size, stride):
+        N, C, H, W = x.shape
+        cols = convlab.unfold(x, kernel_size, stride=stride)
+        K = cols.shape[1] // C
+        means = cols.view(N, C, K, -1).mean(2, keepdim=True).expand(-1, -1, K, -1)
+        summed = convlab.fold(means.reshape(N, C * K, -1), (H, W), kernel_size, stride=stride)
+        divisor = convlab.fold_divisor((H, W), kernel_size, stride=stride, dtype=x.dtype)
+        return torch.where(divisor > 0, summed / divisor.clamp(min=1), x)
+
+    def forgets_uncovered(x, kernel_size, stride):
+        out = right(x, kernel_size, stride)
+        divisor = convlab.fold_divisor(x.shape[2:], kernel_size, stride=stride)
+        return torch.where(divisor > 0, out, torch.zeros_like(out))
+
+    assert ex.check_patch_average(right)
+    assert not ex.check_patch_average(forgets_uncovered)

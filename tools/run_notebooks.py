@@ -31,6 +31,7 @@ import nbformat
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 KEEP_CELL_METADATA = {"tags"}
+IMAGE_METADATA = {"alt", "width", "height"}
 NOTEBOOK_METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
                    "language": "python"},
@@ -57,7 +58,13 @@ def clean(nb) -> None:
                 out.data.pop(WIDGET_VIEW, None)
                 if not out.data:
                     continue
-                out.metadata = {}
+                # keep an image's alt text and size (myst-nb uses them), nothing else
+                out.metadata = {
+                    mime: {k: v for k, v in meta.items() if k in IMAGE_METADATA}
+                    for mime, meta in out.get("metadata", {}).items()
+                    if mime in out.data and isinstance(meta, dict)
+                    and any(k in IMAGE_METADATA for k in meta)
+                }
             if out.get("output_type") == "execute_result":
                 out.execution_count = count
             outputs.append(out)
