@@ -183,13 +183,27 @@ class SlidingBlocksFigure:
         K, L = lay.K, lay.L
         cell = 0.30  # inches per cell in the input and output grids
         mcell = min(cell, 7.5 / max(L, 1))  # the matrix's columns shrink when L is large
-        widths = [Wp * cell, L * mcell, Wo * cell]
-        heights = [Hp * cell, K * mcell, Ho * cell]
-        self.fig = Figure(figsize=(sum(widths) + 2.0, max(heights) + 0.7), dpi=dpi)
+        side_by_side = (Wp + Wo) * cell + L * mcell + 2.0 <= 9.5
+        if side_by_side:
+            widths = [Wp * cell, L * mcell, Wo * cell]
+            self.fig = Figure(figsize=(sum(widths) + 2.0, max(Hp * cell, K * mcell,
+                                                              Ho * cell) + 0.7), dpi=dpi)
+            gs = self.fig.add_gridspec(1, 3, width_ratios=widths, left=0.04, right=0.99,
+                                       top=0.86, bottom=0.02, wspace=0.3)
+            self.ax_in, self.ax_cols, self.ax_out = (self.fig.add_subplot(gs[i])
+                                                     for i in range(3))
+        else:  # too wide for a page: input and output on top, the matrix below
+            mcell = min(cell, 8.0 / max(L, 1))
+            top_h, bottom_h = max(Hp, Ho) * cell, K * mcell
+            width = max((Wp + Wo) * cell + 1.6, L * mcell + 1.0)
+            self.fig = Figure(figsize=(width, top_h + bottom_h + 1.3), dpi=dpi)
+            gs = self.fig.add_gridspec(2, 2, width_ratios=[Wp, Wo],
+                                       height_ratios=[top_h, bottom_h], left=0.07, right=0.99,
+                                       top=0.92, bottom=0.01, hspace=0.35, wspace=0.25)
+            self.ax_in = self.fig.add_subplot(gs[0, 0])
+            self.ax_out = self.fig.add_subplot(gs[0, 1])
+            self.ax_cols = self.fig.add_subplot(gs[1, :])
         self.canvas = FigureCanvasAgg(self.fig)
-        gs = self.fig.add_gridspec(1, 3, width_ratios=widths, left=0.04, right=0.99,
-                                   top=0.86, bottom=0.02, wspace=0.3)
-        self.ax_in, self.ax_cols, self.ax_out = (self.fig.add_subplot(gs[i]) for i in range(3))
         p = lay.padding
         in_labels = np.full((Hp, Wp), "0", dtype=object)
         in_labels[p[0]:p[0] + H, p[1]:p[1] + W] = np.arange(H * W).reshape(H, W).astype(str)
