@@ -86,3 +86,61 @@ def test_live_widget_steps_and_rebuilds():
 def test_animation_html_rejects_mismatched_captions():
     with pytest.raises(ValueError, match="one caption per frame"):
         widgets.animation_html([b"x"], [], title="t")
+
+
+def test_wide_matrices_go_below_input_and_output():
+    narrow = draw.SlidingBlocksFigure(5, 3, stride=2, padding=1)
+    wide = draw.SlidingBlocksFigure(5, 3, padding=1)  # L = 25
+    assert narrow.rgba().shape[1] > narrow.rgba().shape[0]  # one row of three panels
+    box_in, box_cols = wide.ax_in.get_position(), wide.ax_cols.get_position()
+    assert box_cols.y1 < box_in.y0, "the matrix should sit below the input"
+    assert wide.rgba().shape[1] <= 9.5 * 88
+
+
+def test_dilation_figure_spreads_the_taps():
+    fig = draw.DilationFigure(9, 3)
+    assert fig.n_frames == 4  # dilation 1..4 fits a 9x9 input with a 3x3 kernel
+    frames = []
+    for i in range(fig.n_frames):
+        caption = fig.show(i)
+        assert f"dilation={i + 1}" in caption
+        assert f"{(i + 1) * 2 + 1} x {(i + 1) * 2 + 1} pixels" in caption
+        frames.append(fig.rgba().copy())
+    assert not np.array_equal(frames[0], frames[-1])
+    assert draw.DilationFigure(5, 1).n_frames == 1
+    with pytest.raises(ValueError, match="kernel larger than padded input"):
+        draw.DilationFigure(3, 4)
+
+
+def test_fold_accumulation_ends_at_the_divisor():
+    import convlab
+
+    fig = draw.FoldAccumulationFigure(5, 3, stride=2, padding=1)
+    last = fig.n_frames - 1
+    caption = fig.show(last)
+    assert "fold_divisor" in caption
+    p = 1
+    inside = fig._counts[last][p:p + 5, p:p + 5]
+    assert np.array_equal(inside, convlab.fold_divisor(5, 3, stride=2, padding=1).long().numpy())
+    first = fig.show(0)
+    assert first.startswith("after block 0 (1 of 9 added)")
+
+
+def test_divisor_picture_describes_counts_and_zeros():
+    pic = draw.divisor_picture((5, 5), [dict(kernel_size=2, stride=3)])
+    assert "rows: 1 1 0 1 1 / 1 1 0 1 1 / 0 0 0 0 0 / 1 1 0 1 1 / 1 1 0 1 1" in pic.alt
+    assert "9 uncovered pixels" in pic.alt
+    data, meta = pic._repr_mimebundle_()
+    assert meta["image/png"]["alt"] == pic.alt
+    assert data["text/plain"].startswith("[figure] Divisor")
+
+
+def test_every_widget_has_a_static_twin_and_live_controls():
+    for w in (widgets.dilation(), widgets.fold_accumulation(), widgets.sliding_blocks()):
+        html = w.to_html()
+        assert f'data-frames="{w.figure.n_frames}"' in html
+        view = w.widget()
+        assert set(w._sliders) == set(w.controls)
+        w._step.value = 1
+        assert w._caption.value
+        assert view is w.widget()
