@@ -14,6 +14,7 @@ from .ops import (
     conv3d,
     conv_transpose1d,
     conv_transpose2d,
+    conv_matrix,
     conv_transpose3d,
     fold,
     fold_divisor,
@@ -33,7 +34,7 @@ __all__ = [
     "nn", "ops", "shapes", "TRANSPOSE_METHODS",
     "unfold", "fold", "fold_divisor",
     "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_matrix",
     "conv_output_shape", "conv_transpose_output_shape", "num_blocks",
     "output_padding_for", "fold_output_sizes_for",
 ]

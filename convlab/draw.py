@@ -32,8 +32,9 @@ from matplotlib.patches import Rectangle
 from . import ops, shapes
 
 __all__ = ["PALETTE", "BlockLayout", "block_layout", "draw_grid", "SlidingBlocksFigure",
-           "DilationFigure", "FoldAccumulationFigure", "Picture", "png_bytes",
-           "sliding_blocks_picture", "divisor_picture"]
+           "DilationFigure", "FoldAccumulationFigure", "MatmulFigure", "TransposeFigure",
+           "Picture", "png_bytes", "sliding_blocks_picture", "divisor_picture",
+           "conv_matrix_picture", "tap_label"]
 
 #: Okabe & Ito's colour-blind-safe palette, by role.
 PALETTE = {
@@ -602,3 +603,307 @@ class FoldAccumulationFigure(_Blitted):
         self._done.set_width(l)  # columns already added: lightly shaded
         self._blit()
         return self.caption(l)
+
+
+def tap_label(i: int, j: int) -> str:
+    """The name of kernel tap ``(i, j)`` in figures: ``w00``, ``w12``, ..."""
+    return f"w{i}{j}"
+
+
+def conv_matrix_picture(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
+                        dpi=88) -> Picture:
+    """The convolution matrix ``Cm`` (``H_out*W_out`` x ``H*W``) with each nonzero named.
+
+    Row ``o`` is output pixel ``o``; column ``j`` is input pixel ``j``; a cell
+    shows which kernel tap (``w00`` ... ) multiplies that pixel for that output,
+    and is empty where the block misses it. Built from ``convlab.conv_matrix``
+    with a kernel whose taps are numbered, so every label is computed, not
+    drawn by hand. Chapter 3 (and its transpose in chapter 4).
+    """
+    size = shapes._spatial(input_size, 2, "input_size")
+    k = shapes._as_tuple(kernel_size, 2, "kernel_size", minimum=1)
+    numbered = torch.arange(1, k[0] * k[1] + 1, dtype=torch.float64).view(*k)
+    Cm = ops.conv_matrix(size, numbered, stride, padding, dilation).long().numpy()
+    rows, cols = Cm.shape
+    labels = np.full(Cm.shape, "", dtype=object)
+    for (r, c), v in np.ndenumerate(Cm):
+        if v:
+            labels[r, c] = tap_label(*divmod(int(v) - 1, k[1]))
+    cell = 0.34
+    fig = Figure(figsize=(cols * cell + 1.0, rows * cell + 1.0), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.07, 0.03, 0.92, 0.78))
+    draw_grid(ax, labels, fontsize=6, row_labels=[str(r) for r in range(rows)],
+              col_labels=[str(c) for c in range(cols)],
+              title=f"conv as a matrix: {rows} output pixels x {cols} input pixels")
+    ax.tick_params(axis="x", labeltop=True, labelbottom=False)
+    fig.canvas.draw()
+    nonzero = int((Cm != 0).sum())
+    alt = (f"The {rows} x {cols} matrix of a {k[0]}x{k[1]} convolution (stride "
+           f"{_pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
+           f"{_pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
+           f"{size[0]}x{size[1]} image: {nonzero} of {rows * cols} entries are nonzero; "
+           "row by row, the taps: " + " / ".join(
+               " ".join(f"{labels[r, c]}@{c}" for c in range(cols) if labels[r, c])
+               for r in range(rows)))
+    return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=32), alt)
+
+
+class MatmulFigure(_Blitted):
+    """Convolution as ``weight @ cols``: one output pixel per frame.
+
+    Top: the unfolded matrix ``cols`` (``K`` x ``L``). Bottom: the weight rows
+    (``C_out`` x ``K``, tap names ``w00``... prefixed by the output channel)
+    and the output (``C_out`` x ``L``) where the two meet. Left: the padded
+    input with the block. Frame ``f`` is output channel ``f // L``, column
+    ``f % L``: its weight row, its column and its block are outlined.
+
+    >>> fig = MatmulFigure(4, 2, out_channels=2)
+    >>> fig.n_frames
+    18
+    >>> fig.show(10).startswith("y[1, 0, 1] = row 1 of the weights")
+    True
+
+    Chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``).
+    """
+
+    def __init__(self, input_size=4, kernel_size=2, stride=1, padding=0, dilation=1,
+                 out_channels=2, *, dpi=88):
+        self.layout = lay = block_layout(input_size, kernel_size, stride, padding, dilation)
+        self.C_out = shapes._as_int(out_channels, "out_channels")
+        if self.C_out < 1:
+            raise ValueError(f"out_channels={out_channels!r} is invalid: it must be >= 1")
+        Hp, Wp = lay.padded_size
+        K, L, Co = lay.K, lay.L, self.C_out
+        cell = 0.32
+        mcell = min(cell, 5.5 / max(L, 1))
+        wcell = min(cell, 3.2 / max(K, 1))
+        widths = [Wp * cell, K * wcell, L * mcell]
+        heights = [K * mcell, Co * max(wcell, mcell)]
+        self.fig = Figure(figsize=(sum(widths) + 2.2, max(sum(heights), Hp * cell) + 1.3),
+                          dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        gs = self.fig.add_gridspec(2, 3, width_ratios=widths, height_ratios=heights,
+                                   left=0.05, right=0.99, top=0.88, bottom=0.03,
+                                   wspace=0.3, hspace=0.25)
+        self.ax_in = self.fig.add_subplot(gs[:, 0])
+        self.ax_cols = self.fig.add_subplot(gs[0, 2])
+        self.ax_w = self.fig.add_subplot(gs[1, 1])
+        self.ax_out = self.fig.add_subplot(gs[1, 2])
+        p = lay.padding
+        H, W = lay.input_size
+        in_labels = np.full((Hp, Wp), "0", dtype=object)
+        in_labels[p[0]:p[0] + H, p[1]:p[1] + W] = np.array(
+            [f"x{v}" for v in range(H * W)], dtype=object).reshape(H, W)
+        pad_mask = np.ones((Hp, Wp), bool)
+        pad_mask[p[0]:p[0] + H, p[1]:p[1] + W] = False
+        draw_grid(self.ax_in, in_labels, hatched=pad_mask, fontsize=7,
+                  title=f"input x: {H}x{W}\npadding={_pair_text(p)}")
+        k = lay.kernel_size
+        col_labels = np.where(lay.pixel_ids < 0, "0",
+                              np.char.add("x", lay.pixel_ids.astype(str)))
+        mfs = max(4, min(7, int(mcell * 22)))
+        draw_grid(self.ax_cols, col_labels, hatched=lay.pixel_ids < 0, fontsize=mfs,
+                  title=f"cols = unfold(x): K={K} x L={L}")
+        w_labels = np.array([[f"{chr(97 + c)}{tap_label(i, j)[1:]}" for i in range(k[0])
+                              for j in range(k[1])] for c in range(Co)], dtype=object)
+        draw_grid(self.ax_w, w_labels, fontsize=max(4, min(7, int(wcell * 22))),
+                  row_labels=[f"c={c}" for c in range(Co)], title=f"weight.view({Co}, {K})")
+        out_labels = np.array([[f"y{c},{l}" for l in range(L)] for c in range(Co)],
+                              dtype=object)
+        draw_grid(self.ax_out, out_labels, fontsize=max(4, min(7, int(mcell * 22))),
+                  title=f"weight @ cols: {Co} x {L}")
+        edge = dict(edgecolor=PALETTE["edge"], linewidth=2.2, animated=True)
+        self._cells = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55, **edge)
+                       for _ in range(K)]
+        for rect in self._cells:
+            self.ax_in.add_patch(rect)
+        self._column = Rectangle((0, 0), 1, K, facecolor=PALETTE["column"], alpha=0.4, **edge)
+        self.ax_cols.add_patch(self._column)
+        self._row = Rectangle((0, 0), K, 1, facecolor=PALETTE["block"], alpha=0.45, **edge)
+        self.ax_w.add_patch(self._row)
+        self._out = Rectangle((0, 0), 1, 1, facecolor=PALETTE["output"], alpha=0.5, **edge)
+        self.ax_out.add_patch(self._out)
+        self._finish_setup([*self._cells, self._column, self._row, self._out])
+
+    @property
+    def n_frames(self) -> int:
+        return self.C_out * self.layout.L
+
+    def caption(self, f: int) -> str:
+        lay = self.layout
+        co, l = divmod(f, lay.L)
+        oh, ow = divmod(l, lay.out_shape[1])
+        k = lay.kernel_size
+        terms = [f"{chr(97 + co)}{i}{j}*x{pid}"
+                 for (i, j), pid in zip(((i, j) for i in range(k[0]) for j in range(k[1])),
+                                        lay.pixel_ids[:, l]) if pid >= 0]
+        zeros = int((lay.pixel_ids[:, l] < 0).sum())
+        return (f"y[{co}, {oh}, {ow}] = row {co} of the weights times column {l} of "
+                f"unfold(x) = " + (" + ".join(terms) if terms else "0")
+                + (f" (+ {zeros} padding zeros)" if zeros else ""))
+
+    def show(self, f: int) -> str:
+        if not 0 <= f < self.n_frames:
+            raise ValueError(f"f={f} is not a frame: frames are 0..{self.n_frames - 1}")
+        lay = self.layout
+        co, l = divmod(f, lay.L)
+        for rect, (r, c) in zip(self._cells, lay.cells[l]):
+            rect.set_xy((c, r))
+        self._column.set_x(l)
+        self._row.set_y(co)
+        self._out.set_xy((l, co))
+        self._blit()
+        return self.caption(f)
+
+
+class TransposeFigure(_Blitted):
+    """Transposed convolution two ways, one output pixel per frame.
+
+    Left, *scatter*: every input pixel stamps the kernel, scaled by its value,
+    at ``stride`` steps into the output; the outlined pixels are those whose
+    stamps reach the current output pixel, each labelled with the kernel tap
+    that lands there. Middle, *gather*: the input with ``stride-1`` zeros
+    inserted between pixels, padded by ``dilation*(k-1)-padding`` (cropped if
+    negative) plus ``output_padding`` at the bottom/right; the outlined window
+    is the kernel rotated 180 degrees, each tap labelled with its weight.
+    Right: the output. Both views read the same products (:meth:`terms`).
+
+    >>> fig = TransposeFigure(3, 3, stride=2, padding=1)
+    >>> fig.n_frames
+    25
+    >>> fig.terms(0, method="scatter") == fig.terms(0, method="gather")
+    True
+
+    Chapter 4 (``notebooks/04_transposed_convolution.ipynb``).
+    """
+
+    def __init__(self, input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0,
+                 dilation=1, *, dpi=88):
+        n = shapes._as_int(input_size, "input_size")
+        self.out = shapes.conv_transpose_output_shape(n, kernel_size, stride, padding,
+                                                      output_padding, dilation)[0]
+        self.n, self.k = n, shapes._as_int(kernel_size, "kernel_size")
+        self.s, self.p = shapes._as_int(stride, "stride"), shapes._as_int(padding, "padding")
+        self.op, self.d = (shapes._as_int(output_padding, "output_padding"),
+                           shapes._as_int(dilation, "dilation"))
+        n, k, s, d, O = self.n, self.k, self.s, self.d, self.out
+        self.q = d * (k - 1) - self.p  # gather padding (negative: crop)
+        self.canvas_size = (n - 1) * s + 1 + 2 * self.q + self.op
+        G = self.canvas_size
+        cell = 0.3 if max(G, O) <= 14 else 4.2 / max(G, O)
+        self.fig = Figure(figsize=((n + G + O) * cell + 2.4, max(n, G, O) * cell + 1.3),
+                          dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        gs = self.fig.add_gridspec(1, 3, width_ratios=[n, G, O], left=0.03, right=0.99,
+                                   top=0.82, bottom=0.03, wspace=0.25)
+        self.ax_x, self.ax_g, self.ax_y = (self.fig.add_subplot(gs[i]) for i in range(3))
+        fs = 7 if cell >= 0.3 else 5
+        draw_grid(self.ax_x, np.array([f"x{v}" for v in range(n * n)],
+                                      dtype=object).reshape(n, n), fontsize=fs,
+                  title="scatter: input x\n(stamps of the kernel)")
+        glabels = np.full((G, G), "0", dtype=object)
+        real = np.zeros((G, G), bool)
+        for a in range(G):
+            for b in range(G):
+                rc = self._pixel_at(a, b)
+                if rc is not None:
+                    glabels[a, b] = f"x{rc[0] * n + rc[1]}"
+                    real[a, b] = True
+        draw_grid(self.ax_g, glabels, hatched=~real, fontsize=fs,
+                  title=f"gather: {s - 1} zero{'s' if s != 2 else ''} inserted, "
+                        f"padded {self.q}" + (f" + {self.op}" if self.op else "")
+                        + "\nkernel rotated 180 degrees")
+        draw_grid(self.ax_y, np.full((O, O), "", dtype=object), fontsize=fs,
+                  title=f"output y: {O}x{O}")
+        edge = dict(edgecolor=PALETTE["edge"], linewidth=2.0, animated=True)
+        self._x_marks = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55,
+                                   **edge) for _ in range(k * k)]
+        self._x_text = [self.ax_x.text(0, 0, "", fontsize=5.5, ha="center", va="top",
+                                       fontweight="bold", animated=True) for _ in range(k * k)]
+        self._g_marks = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["column"], alpha=0.45,
+                                   **edge) for _ in range(k * k)]
+        self._g_text = [self.ax_g.text(0, 0, "", fontsize=5.5, ha="center", va="top",
+                                       fontweight="bold", animated=True) for _ in range(k * k)]
+        for rect in self._x_marks:
+            self.ax_x.add_patch(rect)
+        for rect in self._g_marks:
+            self.ax_g.add_patch(rect)
+        self._y_mark = Rectangle((0, 0), 1, 1, facecolor=PALETTE["output"], alpha=0.5, **edge)
+        self.ax_y.add_patch(self._y_mark)
+        self._finish_setup([*self._x_marks, *self._g_marks, *self._x_text, *self._g_text,
+                            self._y_mark])
+
+    def _pixel_at(self, a, b):
+        """The input pixel at gather-canvas cell (a, b), or None for an inserted/pad zero."""
+        u, v = a - self.q, b - self.q
+        last = (self.n - 1) * self.s
+        if 0 <= u <= last and 0 <= v <= last and u % self.s == 0 and v % self.s == 0:
+            return u // self.s, v // self.s
+        return None
+
+    @property
+    def n_frames(self) -> int:
+        return self.out * self.out
+
+    def terms(self, f: int, method: str = "scatter"):
+        """Sorted ``(input row, input col, tap i, tap j)`` products of output pixel ``f``."""
+        oh, ow = divmod(f, self.out)
+        n, k, s, d, p = self.n, self.k, self.s, self.d, self.p
+        found = []
+        if method == "scatter":  # pixel (r, c) puts tap (i, j) at (r*s + i*d - p, ...)
+            for r in range(n):
+                for c in range(n):
+                    for i in range(k):
+                        for j in range(k):
+                            if r * s + i * d - p == oh and c * s + j * d - p == ow:
+                                found.append((r, c, i, j))
+        elif method == "gather":  # window tap (a, b) reads canvas (oh + a*d, ow + b*d)
+            for a in range(k):
+                for b in range(k):
+                    rc = self._pixel_at(oh + a * d, ow + b * d)
+                    if rc is not None:
+                        found.append((rc[0], rc[1], k - 1 - a, k - 1 - b))
+        else:
+            raise ValueError(f"method={method!r}: use 'scatter' or 'gather'")
+        return sorted(found)
+
+    def caption(self, f: int) -> str:
+        oh, ow = divmod(f, self.out)
+        terms = self.terms(f)
+        if not terms:
+            return f"y[{oh}, {ow}] = 0: no stamp reaches it, and the gather window reads only zeros"
+        sum_text = " + ".join(f"{tap_label(i, j)}*x{r * self.n + c}" for r, c, i, j in terms)
+        return (f"y[{oh}, {ow}] = {sum_text}: scatter (the stamps of these pixels land here) "
+                f"and gather (the rotated kernel reads them) give the same {len(terms)} "
+                f"product{'s' if len(terms) > 1 else ''}")
+
+    def show(self, f: int) -> str:
+        if not 0 <= f < self.n_frames:
+            raise ValueError(f"f={f} is not a frame: frames are 0..{self.n_frames - 1}")
+        oh, ow = divmod(f, self.out)
+        terms = self.terms(f)
+        for t, (rect, text) in enumerate(zip(self._x_marks, self._x_text)):
+            visible = t < len(terms)
+            rect.set_visible(visible)
+            text.set_visible(visible)
+            if visible:
+                r, c, i, j = terms[t]
+                rect.set_xy((c, r))
+                text.set_position((c + 0.5, r + 0.04))
+                text.set_text(tap_label(i, j))
+        k, d = self.k, self.d
+        for t, (rect, text) in enumerate(zip(self._g_marks, self._g_text)):
+            a, b = divmod(t, k)
+            rect.set_xy((ow + b * d, oh + a * d))
+            text.set_position((ow + b * d + 0.5, oh + a * d + 0.04))
+            text.set_text(tap_label(k - 1 - a, k - 1 - b))
+        self._y_mark.set_xy((ow, oh))
+        self._blit()
+        return self.caption(f)
+
+    def _blit(self):
+        self.canvas.restore_region(self._background)
+        for artist in self._animated:
+            if artist.get_visible():
+                self.fig.draw_artist(artist)

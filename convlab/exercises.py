@@ -17,7 +17,9 @@ Usage in a chapter::
 See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 (``check_num_blocks``, ``check_unfold``, ``check_parameters_for_L``), chapter 2
 (``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``),
-chapter 3 (``check_conv2d``) and chapter 4 (``check_conv_transpose2d``).
+chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
+``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
+``check_output_padding``, ``check_input_grad``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from . import shapes
 
 __all__ = ["CheckReport", "check_num_blocks", "check_unfold", "check_fold", "check_conv2d",
            "check_conv_transpose2d", "check_parameters_for_L", "check_divisor",
-           "check_invertible", "check_patch_average", "random_sliding_case"]
+           "check_invertible", "check_patch_average", "check_conv_module",
+           "check_conv_output_size", "check_output_shape", "check_output_padding",
+           "check_input_grad", "random_sliding_case"]
 
 
 @dataclass
@@ -221,32 +225,43 @@ def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
                            grad=grad)
 
 
-def check_conv_transpose2d(fn, cases=20, seed=0, stride=True, grad=True) -> CheckReport:
+TRANSPOSE_LEVELS = ("stride1", "stride", "all")
+
+
+def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> CheckReport:
     """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
-    against ``F.conv_transpose2d``. With ``stride=False`` every case has stride 1,
-    padding 0, dilation 1 (the forum's case). Chapter 4.
+    against ``F.conv_transpose2d``.
+
+    ``level``: ``"stride1"`` (stride 1, padding 0, dilation 1, one group: the
+    forum's case), ``"stride"`` (any stride, still no padding, dilation or
+    groups) or ``"all"`` (every parameter, groups included). Chapter 4.
     """
+    if level not in TRANSPOSE_LEVELS:
+        raise ValueError(f"level={level!r} is not a level: use one of {TRANSPOSE_LEVELS}")
     rng = random.Random(seed)
     built = []
     while len(built) < cases:
         k = (rng.randint(1, 4), rng.randint(1, 4))
-        s = (rng.randint(1, 3), rng.randint(1, 3)) if stride else (1, 1)
-        d = (rng.randint(1, 2), rng.randint(1, 2)) if stride else (1, 1)
-        p = (rng.randint(0, 2), rng.randint(0, 2)) if stride else (0, 0)
-        op = tuple(rng.randint(0, max(s[i], d[i]) - 1) for i in range(2))
+        s = (rng.randint(1, 3), rng.randint(1, 3)) if level != "stride1" else (1, 1)
+        full = level == "all"
+        d = (rng.randint(1, 2), rng.randint(1, 2)) if full else (1, 1)
+        p = (rng.randint(0, 2), rng.randint(0, 2)) if full else (0, 0)
+        op = tuple(rng.randint(0, max(s[i], d[i]) - 1) for i in range(2)) if full else (0, 0)
+        g = rng.choice([1, 1, 2]) if full else 1
         size = (rng.randint(1, 6), rng.randint(1, 6))
         try:
             shapes.conv_transpose_output_shape(size, k, s, p, op, d)
         except ValueError:
             continue
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        C_in, C_out = rng.randint(1, 3), rng.randint(1, 3)
+        C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
         x = torch.randn(rng.randint(1, 2), C_in, *size, dtype=torch.float64, generator=gen)
-        weight = torch.randn(C_in, C_out, *k, dtype=torch.float64, generator=gen)
+        weight = torch.randn(C_in, C_out // g, *k, dtype=torch.float64, generator=gen)
         bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
-        built.append(((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=1,
+        built.append(((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=g,
                                               dilation=d)))
-    return _tensor_checker("conv_transpose2d", fn, built, F.conv_transpose2d, grad=grad)
+    return _tensor_checker(f"conv_transpose2d ({level})", fn, built, F.conv_transpose2d,
+                           grad=grad)
 
 
 def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
@@ -355,3 +370,190 @@ def check_patch_average(fn, cases=20, seed=0, grad=True) -> CheckReport:
                         generator=gen)
         built.append(((x,), dict(kernel_size=k, stride=c["stride"])))
     return _tensor_checker("patch_average", fn, built, _patch_average, grad=grad)
+
+
+def check_conv_module(cls, cases=12, seed=0) -> CheckReport:
+    """Check a module class ``cls(in_channels, out_channels, kernel_size, stride, padding,
+    dilation)`` without bias against ``nn.Conv2d(..., bias=False)`` with the same weight.
+
+    The weight is copied into ``module.weight``. Chapter 3 (the forum's ``MyConv2d``).
+    """
+    rng = random.Random(seed)
+    report = CheckReport(getattr(cls, "__name__", "module"), cases)
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        k, s, p, d = (c["kernel_size"][0], c["stride"][0], c["padding"][0], c["dilation"][0])
+        H = max(c["input_size"][0], d * (k - 1) + 1)
+        C_in, C_out = rng.randint(1, 3), rng.randint(1, 3)
+        kwargs = dict(in_channels=C_in, out_channels=C_out, kernel_size=k, stride=s,
+                      padding=p, dilation=d)
+        reference = torch.nn.Conv2d(**kwargs, bias=False).double()
+        ok, module = _call(cls, report, (), kwargs)
+        if not ok:
+            return report
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        x = torch.randn(2, C_in, H, H + 1, dtype=torch.float64, generator=gen)
+        try:
+            with torch.no_grad():
+                module.weight.data = reference.weight.data.clone()
+            module = module.double()
+        except Exception as err:
+            report.failure = (f"  case {report.passed + 1}: {_fmt(kwargs)}\n  could not set "
+                              f"module.weight: {type(err).__name__}: {err}")
+            return report
+        where = f"  case {report.passed + 1}: {_fmt(kwargs)}, x of shape {tuple(x.shape)}"
+        try:
+            got = module(x)
+        except NotImplementedError:
+            report.not_implemented = True
+            return report
+        except Exception as err:
+            report.failure = f"{where}\n  forward raised {type(err).__name__}: {err}"
+            return report
+        if not _compare(report, got, reference(x), where):
+            return report
+        report.passed += 1
+    return report
+
+
+def _legal_1d_cases(rng, cases, min_stride=1):
+    """``cases`` one-dimensional conv parameter sets whose block fits the input."""
+    out = []
+    while len(out) < cases:
+        c = random_sliding_case(rng, max_size=30)
+        args = dict(size=c["input_size"][0], kernel_size=c["kernel_size"][0],
+                    stride=c["stride"][0] + min_stride - 1, padding=c["padding"][0],
+                    dilation=c["dilation"][0])
+        if args["dilation"] * (args["kernel_size"] - 1) + 1 <= args["size"] + 2 * args["padding"]:
+            out.append(args)
+    return out
+
+
+def _conv1d_size(a):
+    return F.conv1d(torch.zeros(1, 1, a["size"]), torch.zeros(1, 1, a["kernel_size"]),
+                    stride=a["stride"], padding=a["padding"], dilation=a["dilation"]).shape[-1]
+
+
+def check_conv_output_size(fn, cases=40, seed=0) -> CheckReport:
+    """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension)
+    against the size ``F.conv1d`` really produces. Chapter 3.
+    """
+    report = CheckReport("conv_output_size", cases)
+    for args in _legal_1d_cases(random.Random(seed), cases):
+        expected = _conv1d_size(args)
+        ok, got = _call(fn, report, (), args)
+        if not ok:
+            return report
+        if got != expected:
+            report.failure = (f"  case {report.passed + 1}: {_fmt(args)}\n  expected "
+                              f"{expected} (what F.conv1d returns), got {got!r}")
+            return report
+        report.passed += 1
+    return report
+
+
+def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
+    """Check ``fn(x_shape, weight_shape, stride, padding, dilation, groups) -> tuple``,
+    the shape of ``F.conv2d``'s output (``(N, C_out, H_out, W_out)``), and that it raises
+    ``ValueError`` when torch refuses the shapes (channels that do not match ``groups``).
+    Chapter 3.
+    """
+    rng = random.Random(seed)
+    report = CheckReport("output_shape", cases)
+    for case in range(cases):
+        c = random_sliding_case(rng, max_size=12)
+        illegal = case % 5 == 4  # every fifth case: channels that groups cannot split
+        g = rng.choice([2, 3]) if illegal else rng.choice([1, 1, 2, 3])
+        C_in = g * rng.randint(1, 3) + (1 if illegal else 0)
+        C_out = g * rng.randint(1, 3)
+        args = dict(x_shape=(rng.randint(1, 4), C_in, *c["input_size"]),
+                    weight_shape=(C_out, max(C_in // g, 1), *c["kernel_size"]),
+                    stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g)
+        try:
+            expected = tuple(F.conv2d(torch.zeros(args["x_shape"]),
+                                      torch.zeros(args["weight_shape"]), None, c["stride"],
+                                      c["padding"], c["dilation"], g).shape)
+        except RuntimeError:
+            expected = ValueError
+        try:
+            got = fn(**args)
+        except NotImplementedError:
+            report.not_implemented = True
+            return report
+        except ValueError:
+            got = ValueError
+        except Exception as err:
+            report.failure = (f"  case {report.passed + 1}: {_fmt(args)}\n  it raised "
+                              f"{type(err).__name__}: {err}")
+            return report
+        if expected is ValueError or got is ValueError:
+            mismatch = got is not expected
+        else:
+            mismatch = tuple(got) != expected
+        if mismatch:
+            shown = "a ValueError" if expected is ValueError else expected
+            report.failure = (f"  case {report.passed + 1}: {_fmt(args)}\n  expected {shown}, "
+                              f"got {'a ValueError' if got is ValueError else got!r}")
+            return report
+        report.passed += 1
+    return report
+
+
+def check_output_padding(fn, cases=40, seed=0) -> CheckReport:
+    """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension):
+    the ``output_padding`` with which ``conv_transpose1d`` maps ``conv1d``'s output back
+    to ``size``. Verified by running both in torch. Chapter 4.
+    """
+    report = CheckReport("output_padding", cases)
+    for a in _legal_1d_cases(random.Random(seed), cases, min_stride=2):
+        conv_size = _conv1d_size(a)
+        ok, got = _call(fn, report, (), a)
+        if not ok:
+            return report
+        where = f"  case {report.passed + 1}: {_fmt(a)} (conv output size {conv_size})"
+        try:
+            back = F.conv_transpose1d(torch.zeros(1, 1, conv_size),
+                                      torch.zeros(1, 1, a["kernel_size"]), stride=a["stride"],
+                                      padding=a["padding"], output_padding=got,
+                                      dilation=a["dilation"]).shape[-1]
+        except (RuntimeError, TypeError) as err:
+            report.failure = (f"{where}\n  output_padding={got!r} is refused by torch: "
+                              f"{str(err).splitlines()[0]}")
+            return report
+        if back != a["size"]:
+            report.failure = (f"{where}\n  with output_padding={got!r} the transposed "
+                              f"convolution gives size {back}, not {a['size']}")
+            return report
+        report.passed += 1
+    return report
+
+
+def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(grad_y, weight, input_size, stride, padding, dilation, groups)``, the
+    gradient of ``conv2d`` with respect to its input, against autograd. Chapter 4.
+    """
+    rng = random.Random(seed)
+    report = CheckReport("input_grad", cases)
+    for _ in range(cases):
+        c = random_sliding_case(rng)
+        g = rng.choice([1, 1, 2])
+        C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        x = torch.randn(rng.randint(1, 2), C_in, *c["input_size"], dtype=torch.float64,
+                        generator=gen, requires_grad=True)
+        weight = torch.randn(C_out, C_in // g, *c["kernel_size"], dtype=torch.float64,
+                             generator=gen)
+        kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g)
+        y = F.conv2d(x, weight, **kw)
+        grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+        (expected,) = torch.autograd.grad(y, x, grad_y)
+        args = dict(grad_y=grad_y, weight=weight, input_size=tuple(x.shape[2:]), **kw)
+        ok, got = _call(fn, report, (), args)
+        if not ok:
+            return report
+        where = (f"  case {report.passed + 1}: grad_y of shape {tuple(grad_y.shape)}, weight "
+                 f"of shape {tuple(weight.shape)}, input_size={tuple(x.shape[2:])}, {_fmt(kw)}")
+        if not _compare(report, got, expected, where):
+            return report
+        report.passed += 1
+    return report

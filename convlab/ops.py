@@ -33,6 +33,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "TRANSPOSE_METHODS",
+    "conv_matrix",
 ]
 
 TRANSPOSE_METHODS = ("fold", "rot90")
@@ -581,3 +582,30 @@ conv_transpose2d.__doc__ = _TCONV_DOC.format(
     n=2, fname="conv_transpose2d", spatial="H, W", kernel="kH, kW")
 conv_transpose3d.__doc__ = _TCONV_DOC.format(
     n=3, fname="conv_transpose3d", spatial="D, H, W", kernel="kD, kH, kW")
+
+
+def conv_matrix(input_size, weight, stride=1, padding=0, dilation=1):
+    """The convolution as one big matrix acting on the flattened image.
+
+    For a single-channel 2-D ``weight`` of shape ``(kH, kW)`` returns ``Cm`` of
+    shape ``(H_out*W_out, H*W)`` with ``conv2d(x, weight).flatten() == Cm @
+    x.flatten()``. Column ``j`` is the convolution of the ``j``-th basis image
+    (a one at pixel ``j``), so ``Cm[o, j]`` is the weight that output pixel
+    ``o`` applies to input pixel ``j`` (zero where the block misses it). Its
+    transpose is the transposed convolution: ``Cm.T @ y.flatten() ==
+    conv_transpose2d(y, weight).flatten()``.
+
+    Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``) and
+    used in chapter 4.
+    """
+    _check_tensor(weight, "weight")
+    if weight.dim() != 2:
+        raise ValueError(
+            f"weight has shape {tuple(weight.shape)}, but conv_matrix needs a single-channel "
+            "2-D kernel of shape (kH, kW)"
+        )
+    size = shapes._spatial(input_size, 2)
+    H, W = size
+    basis = torch.eye(H * W, dtype=weight.dtype).view(H * W, 1, H, W)  # one image per pixel
+    out = conv2d(basis, weight[None, None], None, stride, padding, dilation)  # (HW, 1, Ho, Wo)
+    return out.reshape(H * W, -1).T.contiguous()

@@ -28,7 +28,8 @@ import json
 from . import draw
 
 __all__ = ["animation_html", "SteppedFigureWidget", "SlidingBlocks", "sliding_blocks",
-           "Dilation", "dilation", "FoldAccumulation", "fold_accumulation"]
+           "Dilation", "dilation", "FoldAccumulation", "fold_accumulation",
+           "MatmulView", "matmul_view", "TransposeViews", "transpose_views"]
 
 _BUTTON = ("font: inherit; font-size: 0.9em; padding: 2px 9px; margin: 0 3px 0 0; "
            "border: 1px solid #555; border-radius: 3px; background: #f4f4f4; color: #111; "
@@ -320,3 +321,48 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=2, padding=0, dilation
     """
     return FoldAccumulation(input_size=input_size, kernel_size=kernel_size, stride=stride,
                             padding=padding, dilation=dilation)
+
+
+class MatmulView(SteppedFigureWidget):
+    """Convolution as ``weight @ cols``: each step is one output pixel."""
+
+    title = "Convolution as a matrix multiplication"
+    controls = {"input_size": (2, 6), "kernel_size": (1, 3), "stride": (1, 3),
+                "padding": (0, 2), "dilation": (1, 2), "out_channels": (1, 3)}
+
+    def make_figure(self, input_size, kernel_size, stride, padding, dilation, out_channels):
+        return draw.MatmulFigure(input_size, kernel_size, stride, padding, dilation,
+                                 out_channels)
+
+
+def matmul_view(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, out_channels=2):
+    """The matmul-view widget: an output pixel, its weight row, its column, its block.
+
+    ``y[c, l] = weight.view(C_out, -1)[c] @ unfold(x)[:, l]``.
+    Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``).
+    """
+    return MatmulView(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                      padding=padding, dilation=dilation, out_channels=out_channels)
+
+
+class TransposeViews(SteppedFigureWidget):
+    """Transposed convolution, scatter and gather side by side, one output pixel per step."""
+
+    title = "Transposed convolution: scatter and gather"
+    controls = {"input_size": (2, 4), "kernel_size": (1, 4), "stride": (1, 3),
+                "padding": (0, 3), "output_padding": (0, 2), "dilation": (1, 2)}
+
+    def make_figure(self, input_size, kernel_size, stride, padding, output_padding, dilation):
+        return draw.TransposeFigure(input_size, kernel_size, stride, padding, output_padding,
+                                    dilation)
+
+
+def transpose_views(input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0,
+                    dilation=1):
+    """The transposed-convolution widget: scatter (stamps) and gather (rotated kernel).
+
+    ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``.
+    Taught in chapter 4 (``notebooks/04_transposed_convolution.ipynb``).
+    """
+    return TransposeViews(input_size=input_size, kernel_size=kernel_size, stride=stride,
+                          padding=padding, output_padding=output_padding, dilation=dilation)

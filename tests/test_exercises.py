@@ -74,7 +74,7 @@ def test_conv_transpose2d_checker():
     for method in convlab.TRANSPOSE_METHODS:
         assert ex.check_conv_transpose2d(
             lambda *a, **kw: convlab.conv_transpose2d(*a, **kw, method=method))
-    assert ex.check_conv_transpose2d(F.conv_transpose2d, stride=False)
+    assert ex.check_conv_transpose2d(F.conv_transpose2d, level="stride1")
 
     def no_flip(x, weight, bias, stride, padding, output_padding, groups, dilation):
         # the forum's trap: a convolution with transposed, unrotated weights
@@ -82,7 +82,7 @@ def test_conv_transpose2d_checker():
         return F.conv2d(x, weight.transpose(0, 1), bias, 1,
                         (k[0] - 1, k[1] - 1))
 
-    wrong = ex.check_conv_transpose2d(no_flip, stride=False)
+    wrong = ex.check_conv_transpose2d(no_flip, level="stride1")
     assert not wrong and "values" in repr(wrong)
 
 
@@ -140,3 +140,102 @@ def test_patch_average_checker():
 
     assert ex.check_patch_average(right)
     assert not ex.check_patch_average(forgets_uncovered)
+
+
+def test_conv_transpose2d_levels_and_bad_level():
+    import pytest
+
+    for level in ("stride1", "stride", "all"):
+        assert ex.check_conv_transpose2d(F.conv_transpose2d, level=level)
+    with pytest.raises(ValueError, match="is not a level"):
+        ex.check_conv_transpose2d(F.conv_transpose2d, level="easy")
+
+    def global_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        # the groups trap: swap in/out channels globally instead of within each group
+        C_in, C_out_g = weight.shape[:2]
+        w = weight.transpose(0, 1).reshape(C_in, C_out_g, *weight.shape[2:]) \
+            if groups > 1 else weight
+        return F.conv_transpose2d(x, w, bias, stride, padding, output_padding, groups, dilation)
+
+    wrong = ex.check_conv_transpose2d(global_transpose, level="all", cases=40)
+    assert not wrong and "values" in repr(wrong)
+
+
+def test_conv_module_checker():
+    import torch.nn as nn
+
+    class Right(nn.Module):
+        def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation):
+            super().__init__()
+            self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size,
+                                                   kernel_size))
+            self.kw = dict(stride=stride, padding=padding, dilation=dilation)
+
+        def forward(self, x):
+            return convlab.conv2d(x, self.weight, None, **self.kw)
+
+    class ForumBug(Right):  # unfold without stride and dilation
+        def forward(self, x):
+            N, C, H, W = x.shape
+            k = self.weight.shape[-1]
+            s, p, d = self.kw["stride"], self.kw["padding"], self.kw["dilation"]
+            h = (H + 2 * p - d * (k - 1) - 1) // s + 1
+            w = (W + 2 * p - d * (k - 1) - 1) // s + 1
+            cols = F.unfold(x, k, padding=p)
+            out = self.weight.view(self.weight.shape[0], -1) @ cols
+            return F.fold(out, (h, w), kernel_size=1)
+
+    assert ex.check_conv_module(Right)
+    bug = ex.check_conv_module(ForumBug)
+    assert not bug and "forward raised RuntimeError" in repr(bug)
+
+
+def test_size_checkers():
+    def conv_size(size, kernel_size, stride, padding, dilation):
+        return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+    def forum_002(size, kernel_size, stride, padding, dilation):
+        return int((size + 2 * padding - (kernel_size - 1) - 1) / stride + 1)
+
+    assert ex.check_conv_output_size(conv_size)
+    assert not ex.check_conv_output_size(forum_002)
+
+    def output_padding(size, kernel_size, stride, padding, dilation):
+        return (size + 2 * padding - dilation * (kernel_size - 1) - 1) % stride
+
+    assert ex.check_output_padding(output_padding)
+    assert not ex.check_output_padding(lambda size, kernel_size, stride, padding, dilation: 0)
+    assert not ex.check_output_padding(lambda **kw: 99)
+
+
+def test_output_shape_checker():
+    def right(x_shape, weight_shape, stride, padding, dilation, groups):
+        N, C_in = x_shape[:2]
+        C_out, per_group = weight_shape[:2]
+        if C_in % groups or per_group * groups != C_in or C_out % groups:
+            raise ValueError("channels do not match groups")
+        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding,
+                                         dilation)
+        return (N, C_out, *size)
+
+    def never_raises(x_shape, weight_shape, stride, padding, dilation, groups):
+        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding,
+                                         dilation)
+        return (x_shape[0], weight_shape[0], *size)
+
+    assert ex.check_output_shape(right)
+    report = ex.check_output_shape(never_raises)
+    assert not report and "expected a ValueError" in repr(report)
+
+
+def test_input_grad_checker():
+    def right(grad_y, weight, input_size, stride, padding, dilation, groups):
+        return torch.nn.grad.conv2d_input((grad_y.shape[0], weight.shape[1] * groups,
+                                           *input_size), weight, grad_y, stride, padding,
+                                          dilation, groups)
+
+    def no_output_padding(grad_y, weight, input_size, stride, padding, dilation, groups):
+        return F.conv_transpose2d(grad_y, weight, None, stride, padding, 0, groups, dilation)
+
+    assert ex.check_input_grad(right)
+    assert not ex.check_input_grad(no_output_padding)
