@@ -13,26 +13,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
 import convlab
-
-
-def interleaved(fns: dict, rounds: int, warmup: int = 2) -> dict:
-    """Median seconds per call of each function, timed round-robin."""
-    times = {name: [] for name in fns}
-    for r in range(warmup + rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - start
-            if r >= warmup:
-                times[name].append(elapsed)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+from convlab.bench import interleaved
 
 
 def row(label, ours, native):

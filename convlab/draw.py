@@ -366,17 +366,20 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
     """Side-by-side divisors ``fold(unfold(ones))``: how many blocks cover each pixel.
 
     ``panels`` is a list of dicts of ``kernel_size``, ``stride``, ``padding``,
-    ``dilation`` (missing keys take the defaults). Each cell shows its count;
+    ``dilation`` and optionally ``output_size`` (missing keys take the defaults
+    and ``output_size`` the function's argument). Each cell shows its count;
     zeros (no block covers the pixel: fold cannot be inverted there) are
     cross-hatched and bold. Chapter 2.
     """
-    size = shapes._spatial(output_size, 2, "output_size")
-    fig = Figure(figsize=(len(panels) * (size[1] * 0.3 + 0.6) + 0.2, size[0] * 0.3 + 0.9),
-                 dpi=dpi)
+    sizes = [shapes._spatial(p.get("output_size", output_size), 2, "output_size")
+             for p in panels]
+    fig = Figure(figsize=(sum(sz[1] * 0.3 + 0.6 for sz in sizes) + 0.2,
+                          max(sz[0] for sz in sizes) * 0.3 + 0.9), dpi=dpi)
     FigureCanvasAgg(fig)
     alts = []
-    for i, params in enumerate(panels):
-        params = {"kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1, **params}
+    for i, (params, size) in enumerate(zip(panels, sizes)):
+        params = {"kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1,
+                  **{k: v for k, v in params.items() if k != "output_size"}}
         divisor = ops.fold_divisor(size, params["kernel_size"], params["dilation"],
                                    params["padding"], params["stride"]).long().numpy()
         ax = fig.add_subplot(1, len(panels), i + 1)
@@ -384,13 +387,14 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
                  f"d={params['dilation']}")
         _count_grid(ax, divisor, shown)
         zeros = int((divisor == 0).sum())
-        alts.append(f"{shown}: counts from {divisor.min()} to {divisor.max()}"
+        alts.append(f"{shown} on {size[0]}x{size[1]}: counts from {divisor.min()} to "
+                    f"{divisor.max()}"
                     + (f", {zeros} uncovered pixels (count 0)" if zeros else ", no zeros")
                     + "; rows: " + " / ".join(" ".join(map(str, row)) for row in divisor))
     fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.02, wspace=0.15)
     fig.canvas.draw()
-    alt = (f"Divisor fold(unfold(ones)) on a {size[0]}x{size[1]} image, the number of blocks "
-           "covering each pixel. " + ". ".join(alts))
+    alt = ("Divisor fold(unfold(ones)), the number of blocks covering each pixel. "
+           + ". ".join(alts))
     return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=64), alt)
 
 

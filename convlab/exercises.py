@@ -66,7 +66,10 @@ class CheckReport:
 
 
 def _fmt(kwargs):
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    """Arguments as text; tensors by their shape (their values would flood the report)."""
+    return ", ".join(
+        f"{k}=<tensor of shape {tuple(v.shape)}>" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
+        for k, v in kwargs.items())
 
 
 def random_sliding_case(rng: random.Random, *, max_size=9):
