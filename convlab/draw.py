@@ -633,11 +633,12 @@ def conv_matrix_picture(input_size, kernel_size, stride=1, padding=0, dilation=1
     for (r, c), v in np.ndenumerate(Cm):
         if v:
             labels[r, c] = tap_label(*divmod(int(v) - 1, k[1]))
-    cell = 0.34
-    fig = Figure(figsize=(cols * cell + 1.0, rows * cell + 1.0), dpi=dpi)
+    cell = min(0.45, 7.2 / cols)
+    fig = Figure(figsize=(cols * cell + 0.8, rows * cell + 1.0), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.07, 0.03, 0.92, 0.78))
-    draw_grid(ax, labels, fontsize=6, row_labels=[str(r) for r in range(rows)],
+    ax = fig.add_axes((0.06, 0.03, 0.93, 0.78))
+    draw_grid(ax, labels, fontsize=8 if cell >= 0.4 else 6,
+              row_labels=[str(r) for r in range(rows)],
               col_labels=[str(c) for c in range(cols)],
               title=f"conv as a matrix: {rows} output pixels x {cols} input pixels")
     ax.tick_params(axis="x", labeltop=True, labelbottom=False)
