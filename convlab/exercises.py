@@ -145,6 +145,26 @@ def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6):
     return report
 
 
+def _value_checker(name, fn, cases, expected, why):
+    """Shared loop: ``fn(**case) == expected(case)`` for every case (dicts of arguments).
+
+    ``why(case, value)`` says where the expected value comes from, for the report.
+    """
+    cases = list(cases)
+    report = CheckReport(name, len(cases))
+    for case in cases:
+        want = expected(case)
+        ok, got = _call(fn, report, (), case)
+        if not ok:
+            return report
+        if got != want:
+            report.failure = (f"  case {report.passed + 1}: {_fmt(case)}\n  expected "
+                              f"{want!r} ({why(case, want)}), got {got!r}")
+            return report
+        report.passed += 1
+    return report
+
+
 def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
     """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> L`` (2-D tuples).
 
@@ -152,21 +172,14 @@ def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
     Chapter 1.
     """
     rng = random.Random(seed)
-    report = CheckReport("num_blocks", cases)
-    for _ in range(cases):
-        case = random_sliding_case(rng)
-        x = torch.zeros(1, 1, *case["input_size"])
-        expected = F.unfold(x, case["kernel_size"], case["dilation"], case["padding"],
-                            case["stride"]).shape[-1]
-        ok, got = _call(fn, report, (), case)
-        if not ok:
-            return report
-        if got != expected:
-            report.failure = (f"  case {report.passed + 1}: {_fmt(case)}\n  expected L={expected}"
-                              f" (what F.unfold returns), got {got!r}")
-            return report
-        report.passed += 1
-    return report
+
+    def unfold_L(c):
+        x = torch.zeros(1, 1, *c["input_size"])
+        return F.unfold(x, c["kernel_size"], c["dilation"], c["padding"],
+                        c["stride"]).shape[-1]
+
+    return _value_checker("num_blocks", fn, (random_sliding_case(rng) for _ in range(cases)),
+                          unfold_L, lambda c, v: "the number of columns F.unfold returns")
 
 
 def _unfold_cases(rng, cases, dtype=torch.float64):
@@ -329,20 +342,13 @@ def check_invertible(fn, cases=40, seed=0) -> CheckReport:
     when every pixel is covered by some block.) Chapter 2.
     """
     rng = random.Random(seed)
-    report = CheckReport("invertible", cases)
-    for _ in range(cases):
-        c = random_sliding_case(rng)
-        expected = bool((_divisor(c["input_size"], c["kernel_size"], c["dilation"],
-                                  c["padding"], c["stride"]) > 0).all())
-        ok, got = _call(fn, report, (), c)
-        if not ok:
-            return report
-        if got is not expected and got != expected:
-            report.failure = (f"  case {report.passed + 1}: {_fmt(c)}\n  expected {expected} "
-                              f"(the divisor {'has no' if expected else 'has'} zeros), got {got!r}")
-            return report
-        report.passed += 1
-    return report
+
+    def covered(c):
+        return bool((_divisor(c["input_size"], c["kernel_size"], c["dilation"], c["padding"],
+                              c["stride"]) > 0).all())
+
+    return _value_checker("invertible", fn, (random_sliding_case(rng) for _ in range(cases)),
+                          covered, lambda c, v: f"the divisor {'has no' if v else 'has'} zeros")
 
 
 def _patch_average(x, kernel_size, stride):
@@ -441,18 +447,9 @@ def check_conv_output_size(fn, cases=40, seed=0) -> CheckReport:
     """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension)
     against the size ``F.conv1d`` really produces. Chapter 3.
     """
-    report = CheckReport("conv_output_size", cases)
-    for args in _legal_1d_cases(random.Random(seed), cases):
-        expected = _conv1d_size(args)
-        ok, got = _call(fn, report, (), args)
-        if not ok:
-            return report
-        if got != expected:
-            report.failure = (f"  case {report.passed + 1}: {_fmt(args)}\n  expected "
-                              f"{expected} (what F.conv1d returns), got {got!r}")
-            return report
-        report.passed += 1
-    return report
+    return _value_checker("conv_output_size", fn,
+                          _legal_1d_cases(random.Random(seed), cases), _conv1d_size,
+                          lambda c, v: "what F.conv1d returns")
 
 
 def check_output_shape(fn, cases=30, seed=0) -> CheckReport:

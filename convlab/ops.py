@@ -320,6 +320,14 @@ def _check_pair(x, weight, bias, fname):
             )
 
 
+def _check_weight_rank(weight, n, fname, layout):
+    if weight.dim() != n + 2:
+        raise ValueError(
+            f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D), but {fname} needs "
+            f"{n + 2}-D weight {layout}"
+        )
+
+
 def _check_groups(groups, C_in):
     """Validate ``groups`` (a positive int dividing the input channels)."""
     g = _as_int(groups, "groups")
@@ -407,11 +415,7 @@ def _add_bias(out, bias):
 def _conv(n, fname, input, weight, bias, stride, padding, dilation, groups):
     _check_pair(input, weight, bias, fname)
     x, batched = _batch(input, n, "input", fname)
-    if weight.dim() != n + 2:
-        raise ValueError(
-            f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D), but {fname} needs "
-            f"{n + 2}-D weight (C_out, C_in/groups, *kernel_size)"
-        )
+    _check_weight_rank(weight, n, fname, "(C_out, C_in/groups, *kernel_size)")
     C_out = weight.shape[0]
     g = _check_groups(groups, x.shape[1])
     _check_conv_weight(weight, g, x.shape[1], fname)
@@ -506,11 +510,7 @@ def _conv_transpose(n, fname, input, weight, bias, stride, padding, output_paddi
     _check_method(method)
     _check_pair(input, weight, bias, fname)
     x, batched = _batch(input, n, "input", fname)
-    if weight.dim() != n + 2:
-        raise ValueError(
-            f"weight has shape {tuple(weight.shape)} ({weight.dim()}-D), but {fname} needs "
-            f"{n + 2}-D weight (C_in, C_out/groups, *kernel_size)"
-        )
+    _check_weight_rank(weight, n, fname, "(C_in, C_out/groups, *kernel_size)")
     C_in = x.shape[1]
     if weight.shape[0] != C_in:
         raise ValueError(
