@@ -7,7 +7,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import convlab
 from convlab import shapes
 
 GRID = list(itertools.product(range(1, 9), range(1, 5), range(1, 4), range(0, 3), range(1, 3)))
