@@ -1,10 +1,15 @@
 """Time convlab's lowered ops against torch's native ones (prints a table; not a test).
 
-Every case times convlab and the native op *interleaved* in one run (one call
-of each per round, many rounds) and reports medians, so both see the same
-machine load; the ratio is what to read. Also prints the size of the unfolded
-matrix against the input, and how many of the rot90 method's multiply-adds
-land on inserted zeros compared with the fold (col2im) method.
+Every row times convlab and the native op *interleaved* in one run (a turn of
+each per round, many rounds; each turn an untimed call, then a timed one: see
+``convlab.bench``) and reports medians, so both see the same machine load; the
+ratio is what to read. Every case runs in a fresh Python process: the memory
+allocator's state after one case (tens of MB freed) would otherwise change the
+next case's timings by up to 2x.
+
+Also prints the size of the unfolded matrix against the input, and how many of
+the rot90 method's multiply-adds land on inserted zeros compared with the fold
+(col2im) method.
 
     python benchmarks/ops.py [--rounds 15] [--threads 2]
 """
@@ -12,7 +17,10 @@ land on inserted zeros compared with the fold (col2im) method.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import subprocess
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -20,83 +28,105 @@ import torch.nn.functional as F
 import convlab
 from convlab.bench import interleaved
 
+CONV_CASES = [
+    ("N=8 C=64->64 56x56 k=3 s=1 p=1", (8, 64, 56, 56), (64, 64, 3, 3),
+     dict(stride=1, padding=1)),
+    ("N=8 C=64->64 56x56 k=3 s=2 p=1", (8, 64, 56, 56), (64, 64, 3, 3),
+     dict(stride=2, padding=1)),
+    ("N=4 C=32->32 224x224 k=3 d=2 s=2", (4, 32, 224, 224), (32, 32, 3, 3),
+     dict(stride=2, dilation=2)),
+    ("N=8 C=64 56x56 k=3 depthwise (groups=64)", (8, 64, 56, 56), (64, 1, 3, 3),
+     dict(padding=1, groups=64)),
+]
+TCONV_CASES = [
+    ("N=8 C=64->32 28x28->56x56 k=4 s=2 p=1", (8, 64, 28, 28), (64, 32, 4, 4),
+     dict(stride=2, padding=1)),
+    ("N=8 C=64->32 28x28->57x57 k=3 s=2 op=0", (8, 64, 28, 28), (64, 32, 3, 3),
+     dict(stride=2)),
+]
 
-def row(label, ours, native):
-    return f"| {label:<64} | {ours * 1e3:9.2f} | {native * 1e3:9.2f} | {ours / native:5.2f}x |"
+
+def _unfold_kw(ws, kw):
+    return dict(kernel_size=ws[2:], dilation=kw.get("dilation", 1),
+                padding=kw.get("padding", 0), stride=kw.get("stride", 1))
 
 
-def conv_cases():
-    return [
-        ("conv2d N=8 C=64->64 56x56 k=3 s=1 p=1", (8, 64, 56, 56), (64, 64, 3, 3),
-         dict(stride=1, padding=1)),
-        ("conv2d N=8 C=64->64 56x56 k=3 s=2 p=1", (8, 64, 56, 56), (64, 64, 3, 3),
-         dict(stride=2, padding=1)),
-        ("conv2d N=4 C=32->32 224x224 k=3 d=2 s=2", (4, 32, 224, 224), (32, 32, 3, 3),
-         dict(stride=2, dilation=2)),
-        ("conv2d N=8 C=64 56x56 k=3 depthwise (groups=64)", (8, 64, 56, 56), (64, 1, 3, 3),
-         dict(padding=1, groups=64)),
-    ]
+def jobs():
+    """(row label, what to time) for every row, in table order."""
+    out = []
+    for label, xs, ws, kw in CONV_CASES:
+        if kw.get("groups", 1) == 1:
+            out.append((f"unfold {label}", ("unfold", xs, ws, kw)))
+            out.append((f"fold {label}", ("fold", xs, ws, kw)))
+        out.append((f"conv2d {label}", ("conv2d", xs, ws, kw)))
+    for label, xs, ws, kw in TCONV_CASES:
+        for method in convlab.TRANSPOSE_METHODS:
+            out.append((f"conv_transpose2d {method:<5} {label}",
+                        (f"conv_transpose2d:{method}", xs, ws, kw)))
+    return out
+
+
+def time_job(job, rounds):
+    """Median seconds of (convlab, native) for one job, interleaved."""
+    what, xs, ws, kw = job
+    torch.manual_seed(0)
+    x = torch.randn(*xs)
+    if what in ("unfold", "fold"):
+        ukw = _unfold_kw(ws, kw)
+        if what == "unfold":
+            fns = {"ours": lambda: convlab.unfold(x, **ukw), "native": lambda: F.unfold(x, **ukw)}
+        else:
+            cols = F.unfold(x, **ukw)
+            fns = {"ours": lambda: convlab.fold(cols, xs[2:], **ukw),
+                   "native": lambda: F.fold(cols, xs[2:], **ukw)}
+    elif what == "conv2d":
+        w, b = torch.randn(*ws), torch.randn(ws[0])
+        fns = {"ours": lambda: convlab.conv2d(x, w, b, **kw),
+               "native": lambda: F.conv2d(x, w, b, **kw)}
+    else:  # "conv_transpose2d:<method>"
+        method = what.split(":", 1)[1]
+        w, b = torch.randn(*ws), torch.randn(ws[1])
+        fns = {"ours": lambda: convlab.conv_transpose2d(x, w, b, **kw, method=method),
+               "native": lambda: F.conv_transpose2d(x, w, b, **kw)}
+    with torch.no_grad():
+        t = interleaved(fns, rounds)
+    return t["ours"], t["native"]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--job", type=int, help=argparse.SUPPRESS)  # one row, in a child
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {args.rounds} interleaved rounds\n")
+    all_jobs = jobs()
+    if args.job is not None:
+        print(json.dumps(time_job(all_jobs[args.job][1], args.rounds)))
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of "
+          f"{args.rounds} interleaved rounds (steady state), one process per row\n")
     print(f"| {'case':<64} | {'convlab ms':>9} | {'native ms':>9} | ratio  |")
     print(f"|{'-' * 66}|{'-' * 11}|{'-' * 11}|--------|")
-
-    blowups = []
-    with torch.no_grad():
-        for label, xs, ws, kw in conv_cases():
-            x, w = torch.randn(*xs), torch.randn(*ws)
-            b = torch.randn(ws[0])
-            unfold_kw = dict(kernel_size=ws[2:], dilation=kw.get("dilation", 1),
-                             padding=kw.get("padding", 0), stride=kw.get("stride", 1))
-            if kw.get("groups", 1) == 1:
-                t = interleaved({"ours": lambda: convlab.unfold(x, **unfold_kw),
-                                 "native": lambda: F.unfold(x, **unfold_kw)}, args.rounds)
-                print(row("unfold " + label.split(" ", 1)[1], t["ours"], t["native"]))
-                cols = F.unfold(x, **unfold_kw)
-                t = interleaved({"ours": lambda: convlab.fold(cols, xs[2:], **unfold_kw),
-                                 "native": lambda: F.fold(cols, xs[2:], **unfold_kw)},
-                                args.rounds)
-                print(row("fold " + label.split(" ", 1)[1], t["ours"], t["native"]))
-                blowups.append((label, cols.numel() * cols.element_size(),
-                                x.numel() * x.element_size()))
-            t = interleaved({"ours": lambda: convlab.conv2d(x, w, b, **kw),
-                             "native": lambda: F.conv2d(x, w, b, **kw)}, args.rounds)
-            print(row(label, t["ours"], t["native"]))
-
-        tconv_cases = [
-            ("N=8 C=64->32 28x28->56x56 k=4 s=2 p=1", (8, 64, 28, 28), (64, 32, 4, 4),
-             dict(stride=2, padding=1)),
-            ("N=8 C=64->32 28x28->57x57 k=3 s=2 op=0", (8, 64, 28, 28), (64, 32, 3, 3),
-             dict(stride=2)),
-        ]
-        macs = []
-        for label, xs, ws, kw in tconv_cases:
-            x, w = torch.randn(*xs), torch.randn(*ws)
-            b = torch.randn(ws[1])
-            fns = {m: (lambda m=m: convlab.conv_transpose2d(x, w, b, **kw, method=m))
-                   for m in convlab.TRANSPOSE_METHODS}
-            fns["native"] = lambda: F.conv_transpose2d(x, w, b, **kw)
-            t = interleaved(fns, args.rounds)
-            for m in convlab.TRANSPOSE_METHODS:
-                print(row(f"conv_transpose2d {m:<5} {label}", t[m], t["native"]))
-            macs.append((label, xs, ws, kw))
+    for i, (label, _) in enumerate(all_jobs):
+        child = subprocess.run(
+            [sys.executable, __file__, "--job", str(i), "--rounds", str(args.rounds),
+             "--threads", str(args.threads)], capture_output=True, text=True, check=True)
+        ours, native = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"| {label:<64} | {ours * 1e3:9.2f} | {native * 1e3:9.2f} | "
+              f"{ours / native:5.2f}x |", flush=True)
 
     print("\nUnfolded matrix against its input (float32):")
-    for label, cols_bytes, x_bytes in blowups:
-        print(f"  {label:<44} {cols_bytes / 2**20:8.1f} MiB vs {x_bytes / 2**20:6.1f} MiB "
-              f"= {cols_bytes / x_bytes:5.2f}x")
+    for label, xs, ws, kw in CONV_CASES:
+        if kw.get("groups", 1) != 1:
+            continue
+        L = convlab.num_blocks(xs[2:], **_unfold_kw(ws, kw))
+        cols_elems, x_elems = xs[0] * xs[1] * math.prod(ws[2:]) * L, math.prod(xs)
+        print(f"  {label:<40} {cols_elems * 4 / 2**20:8.1f} MiB vs {x_elems * 4 / 2**20:6.1f} "
+              f"MiB = {cols_elems / x_elems:5.2f}x")
 
     print("\nMultiply-adds of a transposed convolution (matmul work only):")
-    for label, xs, ws, kw in macs:
+    for label, xs, ws, kw in TCONV_CASES:
         N, C_in, H, W = xs
         C_out, k = ws[1], ws[2:]
         s, p = kw.get("stride", 1), kw.get("padding", 0)
@@ -107,7 +137,7 @@ def main():
         # padded image (convlab.unfold takes bool tensors).
         mask = torch.zeros(1, 1, (H - 1) * s + 1, (W - 1) * s + 1, dtype=torch.bool)
         mask[..., ::s, ::s] = True
-        q = [1 * (ki - 1) - p for ki in k]
+        q = [ki - 1 - p for ki in k]
         mask = F.pad(mask, (q[1], q[1], q[0], q[0]))
         taps = convlab.unfold(mask, k)  # (prod(k), L_out): is each tap a real input?
         share = 1 - taps.sum().item() / taps.numel()
