@@ -79,6 +79,28 @@ class BlockLayout:
     def padded_size(self) -> tuple:
         return tuple(self.input_size[i] + 2 * self.padding[i] for i in range(2))
 
+    @property
+    def padding_mask(self) -> np.ndarray:
+        """``(Hp, Wp)`` bool: True on the padding cells of the padded image."""
+        (H, W), (p0, p1) = self.input_size, self.padding
+        mask = np.ones(self.padded_size, bool)
+        mask[p0:p0 + H, p1:p1 + W] = False
+        return mask
+
+    def input_labels(self, prefix: str = "") -> np.ndarray:
+        """Labels of the padded image: ``prefix + pixel number`` inside, ``"0"`` on padding."""
+        (H, W), (p0, p1) = self.input_size, self.padding
+        labels = np.full(self.padded_size, "0", dtype=object)
+        labels[p0:p0 + H, p1:p1 + W] = np.array(
+            [f"{prefix}{v}" for v in range(H * W)], dtype=object).reshape(H, W)
+        return labels
+
+    @property
+    def offset_labels(self) -> list:
+        """``"(i,j)"`` for each row of the unfolded matrix (kernel offsets, row-major)."""
+        return [f"({i},{j})" for i in range(self.kernel_size[0])
+                for j in range(self.kernel_size[1])]
+
 
 def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> BlockLayout:
     """Unfold an index image to find which pixel lands in which row and column.
@@ -161,7 +183,29 @@ def png_bytes(fig_or_rgba, *, colors=None) -> bytes:
     return out.getvalue()
 
 
-class SlidingBlocksFigure:
+class _Blitted:
+    """Shared blitting: draw static artists once, then only the animated ones."""
+
+    def _finish_setup(self, animated):
+        self._animated = animated
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+
+    def _blit(self):
+        self.canvas.restore_region(self._background)
+        for artist in self._animated:
+            self.fig.draw_artist(artist)
+
+    def rgba(self) -> np.ndarray:
+        """The current frame as an ``(height, width, 4)`` uint8 array."""
+        return np.asarray(self.canvas.buffer_rgba())
+
+    def png(self, *, colors=None) -> bytes:
+        """The current frame as PNG bytes (``colors``: palette size for small files)."""
+        return png_bytes(self.rgba(), colors=colors)
+
+
+class SlidingBlocksFigure(_Blitted):
     """Input (padded), unfolded matrix and output grid, with one block highlighted.
 
     >>> fig = SlidingBlocksFigure(5, 3, stride=2, padding=1)
@@ -206,19 +250,13 @@ class SlidingBlocksFigure:
             self.ax_cols = self.fig.add_subplot(gs[1, :])
         self.canvas = FigureCanvasAgg(self.fig)
         p = lay.padding
-        in_labels = np.full((Hp, Wp), "0", dtype=object)
-        in_labels[p[0]:p[0] + H, p[1]:p[1] + W] = np.arange(H * W).reshape(H, W).astype(str)
-        pad_mask = np.ones((Hp, Wp), bool)
-        pad_mask[p[0]:p[0] + H, p[1]:p[1] + W] = False
         fs = 8 if max(Hp, Wp) <= 9 else 6
-        draw_grid(self.ax_in, in_labels, hatched=pad_mask, fontsize=fs,
+        draw_grid(self.ax_in, lay.input_labels(), hatched=lay.padding_mask, fontsize=fs,
                   title=f"input x: {H}x{W}\npadding={p[0] if p[0] == p[1] else p} per side")
         mat_labels = np.where(lay.pixel_ids < 0, "0", lay.pixel_ids.astype(str))
-        k = lay.kernel_size
-        row_labels = [f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
         mfs = max(4, min(8, int(mcell * 26)))
         draw_grid(self.ax_cols, mat_labels, hatched=lay.pixel_ids < 0, fontsize=mfs,
-                  row_labels=row_labels if K <= 16 else None,
+                  row_labels=lay.offset_labels if K <= 16 else None,
                   title=f"unfold(x)\n{K} rows x L={L} columns")
         out_labels = np.arange(L).reshape(Ho, Wo).astype(str)
         draw_grid(self.ax_out, out_labels, fontsize=fs, title=f"output\n{Ho}x{Wo}")
@@ -236,10 +274,7 @@ class SlidingBlocksFigure:
         self.ax_cols.add_patch(self._column)
         self._out = Rectangle((0, 0), 1, 1, facecolor=PALETTE["output"], alpha=0.45, **edge)
         self.ax_out.add_patch(self._out)
-        self._animated = [*self._cells, self._span, self._column, self._out]
-        self.canvas.draw()
-        self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-        self.block = None
+        self._finish_setup([*self._cells, self._span, self._column, self._out])
 
     def caption(self, l: int) -> str:
         """Words for block ``l``: which pixels, which column, which output cell."""
@@ -269,12 +304,8 @@ class SlidingBlocksFigure:
         self._column.set_x(l)
         oh, ow = divmod(l, lay.out_shape[1])
         self._out.set_xy((ow, oh))
-        text = self.caption(l)
-        self.canvas.restore_region(self._background)
-        for artist in self._animated:
-            self.fig.draw_artist(artist)
-        self.block = l
-        return text
+        self._blit()
+        return self.caption(l)
 
     # the protocol of convlab.widgets.SteppedFigureWidget
     @property
@@ -283,14 +314,6 @@ class SlidingBlocksFigure:
 
     def show(self, i: int) -> str:
         return self.show_block(i)
-
-    def rgba(self) -> np.ndarray:
-        """The current frame as an ``(height, width, 4)`` uint8 array."""
-        return np.asarray(self.canvas.buffer_rgba())
-
-    def png(self, *, colors=None) -> bytes:
-        """The current frame as PNG bytes (``colors``: palette size for small files)."""
-        return png_bytes(self.rgba(), colors=colors)
 
 
 # --------------------------------------------------------------------------
@@ -401,26 +424,6 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
 # --------------------------------------------------------------------------
 # animated figures (the protocol of convlab.widgets.SteppedFigureWidget)
 # --------------------------------------------------------------------------
-class _Blitted:
-    """Shared blitting: draw static artists once, then only the animated ones."""
-
-    def _finish_setup(self, animated):
-        self._animated = animated
-        self.canvas.draw()
-        self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-
-    def _blit(self):
-        self.canvas.restore_region(self._background)
-        for artist in self._animated:
-            self.fig.draw_artist(artist)
-
-    def rgba(self) -> np.ndarray:
-        return np.asarray(self.canvas.buffer_rgba())
-
-    def png(self, *, colors=None) -> bytes:
-        return png_bytes(self.rgba(), colors=colors)
-
-
 class DilationFigure(_Blitted):
     """One block of a ``kernel_size`` kernel as ``dilation`` grows: frame ``i`` is dilation ``i+1``.
 
@@ -523,16 +526,12 @@ class FoldAccumulationFigure(_Blitted):
         gs = self.fig.add_gridspec(1, 2, width_ratios=[L * mcell, Wp * cell], left=0.06,
                                    right=0.98, top=0.82, bottom=0.03, wspace=0.25)
         self.ax_cols, self.ax_img = self.fig.add_subplot(gs[0]), self.fig.add_subplot(gs[1])
-        k = lay.kernel_size
         mat_labels = np.where(lay.pixel_ids < 0, "0", lay.pixel_ids.astype(str))
         draw_grid(self.ax_cols, mat_labels, hatched=lay.pixel_ids < 0,
                   fontsize=max(4, min(8, int(mcell * 26))),
-                  row_labels=[f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
-                  if K <= 16 else None, title=f"columns of unfold(x): L={L}")
+                  row_labels=lay.offset_labels if K <= 16 else None,
+                  title=f"columns of unfold(x): L={L}")
         p = lay.padding
-        H, W = lay.input_size
-        self._pad_mask = np.ones((Hp, Wp), bool)
-        self._pad_mask[p[0]:p[0] + H, p[1]:p[1] + W] = False
         self.ax_img.set_xlim(0, Wp)
         self.ax_img.set_ylim(Hp, 0)
         self.ax_img.set_aspect("equal")
@@ -542,7 +541,7 @@ class FoldAccumulationFigure(_Blitted):
         self.ax_img.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
         hatches = [Rectangle((c, r), 1, 1, fill=False, hatch="///", edgecolor="#999999",
                              linewidth=0, animated=True)
-                   for r, c in zip(*np.nonzero(self._pad_mask))]
+                   for r, c in zip(*np.nonzero(lay.padding_mask))]
         for patch in hatches:
             self.ax_img.add_patch(patch)
         pad_note = f"\npadding={_pair_text(p)} hatched: fold crops it" if any(p) else ""
@@ -697,12 +696,7 @@ class MatmulFigure(_Blitted):
         self.ax_out = self.fig.add_subplot(gs[1, 2])
         p = lay.padding
         H, W = lay.input_size
-        in_labels = np.full((Hp, Wp), "0", dtype=object)
-        in_labels[p[0]:p[0] + H, p[1]:p[1] + W] = np.array(
-            [f"x{v}" for v in range(H * W)], dtype=object).reshape(H, W)
-        pad_mask = np.ones((Hp, Wp), bool)
-        pad_mask[p[0]:p[0] + H, p[1]:p[1] + W] = False
-        draw_grid(self.ax_in, in_labels, hatched=pad_mask, fontsize=7,
+        draw_grid(self.ax_in, lay.input_labels("x"), hatched=lay.padding_mask, fontsize=7,
                   title=f"input x: {H}x{W}\npadding={_pair_text(p)}")
         k = lay.kernel_size
         col_labels = np.where(lay.pixel_ids < 0, "0",
@@ -906,9 +900,3 @@ class TransposeFigure(_Blitted):
         self._y_mark.set_xy((ow, oh))
         self._blit()
         return self.caption(f)
-
-    def _blit(self):
-        self.canvas.restore_region(self._background)
-        for artist in self._animated:
-            if artist.get_visible():
-                self.fig.draw_artist(artist)

@@ -43,9 +43,10 @@ def animation_html(frames, captions, *, title, interval_ms=800) -> str:
     and used as the image's alt text, so the animation reads without colour
     and without sight. The first frame is a plain ``<img>``, so the picture
     survives where scripts do not run; the controls are hidden until the
-    script shows them, so they never appear where they cannot work. The element's ``data-frame`` attribute
-    holds the current frame (the browser tests read it). The id is derived from
-    the content, so re-running a notebook gives identical HTML.
+    script shows them, so they never appear where they cannot work. The
+    element's ``data-frame`` attribute holds the current frame (the browser
+    tests read it). The id is derived from the content, so re-running a
+    notebook gives identical HTML.
     """
     if len(frames) != len(captions) or not frames:
         raise ValueError("animation_html needs one caption per frame and at least one frame")
@@ -132,15 +133,16 @@ def animation_html(frames, captions, *, title, interval_ms=800) -> str:
 class SteppedFigureWidget:
     """Base of the book's widgets: parameters + a stepped figure, live or static.
 
-    Subclasses set ``title`` and ``controls`` (``name -> (min, max)`` for an
-    integer slider per parameter) and implement ``make_figure(**params)``,
-    returning an object with ``n_frames``, ``show(i) -> caption`` and
-    ``png(colors=None)``. ``max_frames`` caps the static animation (evenly
+    Subclasses set ``title``, ``controls`` (``name -> (min, max)`` for an
+    integer slider per parameter) and ``figure_class``, a ``convlab.draw``
+    figure taking those parameters by name and providing ``n_frames``,
+    ``show(i) -> caption`` and ``png(colors=None)``. ``max_frames`` caps the static animation (evenly
     spaced frames, the last one included).
     """
 
     title = "figure"
     controls: dict = {}
+    figure_class = None  # set by each subclass
     interval_ms = 800
     max_frames = 49
     png_colors = 32  # palette size of the static frames (small files)
@@ -150,8 +152,8 @@ class SteppedFigureWidget:
         self.figure = self.make_figure(**params)
         self._widget = None
 
-    def make_figure(self, **params):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def make_figure(self, **params):
+        return self.figure_class(**params)
 
     # ---- static twin -------------------------------------------------------
     def frame_indices(self):
@@ -270,8 +272,7 @@ class SlidingBlocks(SteppedFigureWidget):
     controls = {"input_size": (3, 9), "kernel_size": (1, 5), "stride": (1, 4),
                 "padding": (0, 3), "dilation": (1, 3)}
 
-    def make_figure(self, input_size, kernel_size, stride, padding, dilation):
-        return draw.SlidingBlocksFigure(input_size, kernel_size, stride, padding, dilation)
+    figure_class = draw.SlidingBlocksFigure
 
 
 def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1):
@@ -291,8 +292,7 @@ class Dilation(SteppedFigureWidget):
     controls = {"input_size": (5, 13), "kernel_size": (2, 5)}
     interval_ms = 1100
 
-    def make_figure(self, input_size, kernel_size):
-        return draw.DilationFigure(input_size, kernel_size)
+    figure_class = draw.DilationFigure
 
 
 def dilation(input_size=9, kernel_size=3):
@@ -310,8 +310,7 @@ class FoldAccumulation(SteppedFigureWidget):
     controls = {"input_size": (3, 8), "kernel_size": (1, 4), "stride": (1, 4),
                 "padding": (0, 2), "dilation": (1, 3)}
 
-    def make_figure(self, input_size, kernel_size, stride, padding, dilation):
-        return draw.FoldAccumulationFigure(input_size, kernel_size, stride, padding, dilation)
+    figure_class = draw.FoldAccumulationFigure
 
 
 def fold_accumulation(input_size=5, kernel_size=3, stride=2, padding=0, dilation=1):
@@ -330,9 +329,7 @@ class MatmulView(SteppedFigureWidget):
     controls = {"input_size": (2, 6), "kernel_size": (1, 3), "stride": (1, 3),
                 "padding": (0, 2), "dilation": (1, 2), "out_channels": (1, 3)}
 
-    def make_figure(self, input_size, kernel_size, stride, padding, dilation, out_channels):
-        return draw.MatmulFigure(input_size, kernel_size, stride, padding, dilation,
-                                 out_channels)
+    figure_class = draw.MatmulFigure
 
 
 def matmul_view(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, out_channels=2):
@@ -352,9 +349,7 @@ class TransposeViews(SteppedFigureWidget):
     controls = {"input_size": (2, 4), "kernel_size": (1, 4), "stride": (1, 3),
                 "padding": (0, 3), "output_padding": (0, 2), "dilation": (1, 2)}
 
-    def make_figure(self, input_size, kernel_size, stride, padding, output_padding, dilation):
-        return draw.TransposeFigure(input_size, kernel_size, stride, padding, output_padding,
-                                    dilation)
+    figure_class = draw.TransposeFigure
 
 
 def transpose_views(input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0,
