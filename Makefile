@@ -8,11 +8,14 @@ export PATH := $(BIN):$(PATH)
 # ipykernel under Python 3.11 warns about frozen modules on every kernel start
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 SITE := _build/html
+STAGE := tools/stage.sh
+LINTED := convlab tests tools benchmarks notebooks
 NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
-.PHONY: setup assets book site test test-unit test-notebooks test-browser test-fast \
-        lab outputs bench constraints clean
+.PHONY: setup assets browser book site test test-start test-summary lint hygiene \
+        test-unit test-notebooks test-site test-browser test-fast lab outputs bench \
+        constraints clean
 
 ## setup: .venv with the pinned Python packages, and the front-end assets
 setup: $(VENV)/.installed vendor/.installed
@@ -30,6 +33,10 @@ vendor/.installed: package.json package-lock.json tools/vendor_assets.sh
 	tools/vendor_assets.sh
 	@touch $@
 
+## browser: Debian's Chromium for the browser tests (installed if missing)
+browser:
+	@tools/ensure_chromium.sh
+
 ## book: set up, build the site (warnings are errors), print where it is
 book: setup site
 	@echo "The book: $(CURDIR)/$(SITE)/index.html"
@@ -37,8 +44,34 @@ book: setup site
 site:
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
-## test: set up, then every test: package, notebooks (nbval), site build, browser
-test: setup test-unit test-notebooks site test-browser
+## test: set up, then every test, each stage timed: lint, notebook hygiene,
+## package tests, notebooks (nbval), site build, browser tests
+test: test-start
+	@$(STAGE) setup $(MAKE) --no-print-directory setup browser
+	@$(STAGE) lint $(MAKE) --no-print-directory lint
+	@$(STAGE) hygiene $(MAKE) --no-print-directory hygiene
+	@$(STAGE) package-tests $(MAKE) --no-print-directory test-unit
+	@$(STAGE) notebooks $(MAKE) --no-print-directory test-notebooks
+	@$(STAGE) site-build $(MAKE) --no-print-directory site
+	@$(STAGE) browser-tests $(MAKE) --no-print-directory test-browser
+	@$(MAKE) --no-print-directory test-summary
+
+test-start:
+	@mkdir -p _build && rm -f _build/stage-times.txt
+
+test-summary:
+	@echo "make test: every stage passed"
+	@awk '{ print "  " $$0; total += $$2 } END { printf "  %-16s %7.1f s\n", "total", total }' \
+	    _build/stage-times.txt
+
+## lint: ruff (pinned in requirements.txt, configured in pyproject.toml)
+lint:
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+## hygiene: the committed notebooks are clean (tools/run_notebooks.py)
+hygiene:
+	$(PY) tools/run_notebooks.py --check
 
 test-unit:
 	$(PY) -m pytest tests -m "not browser" -q -p no:cacheprovider
@@ -46,7 +79,7 @@ test-unit:
 test-notebooks:
 	$(NBVAL)
 
-test-browser:
+test-browser: browser
 	$(PY) -m pytest tests -m browser -q -p no:cacheprovider
 
 ## test-fast: the package tests with 100 hypothesis examples per property

@@ -29,26 +29,39 @@ import convlab
 from convlab.bench import interleaved
 
 CONV_CASES = [
-    ("N=8 C=64->64 56x56 k=3 s=1 p=1", (8, 64, 56, 56), (64, 64, 3, 3),
-     dict(stride=1, padding=1)),
-    ("N=8 C=64->64 56x56 k=3 s=2 p=1", (8, 64, 56, 56), (64, 64, 3, 3),
-     dict(stride=2, padding=1)),
-    ("N=4 C=32->32 224x224 k=3 d=2 s=2", (4, 32, 224, 224), (32, 32, 3, 3),
-     dict(stride=2, dilation=2)),
-    ("N=8 C=64 56x56 k=3 depthwise (groups=64)", (8, 64, 56, 56), (64, 1, 3, 3),
-     dict(padding=1, groups=64)),
+    ("N=8 C=64->64 56x56 k=3 s=1 p=1", (8, 64, 56, 56), (64, 64, 3, 3), dict(stride=1, padding=1)),
+    ("N=8 C=64->64 56x56 k=3 s=2 p=1", (8, 64, 56, 56), (64, 64, 3, 3), dict(stride=2, padding=1)),
+    (
+        "N=4 C=32->32 224x224 k=3 d=2 s=2",
+        (4, 32, 224, 224),
+        (32, 32, 3, 3),
+        dict(stride=2, dilation=2),
+    ),
+    (
+        "N=8 C=64 56x56 k=3 depthwise (groups=64)",
+        (8, 64, 56, 56),
+        (64, 1, 3, 3),
+        dict(padding=1, groups=64),
+    ),
 ]
 TCONV_CASES = [
-    ("N=8 C=64->32 28x28->56x56 k=4 s=2 p=1", (8, 64, 28, 28), (64, 32, 4, 4),
-     dict(stride=2, padding=1)),
-    ("N=8 C=64->32 28x28->57x57 k=3 s=2 op=0", (8, 64, 28, 28), (64, 32, 3, 3),
-     dict(stride=2)),
+    (
+        "N=8 C=64->32 28x28->56x56 k=4 s=2 p=1",
+        (8, 64, 28, 28),
+        (64, 32, 4, 4),
+        dict(stride=2, padding=1),
+    ),
+    ("N=8 C=64->32 28x28->57x57 k=3 s=2 op=0", (8, 64, 28, 28), (64, 32, 3, 3), dict(stride=2)),
 ]
 
 
 def _unfold_kw(ws, kw):
-    return dict(kernel_size=ws[2:], dilation=kw.get("dilation", 1),
-                padding=kw.get("padding", 0), stride=kw.get("stride", 1))
+    return dict(
+        kernel_size=ws[2:],
+        dilation=kw.get("dilation", 1),
+        padding=kw.get("padding", 0),
+        stride=kw.get("stride", 1),
+    )
 
 
 def jobs():
@@ -61,8 +74,12 @@ def jobs():
         out.append((f"conv2d {label}", ("conv2d", xs, ws, kw)))
     for label, xs, ws, kw in TCONV_CASES:
         for method in convlab.TRANSPOSE_METHODS:
-            out.append((f"conv_transpose2d {method:<5} {label}",
-                        (f"conv_transpose2d:{method}", xs, ws, kw)))
+            out.append(
+                (
+                    f"conv_transpose2d {method:<5} {label}",
+                    (f"conv_transpose2d:{method}", xs, ws, kw),
+                )
+            )
     return out
 
 
@@ -77,17 +94,23 @@ def time_job(job, rounds):
             fns = {"ours": lambda: convlab.unfold(x, **ukw), "native": lambda: F.unfold(x, **ukw)}
         else:
             cols = F.unfold(x, **ukw)
-            fns = {"ours": lambda: convlab.fold(cols, xs[2:], **ukw),
-                   "native": lambda: F.fold(cols, xs[2:], **ukw)}
+            fns = {
+                "ours": lambda: convlab.fold(cols, xs[2:], **ukw),
+                "native": lambda: F.fold(cols, xs[2:], **ukw),
+            }
     elif what == "conv2d":
         w, b = torch.randn(*ws), torch.randn(ws[0])
-        fns = {"ours": lambda: convlab.conv2d(x, w, b, **kw),
-               "native": lambda: F.conv2d(x, w, b, **kw)}
+        fns = {
+            "ours": lambda: convlab.conv2d(x, w, b, **kw),
+            "native": lambda: F.conv2d(x, w, b, **kw),
+        }
     else:  # "conv_transpose2d:<method>"
         method = what.split(":", 1)[1]
         w, b = torch.randn(*ws), torch.randn(ws[1])
-        fns = {"ours": lambda: convlab.conv_transpose2d(x, w, b, **kw, method=method),
-               "native": lambda: F.conv_transpose2d(x, w, b, **kw)}
+        fns = {
+            "ours": lambda: convlab.conv_transpose2d(x, w, b, **kw, method=method),
+            "native": lambda: F.conv_transpose2d(x, w, b, **kw),
+        }
     with torch.no_grad():
         t = interleaved(fns, rounds)
     return t["ours"], t["native"]
@@ -104,17 +127,33 @@ def main():
     if args.job is not None:
         print(json.dumps(time_job(all_jobs[args.job][1], args.rounds)))
         return
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of "
-          f"{args.rounds} interleaved rounds (steady state), one process per row\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of "
+        f"{args.rounds} interleaved rounds (steady state), one process per row\n"
+    )
     print(f"| {'case':<64} | {'convlab ms':>9} | {'native ms':>9} | ratio  |")
     print(f"|{'-' * 66}|{'-' * 11}|{'-' * 11}|--------|")
     for i, (label, _) in enumerate(all_jobs):
         child = subprocess.run(
-            [sys.executable, __file__, "--job", str(i), "--rounds", str(args.rounds),
-             "--threads", str(args.threads)], capture_output=True, text=True, check=True)
+            [
+                sys.executable,
+                __file__,
+                "--job",
+                str(i),
+                "--rounds",
+                str(args.rounds),
+                "--threads",
+                str(args.threads),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ours, native = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"| {label:<64} | {ours * 1e3:9.2f} | {native * 1e3:9.2f} | "
-              f"{ours / native:5.2f}x |", flush=True)
+        print(
+            f"| {label:<64} | {ours * 1e3:9.2f} | {native * 1e3:9.2f} | {ours / native:5.2f}x |",
+            flush=True,
+        )
 
     print("\nUnfolded matrix against its input (float32):")
     for label, xs, ws, kw in CONV_CASES:
@@ -122,8 +161,10 @@ def main():
             continue
         L = convlab.num_blocks(xs[2:], **_unfold_kw(ws, kw))
         cols_elems, x_elems = xs[0] * xs[1] * math.prod(ws[2:]) * L, math.prod(xs)
-        print(f"  {label:<40} {cols_elems * 4 / 2**20:8.1f} MiB vs {x_elems * 4 / 2**20:6.1f} "
-              f"MiB = {cols_elems / x_elems:5.2f}x")
+        print(
+            f"  {label:<40} {cols_elems * 4 / 2**20:8.1f} MiB vs {x_elems * 4 / 2**20:6.1f} "
+            f"MiB = {cols_elems / x_elems:5.2f}x"
+        )
 
     print("\nMultiply-adds of a transposed convolution (matmul work only):")
     for label, xs, ws, kw in TCONV_CASES:
@@ -141,9 +182,11 @@ def main():
         mask = F.pad(mask, (q[1], q[1], q[0], q[0]))
         taps = convlab.unfold(mask, k)  # (prod(k), L_out): is each tap a real input?
         share = 1 - taps.sum().item() / taps.numel()
-        print(f"  {label}: fold method {fold_macs / 1e9:.3f} G, rot90 method "
-              f"{rot_macs / 1e9:.3f} G ({rot_macs / fold_macs:.2f}x); "
-              f"{share:.0%} of rot90's multiply-adds land on inserted or padded zeros")
+        print(
+            f"  {label}: fold method {fold_macs / 1e9:.3f} G, rot90 method "
+            f"{rot_macs / 1e9:.3f} G ({rot_macs / fold_macs:.2f}x); "
+            f"{share:.0%} of rot90's multiply-adds land on inserted or padded zeros"
+        )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
-    cases = [dict(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1),
-             dict(input_size=9, kernel_size=3, stride=1, padding=2, dilation=2)]
+    cases = [
+        dict(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1),
+        dict(input_size=9, kernel_size=3, stride=1, padding=2, dilation=2),
+    ]
     print(f"| {'widget parameters':<62} | frames | update ms (median, p90) | rebuild ms |")
     print(f"|{'-' * 64}|--------|-------------------------|------------|")
     for params in cases:
@@ -30,7 +32,7 @@ def main():
         w.widget()
         n = w.figure.n_frames
         times = []
-        for r in range(args.rounds):
+        for _ in range(args.rounds):
             start = time.perf_counter()
             w._step.value = (w._step.value + 1) % n
             times.append(time.perf_counter() - start)
@@ -41,9 +43,11 @@ def main():
             draw.SlidingBlocksFigure(**params)
             rebuild.append(time.perf_counter() - start)
         shown = ", ".join(f"{k}={v}" for k, v in params.items())
-        print(f"| {shown:<62} | {n:6d} | {statistics.median(times) * 1e3:10.1f}, "
-              f"{times[int(0.9 * len(times))] * 1e3:10.1f} | "
-              f"{statistics.median(rebuild) * 1e3:10.1f} |")
+        print(
+            f"| {shown:<62} | {n:6d} | {statistics.median(times) * 1e3:10.1f}, "
+            f"{times[int(0.9 * len(times))] * 1e3:10.1f} | "
+            f"{statistics.median(rebuild) * 1e3:10.1f} |"
+        )
 
 
 if __name__ == "__main__":

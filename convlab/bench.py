@@ -20,8 +20,9 @@ import time
 __all__ = ["interleaved"]
 
 
-def interleaved(fns: dict, rounds: int = 15, warmup: int = 2, *, steady: bool = True,
-                stat: str = "median") -> dict:
+def interleaved(
+    fns: dict, rounds: int = 15, warmup: int = 2, *, steady: bool = True, stat: str = "median"
+) -> dict:
     """Seconds per call of each function in ``fns`` (name -> callable), timed round-robin.
 
     ``warmup`` untimed rounds, then ``rounds`` timed ones; ``stat`` is

@@ -31,10 +31,23 @@ from matplotlib.patches import Rectangle
 
 from . import ops, shapes
 
-__all__ = ["PALETTE", "BlockLayout", "block_layout", "draw_grid", "SlidingBlocksFigure",
-           "DilationFigure", "FoldAccumulationFigure", "MatmulFigure", "TransposeFigure",
-           "Picture", "png_bytes", "sliding_blocks_picture", "divisor_picture",
-           "conv_matrix_picture", "tap_label"]
+__all__ = [
+    "PALETTE",
+    "BlockLayout",
+    "block_layout",
+    "draw_grid",
+    "SlidingBlocksFigure",
+    "DilationFigure",
+    "FoldAccumulationFigure",
+    "MatmulFigure",
+    "TransposeFigure",
+    "Picture",
+    "png_bytes",
+    "sliding_blocks_picture",
+    "divisor_picture",
+    "conv_matrix_picture",
+    "tap_label",
+]
 
 #: Okabe & Ito's colour-blind-safe palette, by role.
 PALETTE = {
@@ -84,22 +97,24 @@ class BlockLayout:
         """``(Hp, Wp)`` bool: True on the padding cells of the padded image."""
         (H, W), (p0, p1) = self.input_size, self.padding
         mask = np.ones(self.padded_size, bool)
-        mask[p0:p0 + H, p1:p1 + W] = False
+        mask[p0 : p0 + H, p1 : p1 + W] = False
         return mask
 
     def input_labels(self, prefix: str = "") -> np.ndarray:
         """Labels of the padded image: ``prefix + pixel number`` inside, ``"0"`` on padding."""
         (H, W), (p0, p1) = self.input_size, self.padding
         labels = np.full(self.padded_size, "0", dtype=object)
-        labels[p0:p0 + H, p1:p1 + W] = np.array(
-            [f"{prefix}{v}" for v in range(H * W)], dtype=object).reshape(H, W)
+        labels[p0 : p0 + H, p1 : p1 + W] = np.array(
+            [f"{prefix}{v}" for v in range(H * W)], dtype=object
+        ).reshape(H, W)
         return labels
 
     @property
     def offset_labels(self) -> list:
         """``"(i,j)"`` for each row of the unfolded matrix (kernel offsets, row-major)."""
-        return [f"({i},{j})" for i in range(self.kernel_size[0])
-                for j in range(self.kernel_size[1])]
+        return [
+            f"({i},{j})" for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])
+        ]
 
 
 def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> BlockLayout:
@@ -110,12 +125,13 @@ def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Bl
     image's own index gives each block's cells. Raises convlab's ``ValueError``
     for parameters that do not fit.
     """
-    size, k, s, pads, d = shapes.normalize(input_size, kernel_size, stride, padding, dilation,
-                                           ndim=2)
+    size, k, s, pads, d = shapes.normalize(
+        input_size, kernel_size, stride, padding, dilation, ndim=2
+    )
     p = tuple(pair[0] for pair in pads)
     out_shape = shapes.conv_output_shape(size, k, s, p, d)
     H, W = size
-    ids = (torch.arange(H * W).view(1, 1, H, W) + 1)
+    ids = torch.arange(H * W).view(1, 1, H, W) + 1
     pixel_ids = ops.unfold(ids, k, d, p, s)[0].numpy() - 1  # padding zeros become -1
     Hp, Wp = H + 2 * p[0], W + 2 * p[1]
     padded = torch.arange(Hp * Wp).view(1, 1, Hp, Wp)
@@ -124,8 +140,17 @@ def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Bl
     return BlockLayout(size, k, s, p, d, out_shape, pixel_ids, cells)
 
 
-def draw_grid(ax, labels, *, hatched=None, title="", fontsize=8, facecolor=None,
-              row_labels=None, col_labels=None):
+def draw_grid(
+    ax,
+    labels,
+    *,
+    hatched=None,
+    title="",
+    fontsize=8,
+    facecolor=None,
+    row_labels=None,
+    col_labels=None,
+):
     """Draw a grid of labelled cells; cell ``(r, c)`` spans ``[c, c+1] x [r, r+1]``.
 
     ``labels`` is a 2-D array of strings; ``hatched`` an optional boolean mask
@@ -139,15 +164,29 @@ def draw_grid(ax, labels, *, hatched=None, title="", fontsize=8, facecolor=None,
     for r in range(rows):
         for c in range(cols):
             pad = bool(hatched[r, c])
-            rect = Rectangle((c, r), 1, 1, facecolor=PALETTE["padding"] if pad else
-                             (facecolor or PALETTE["input"]), edgecolor=PALETTE["grid"],
-                             linewidth=0.6, hatch="///" if pad else None)
+            rect = Rectangle(
+                (c, r),
+                1,
+                1,
+                facecolor=PALETTE["padding"] if pad else (facecolor or PALETTE["input"]),
+                edgecolor=PALETTE["grid"],
+                linewidth=0.6,
+                hatch="///" if pad else None,
+            )
             ax.add_patch(rect)
             artists.append(rect)
             if labels[r, c] != "":
-                artists.append(ax.text(c + 0.5, r + 0.5, labels[r, c], ha="center",
-                                       va="center", fontsize=fontsize,
-                                       color="#333333" if pad else "black"))
+                artists.append(
+                    ax.text(
+                        c + 0.5,
+                        r + 0.5,
+                        labels[r, c],
+                        ha="center",
+                        va="center",
+                        fontsize=fontsize,
+                        color="#333333" if pad else "black",
+                    )
+                )
     ax.set_xlim(0, cols)
     ax.set_ylim(rows, 0)
     ax.set_aspect("equal")
@@ -219,8 +258,7 @@ class SlidingBlocksFigure(_Blitted):
     which pixel was copied there; each output cell shows its column ``l``.
     """
 
-    def __init__(self, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, *,
-                 dpi=88):
+    def __init__(self, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, *, dpi=88):
         self.layout = lay = block_layout(input_size, kernel_size, stride, padding, dilation)
         Hp, Wp = lay.padded_size
         H, W = lay.input_size
@@ -231,44 +269,74 @@ class SlidingBlocksFigure(_Blitted):
         side_by_side = (Wp + Wo) * cell + L * mcell + 2.0 <= 9.5
         if side_by_side:
             widths = [Wp * cell, L * mcell, Wo * cell]
-            self.fig = Figure(figsize=(sum(widths) + 2.0, max(Hp * cell, K * mcell,
-                                                              Ho * cell) + 0.7), dpi=dpi)
-            gs = self.fig.add_gridspec(1, 3, width_ratios=widths, left=0.04, right=0.99,
-                                       top=0.86, bottom=0.02, wspace=0.3)
-            self.ax_in, self.ax_cols, self.ax_out = (self.fig.add_subplot(gs[i])
-                                                     for i in range(3))
+            self.fig = Figure(
+                figsize=(sum(widths) + 2.0, max(Hp * cell, K * mcell, Ho * cell) + 0.7), dpi=dpi
+            )
+            gs = self.fig.add_gridspec(
+                1, 3, width_ratios=widths, left=0.04, right=0.99, top=0.86, bottom=0.02, wspace=0.3
+            )
+            self.ax_in, self.ax_cols, self.ax_out = (self.fig.add_subplot(gs[i]) for i in range(3))
         else:  # too wide for a page: input and output on top, the matrix below
             mcell = min(cell, 8.0 / max(L, 1))
             top_h, bottom_h = max(Hp, Ho) * cell, K * mcell
             width = max((Wp + Wo) * cell + 1.6, L * mcell + 1.0)
             self.fig = Figure(figsize=(width, top_h + bottom_h + 1.3), dpi=dpi)
-            gs = self.fig.add_gridspec(2, 2, width_ratios=[Wp, Wo],
-                                       height_ratios=[top_h, bottom_h], left=0.07, right=0.99,
-                                       top=0.92, bottom=0.01, hspace=0.35, wspace=0.25)
+            gs = self.fig.add_gridspec(
+                2,
+                2,
+                width_ratios=[Wp, Wo],
+                height_ratios=[top_h, bottom_h],
+                left=0.07,
+                right=0.99,
+                top=0.92,
+                bottom=0.01,
+                hspace=0.35,
+                wspace=0.25,
+            )
             self.ax_in = self.fig.add_subplot(gs[0, 0])
             self.ax_out = self.fig.add_subplot(gs[0, 1])
             self.ax_cols = self.fig.add_subplot(gs[1, :])
         self.canvas = FigureCanvasAgg(self.fig)
         p = lay.padding
         fs = 8 if max(Hp, Wp) <= 9 else 6
-        draw_grid(self.ax_in, lay.input_labels(), hatched=lay.padding_mask, fontsize=fs,
-                  title=f"input x: {H}x{W}\npadding={p[0] if p[0] == p[1] else p} per side")
+        draw_grid(
+            self.ax_in,
+            lay.input_labels(),
+            hatched=lay.padding_mask,
+            fontsize=fs,
+            title=f"input x: {H}x{W}\npadding={p[0] if p[0] == p[1] else p} per side",
+        )
         mat_labels = np.where(lay.pixel_ids < 0, "0", lay.pixel_ids.astype(str))
         mfs = max(4, min(8, int(mcell * 26)))
-        draw_grid(self.ax_cols, mat_labels, hatched=lay.pixel_ids < 0, fontsize=mfs,
-                  row_labels=lay.offset_labels if K <= 16 else None,
-                  title=f"unfold(x)\n{K} rows x L={L} columns")
+        draw_grid(
+            self.ax_cols,
+            mat_labels,
+            hatched=lay.pixel_ids < 0,
+            fontsize=mfs,
+            row_labels=lay.offset_labels if K <= 16 else None,
+            title=f"unfold(x)\n{K} rows x L={L} columns",
+        )
         out_labels = np.arange(L).reshape(Ho, Wo).astype(str)
         draw_grid(self.ax_out, out_labels, fontsize=fs, title=f"output\n{Ho}x{Wo}")
 
         # moving artists (animated: excluded from the cached background)
         edge = dict(edgecolor=PALETTE["edge"], linewidth=2.4, animated=True)
-        self._cells = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55, **edge)
-                       for _ in range(K)]
+        self._cells = [
+            Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55, **edge)
+            for _ in range(K)
+        ]
         for rect in self._cells:
             self.ax_in.add_patch(rect)
-        self._span = Rectangle((0, 0), 1, 1, fill=False, linestyle="--", edgecolor="black",
-                               linewidth=1.2, animated=True)
+        self._span = Rectangle(
+            (0, 0),
+            1,
+            1,
+            fill=False,
+            linestyle="--",
+            edgecolor="black",
+            linewidth=1.2,
+            animated=True,
+        )
         self.ax_in.add_patch(self._span)
         self._column = Rectangle((0, 0), 1, K, facecolor=PALETTE["column"], alpha=0.45, **edge)
         self.ax_cols.add_patch(self._column)
@@ -284,11 +352,13 @@ class SlidingBlocksFigure(_Blitted):
         oh, ow = divmod(l, lay.out_shape[1])
         n_pad = int((lay.pixel_ids[:, l] < 0).sum())
         H, W = lay.input_size
-        return (f"block {l} of {lay.L} reads rows {rows.min() - p[0]}..{rows.max() - p[0]} "
-                f"(step {lay.dilation[0]}) and columns {cols.min() - p[1]}..{cols.max() - p[1]} "
-                f"(step {lay.dilation[1]}) of x -> column {l} of unfold(x) -> output cell "
-                f"({oh}, {ow}); {n_pad} of {lay.K} values are padding zeros"
-                + (f" (outside rows 0..{H - 1}, columns 0..{W - 1})" if n_pad else ""))
+        return (
+            f"block {l} of {lay.L} reads rows {rows.min() - p[0]}..{rows.max() - p[0]} "
+            f"(step {lay.dilation[0]}) and columns {cols.min() - p[1]}..{cols.max() - p[1]} "
+            f"(step {lay.dilation[1]}) of x -> column {l} of unfold(x) -> output cell "
+            f"({oh}, {ow}); {n_pad} of {lay.K} values are padding zeros"
+            + (f" (outside rows 0..{H - 1}, columns 0..{W - 1})" if n_pad else "")
+        )
 
     def show_block(self, l: int) -> str:
         """Move the highlight to block ``l`` (redraws only moving artists); returns the caption."""
@@ -334,24 +404,29 @@ class Picture:
     def _repr_mimebundle_(self, include=None, exclude=None):
         import base64
 
-        data = {"image/png": base64.b64encode(self.png).decode("ascii"),
-                "text/plain": f"[figure] {self.alt}"}
+        data = {
+            "image/png": base64.b64encode(self.png).decode("ascii"),
+            "text/plain": f"[figure] {self.alt}",
+        }
         return data, {"image/png": {"alt": self.alt}}
 
     def __repr__(self):
         return f"[figure] {self.alt}"
 
 
-def sliding_blocks_picture(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1,
-                           block=0) -> Picture:
+def sliding_blocks_picture(
+    input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, block=0
+) -> Picture:
     """One frame of :class:`SlidingBlocksFigure` as a :class:`Picture` (chapter 1)."""
     fig = SlidingBlocksFigure(input_size, kernel_size, stride, padding, dilation)
     caption = fig.show_block(block)
     lay = fig.layout
-    alt = (f"unfold with kernel_size={_pair_text(lay.kernel_size)}, "
-           f"stride={_pair_text(lay.stride)}, padding={_pair_text(lay.padding)}, "
-           f"dilation={_pair_text(lay.dilation)} on a {lay.input_size[0]}x{lay.input_size[1]} "
-           f"input: {caption}")
+    alt = (
+        f"unfold with kernel_size={_pair_text(lay.kernel_size)}, "
+        f"stride={_pair_text(lay.stride)}, padding={_pair_text(lay.padding)}, "
+        f"dilation={_pair_text(lay.dilation)} on a {lay.input_size[0]}x{lay.input_size[1]} "
+        f"input: {caption}"
+    )
     return Picture(fig.png(colors=64), alt)
 
 
@@ -368,16 +443,33 @@ def _count_grid(ax, counts, title, *, fontsize=8, vmax=None, origin=(0, 0)):
     """Counts drawn as numbers on grey shading (the numbers carry the meaning)."""
     counts = np.asarray(counts)
     vmax = vmax or max(int(counts.max()), 1)
-    ax.imshow(counts, cmap="Greys", vmin=0, vmax=vmax * 1.6,
-              extent=(0, counts.shape[1], counts.shape[0], 0), interpolation="nearest")
+    ax.imshow(
+        counts,
+        cmap="Greys",
+        vmin=0,
+        vmax=vmax * 1.6,
+        extent=(0, counts.shape[1], counts.shape[0], 0),
+        interpolation="nearest",
+    )
     for r in range(counts.shape[0]):
         for c in range(counts.shape[1]):
             v = int(counts[r, c])
-            ax.text(c + 0.5, r + 0.5, str(v), ha="center", va="center", fontsize=fontsize,
-                    fontweight="bold" if v == 0 else "normal", color=_ink(v, vmax))
+            ax.text(
+                c + 0.5,
+                r + 0.5,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                fontweight="bold" if v == 0 else "normal",
+                color=_ink(v, vmax),
+            )
             if v == 0:  # uncovered: no block reads this pixel
-                ax.add_patch(Rectangle((c, r), 1, 1, fill=False, hatch="xx",
-                                       edgecolor=PALETTE["grid"], linewidth=0))
+                ax.add_patch(
+                    Rectangle(
+                        (c, r), 1, 1, fill=False, hatch="xx", edgecolor=PALETTE["grid"], linewidth=0
+                    )
+                )
     ax.set_xticks(np.arange(counts.shape[1] + 1), minor=True)
     ax.set_yticks(np.arange(counts.shape[0] + 1), minor=True)
     ax.grid(which="minor", color=PALETTE["grid"], linewidth=0.6)
@@ -394,30 +486,48 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
     zeros (no block covers the pixel: fold cannot be inverted there) are
     cross-hatched and bold. Chapter 2.
     """
-    sizes = [shapes._spatial(p.get("output_size", output_size), 2, "output_size")
-             for p in panels]
-    fig = Figure(figsize=(sum(sz[1] * 0.3 + 0.6 for sz in sizes) + 0.2,
-                          max(sz[0] for sz in sizes) * 0.3 + 0.9), dpi=dpi)
+    sizes = [shapes._spatial(p.get("output_size", output_size), 2, "output_size") for p in panels]
+    fig = Figure(
+        figsize=(
+            sum(sz[1] * 0.3 + 0.6 for sz in sizes) + 0.2,
+            max(sz[0] for sz in sizes) * 0.3 + 0.9,
+        ),
+        dpi=dpi,
+    )
     FigureCanvasAgg(fig)
     alts = []
     for i, (params, size) in enumerate(zip(panels, sizes)):
-        params = {"kernel_size": 3, "stride": 1, "padding": 0, "dilation": 1,
-                  **{k: v for k, v in params.items() if k != "output_size"}}
-        divisor = ops.fold_divisor(size, params["kernel_size"], params["dilation"],
-                                   params["padding"], params["stride"]).long().numpy()
+        params = {
+            "kernel_size": 3,
+            "stride": 1,
+            "padding": 0,
+            "dilation": 1,
+            **{k: v for k, v in params.items() if k != "output_size"},
+        }
+        divisor = (
+            ops.fold_divisor(
+                size, params["kernel_size"], params["dilation"], params["padding"], params["stride"]
+            )
+            .long()
+            .numpy()
+        )
         ax = fig.add_subplot(1, len(panels), i + 1)
-        shown = (f"k={params['kernel_size']}, s={params['stride']}, p={params['padding']}, "
-                 f"d={params['dilation']}")
+        shown = (
+            f"k={params['kernel_size']}, s={params['stride']}, p={params['padding']}, "
+            f"d={params['dilation']}"
+        )
         _count_grid(ax, divisor, shown)
         zeros = int((divisor == 0).sum())
-        alts.append(f"{shown} on {size[0]}x{size[1]}: counts from {divisor.min()} to "
-                    f"{divisor.max()}"
-                    + (f", {zeros} uncovered pixels (count 0)" if zeros else ", no zeros")
-                    + "; rows: " + " / ".join(" ".join(map(str, row)) for row in divisor))
+        alts.append(
+            f"{shown} on {size[0]}x{size[1]}: counts from {divisor.min()} to "
+            f"{divisor.max()}"
+            + (f", {zeros} uncovered pixels (count 0)" if zeros else ", no zeros")
+            + "; rows: "
+            + " / ".join(" ".join(map(str, row)) for row in divisor)
+        )
     fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.02, wspace=0.15)
     fig.canvas.draw()
-    alt = ("Divisor fold(unfold(ones)), the number of blocks covering each pixel. "
-           + ". ".join(alts))
+    alt = "Divisor fold(unfold(ones)), the number of blocks covering each pixel. " + ". ".join(alts)
     return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=64), alt)
 
 
@@ -451,18 +561,43 @@ class DilationFigure(_Blitted):
         self.canvas = FigureCanvasAgg(self.fig)
         ax = self.ax = self.fig.add_axes((0.04, 0.02, 0.92, 0.86))
         labels = np.arange(n * n).reshape(n, n).astype(str)
-        draw_grid(ax, labels, fontsize=7 if n <= 11 else 5,
-                  title=f"input x: {n}x{n}, one block of a {k}x{k} kernel")
+        draw_grid(
+            ax,
+            labels,
+            fontsize=7 if n <= 11 else 5,
+            title=f"input x: {n}x{n}, one block of a {k}x{k} kernel",
+        )
         edge = dict(edgecolor=PALETTE["edge"], linewidth=2.2, animated=True)
-        self._taps = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.6, **edge)
-                      for _ in range(k * k)]
+        self._taps = [
+            Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.6, **edge)
+            for _ in range(k * k)
+        ]
         for rect in self._taps:
             ax.add_patch(rect)
-        self._tap_labels = [ax.text(0, 0, f"{i},{j}", ha="center", va="top", fontsize=5.5,
-                                    animated=True, fontweight="bold")
-                            for i in range(k) for j in range(k)]
-        self._span = Rectangle((0, 0), 1, 1, fill=False, linestyle="--", linewidth=1.6,
-                               edgecolor="black", animated=True)
+        self._tap_labels = [
+            ax.text(
+                0,
+                0,
+                f"{i},{j}",
+                ha="center",
+                va="top",
+                fontsize=5.5,
+                animated=True,
+                fontweight="bold",
+            )
+            for i in range(k)
+            for j in range(k)
+        ]
+        self._span = Rectangle(
+            (0, 0),
+            1,
+            1,
+            fill=False,
+            linestyle="--",
+            linewidth=1.6,
+            edgecolor="black",
+            animated=True,
+        )
         ax.add_patch(self._span)
         self._finish_setup([*self._taps, self._span, *self._tap_labels])
 
@@ -474,9 +609,11 @@ class DilationFigure(_Blitted):
         d, k, n = self.dilations[i], self.k, self.n
         span = d * (k - 1) + 1
         L = shapes.num_blocks((n, n), k, dilation=d)
-        return (f"dilation={d}: the {k}x{k} taps are {d} pixel{'s' if d > 1 else ''} apart, so "
-                f"one block spans d*(k-1)+1 = {span} x {span} pixels (its receptive field) and "
-                f"still reads {k * k} values; a {n}x{n} input has L = {L} such blocks")
+        return (
+            f"dilation={d}: the {k}x{k} taps are {d} pixel{'s' if d > 1 else ''} apart, so "
+            f"one block spans d*(k-1)+1 = {span} x {span} pixels (its receptive field) and "
+            f"still reads {k * k} values; a {n}x{n} input has L = {L} such blocks"
+        )
 
     def show(self, i: int) -> str:
         if not 0 <= i < self.n_frames:
@@ -513,24 +650,36 @@ class FoldAccumulationFigure(_Blitted):
     Chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
     """
 
-    def __init__(self, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, *,
-                 dpi=88):
+    def __init__(self, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, *, dpi=88):
         self.layout = lay = block_layout(input_size, kernel_size, stride, padding, dilation)
         Hp, Wp = lay.padded_size
         K, L = lay.K, lay.L
         cell = 0.32
         mcell = min(cell, 6.0 / max(L, 1))
-        self.fig = Figure(figsize=(L * mcell + Wp * cell + 2.0, max(Hp * cell, K * mcell) + 0.8),
-                          dpi=dpi)
+        self.fig = Figure(
+            figsize=(L * mcell + Wp * cell + 2.0, max(Hp * cell, K * mcell) + 0.8), dpi=dpi
+        )
         self.canvas = FigureCanvasAgg(self.fig)
-        gs = self.fig.add_gridspec(1, 2, width_ratios=[L * mcell, Wp * cell], left=0.06,
-                                   right=0.98, top=0.82, bottom=0.03, wspace=0.25)
+        gs = self.fig.add_gridspec(
+            1,
+            2,
+            width_ratios=[L * mcell, Wp * cell],
+            left=0.06,
+            right=0.98,
+            top=0.82,
+            bottom=0.03,
+            wspace=0.25,
+        )
         self.ax_cols, self.ax_img = self.fig.add_subplot(gs[0]), self.fig.add_subplot(gs[1])
         mat_labels = np.where(lay.pixel_ids < 0, "0", lay.pixel_ids.astype(str))
-        draw_grid(self.ax_cols, mat_labels, hatched=lay.pixel_ids < 0,
-                  fontsize=max(4, min(8, int(mcell * 26))),
-                  row_labels=lay.offset_labels if K <= 16 else None,
-                  title=f"columns of unfold(x): L={L}")
+        draw_grid(
+            self.ax_cols,
+            mat_labels,
+            hatched=lay.pixel_ids < 0,
+            fontsize=max(4, min(8, int(mcell * 26))),
+            row_labels=lay.offset_labels if K <= 16 else None,
+            title=f"columns of unfold(x): L={L}",
+        )
         p = lay.padding
         self.ax_img.set_xlim(0, Wp)
         self.ax_img.set_ylim(Hp, 0)
@@ -539,9 +688,19 @@ class FoldAccumulationFigure(_Blitted):
         self.ax_img.set_yticks(np.arange(Hp + 1), minor=True)
         self.ax_img.grid(which="minor", color=PALETTE["grid"], linewidth=0.6)
         self.ax_img.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-        hatches = [Rectangle((c, r), 1, 1, fill=False, hatch="///", edgecolor="#999999",
-                             linewidth=0, animated=True)
-                   for r, c in zip(*np.nonzero(lay.padding_mask))]
+        hatches = [
+            Rectangle(
+                (c, r),
+                1,
+                1,
+                fill=False,
+                hatch="///",
+                edgecolor="#999999",
+                linewidth=0,
+                animated=True,
+            )
+            for r, c in zip(*np.nonzero(lay.padding_mask))
+        ]
         for patch in hatches:
             self.ax_img.add_patch(patch)
         pad_note = f"\npadding={_pair_text(p)} hatched: fold crops it" if any(p) else ""
@@ -552,26 +711,56 @@ class FoldAccumulationFigure(_Blitted):
             np.add.at(adds[l], (lay.cells[l][:, 0], lay.cells[l][:, 1]), 1)
         self._counts = np.cumsum(adds, axis=0)
         vmax = max(int(self._counts[-1].max()), 1)
-        self._shade = self.ax_img.imshow(np.zeros((Hp, Wp)), cmap="Greys", vmin=0,
-                                         vmax=vmax * 1.8, alpha=0.9, extent=(0, Wp, Hp, 0),
-                                         interpolation="nearest", animated=True)
+        self._shade = self.ax_img.imshow(
+            np.zeros((Hp, Wp)),
+            cmap="Greys",
+            vmin=0,
+            vmax=vmax * 1.8,
+            alpha=0.9,
+            extent=(0, Wp, Hp, 0),
+            interpolation="nearest",
+            animated=True,
+        )
         fs = 8 if max(Hp, Wp) <= 9 else 6
-        self._texts = [[self.ax_img.text(c + 0.5, r + 0.5, "", ha="center", va="center",
-                                         fontsize=fs, animated=True) for c in range(Wp)]
-                       for r in range(Hp)]
+        self._texts = [
+            [
+                self.ax_img.text(
+                    c + 0.5, r + 0.5, "", ha="center", va="center", fontsize=fs, animated=True
+                )
+                for c in range(Wp)
+            ]
+            for r in range(Hp)
+        ]
         edge = dict(edgecolor=PALETTE["edge"], linewidth=2.4, animated=True, fill=False)
         self._cells = [Rectangle((0, 0), 1, 1, **edge) for _ in range(K)]
         for rect in self._cells:
             self.ax_img.add_patch(rect)
-        self._column = Rectangle((0, 0), 1, K, facecolor=PALETTE["column"], alpha=0.45,
-                                 edgecolor=PALETTE["edge"], linewidth=2.4, animated=True)
+        self._column = Rectangle(
+            (0, 0),
+            1,
+            K,
+            facecolor=PALETTE["column"],
+            alpha=0.45,
+            edgecolor=PALETTE["edge"],
+            linewidth=2.4,
+            animated=True,
+        )
         self.ax_cols.add_patch(self._column)
-        self._done = Rectangle((0, 0), 0, K, facecolor=PALETTE["column"], alpha=0.18,
-                               edgecolor="none", animated=True)
+        self._done = Rectangle(
+            (0, 0), 0, K, facecolor=PALETTE["column"], alpha=0.18, edgecolor="none", animated=True
+        )
         self.ax_cols.add_patch(self._done)
         self._vmax = vmax
-        self._finish_setup([self._shade, *hatches, *(t for row in self._texts for t in row),
-                            *self._cells, self._done, self._column])
+        self._finish_setup(
+            [
+                self._shade,
+                *hatches,
+                *(t for row in self._texts for t in row),
+                *self._cells,
+                self._done,
+                self._column,
+            ]
+        )
 
     @property
     def n_frames(self) -> int:
@@ -582,10 +771,12 @@ class FoldAccumulationFigure(_Blitted):
         counts = self._counts[l]
         p = lay.padding
         H, W = lay.input_size
-        inside = counts[p[0]:p[0] + H, p[1]:p[1] + W]
-        text = (f"after block {l} ({l + 1} of {lay.L} added): max overlap so far "
-                f"{int(inside.max())}, pixels not yet covered {int((inside == 0).sum())} of "
-                f"{H * W}")
+        inside = counts[p[0] : p[0] + H, p[1] : p[1] + W]
+        text = (
+            f"after block {l} ({l + 1} of {lay.L} added): max overlap so far "
+            f"{int(inside.max())}, pixels not yet covered {int((inside == 0).sum())} of "
+            f"{H * W}"
+        )
         if l == lay.L - 1:
             text += "; these final counts are fold_divisor, the divisor of fold(unfold(x))"
         return text
@@ -613,8 +804,9 @@ def tap_label(i: int, j: int) -> str:
     return f"w{i}{j}"
 
 
-def conv_matrix_picture(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
-                        dpi=88) -> Picture:
+def conv_matrix_picture(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, *, dpi=88
+) -> Picture:
     """The convolution matrix ``Cm`` (``H_out*W_out`` x ``H*W``) with each nonzero named.
 
     Row ``o`` is output pixel ``o``; column ``j`` is input pixel ``j``; a cell
@@ -636,20 +828,28 @@ def conv_matrix_picture(input_size, kernel_size, stride=1, padding=0, dilation=1
     fig = Figure(figsize=(cols * cell + 0.8, rows * cell + 1.0), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.06, 0.03, 0.93, 0.78))
-    draw_grid(ax, labels, fontsize=8 if cell >= 0.4 else 6,
-              row_labels=[str(r) for r in range(rows)],
-              col_labels=[str(c) for c in range(cols)],
-              title=f"conv as a matrix: {rows} output pixels x {cols} input pixels")
+    draw_grid(
+        ax,
+        labels,
+        fontsize=8 if cell >= 0.4 else 6,
+        row_labels=[str(r) for r in range(rows)],
+        col_labels=[str(c) for c in range(cols)],
+        title=f"conv as a matrix: {rows} output pixels x {cols} input pixels",
+    )
     ax.tick_params(axis="x", labeltop=True, labelbottom=False)
     fig.canvas.draw()
     nonzero = int((Cm != 0).sum())
-    alt = (f"The {rows} x {cols} matrix of a {k[0]}x{k[1]} convolution (stride "
-           f"{_pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
-           f"{_pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
-           f"{size[0]}x{size[1]} image: {nonzero} of {rows * cols} entries are nonzero; "
-           "row by row, the taps: " + " / ".join(
-               " ".join(f"{labels[r, c]}@{c}" for c in range(cols) if labels[r, c])
-               for r in range(rows)))
+    alt = (
+        f"The {rows} x {cols} matrix of a {k[0]}x{k[1]} convolution (stride "
+        f"{_pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
+        f"{_pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
+        f"{size[0]}x{size[1]} image: {nonzero} of {rows * cols} entries are nonzero; "
+        "row by row, the taps: "
+        + " / ".join(
+            " ".join(f"{labels[r, c]}@{c}" for c in range(cols) if labels[r, c])
+            for r in range(rows)
+        )
+    )
     return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=32), alt)
 
 
@@ -671,8 +871,17 @@ class MatmulFigure(_Blitted):
     Chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``).
     """
 
-    def __init__(self, input_size=4, kernel_size=2, stride=1, padding=0, dilation=1,
-                 out_channels=2, *, dpi=88):
+    def __init__(
+        self,
+        input_size=4,
+        kernel_size=2,
+        stride=1,
+        padding=0,
+        dilation=1,
+        out_channels=2,
+        *,
+        dpi=88,
+    ):
         self.layout = lay = block_layout(input_size, kernel_size, stride, padding, dilation)
         self.C_out = shapes._as_int(out_channels, "out_channels")
         if self.C_out < 1:
@@ -684,37 +893,69 @@ class MatmulFigure(_Blitted):
         wcell = min(cell, 3.2 / max(K, 1))
         widths = [Wp * cell, K * wcell, L * mcell]
         heights = [K * mcell, Co * max(wcell, mcell)]
-        self.fig = Figure(figsize=(sum(widths) + 2.2, max(sum(heights), Hp * cell) + 1.3),
-                          dpi=dpi)
+        self.fig = Figure(figsize=(sum(widths) + 2.2, max(sum(heights), Hp * cell) + 1.3), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
-        gs = self.fig.add_gridspec(2, 3, width_ratios=widths, height_ratios=heights,
-                                   left=0.05, right=0.99, top=0.88, bottom=0.03,
-                                   wspace=0.3, hspace=0.25)
+        gs = self.fig.add_gridspec(
+            2,
+            3,
+            width_ratios=widths,
+            height_ratios=heights,
+            left=0.05,
+            right=0.99,
+            top=0.88,
+            bottom=0.03,
+            wspace=0.3,
+            hspace=0.25,
+        )
         self.ax_in = self.fig.add_subplot(gs[:, 0])
         self.ax_cols = self.fig.add_subplot(gs[0, 2])
         self.ax_w = self.fig.add_subplot(gs[1, 1])
         self.ax_out = self.fig.add_subplot(gs[1, 2])
         p = lay.padding
         H, W = lay.input_size
-        draw_grid(self.ax_in, lay.input_labels("x"), hatched=lay.padding_mask, fontsize=7,
-                  title=f"input x: {H}x{W}\npadding={_pair_text(p)}")
+        draw_grid(
+            self.ax_in,
+            lay.input_labels("x"),
+            hatched=lay.padding_mask,
+            fontsize=7,
+            title=f"input x: {H}x{W}\npadding={_pair_text(p)}",
+        )
         k = lay.kernel_size
-        col_labels = np.where(lay.pixel_ids < 0, "0",
-                              np.char.add("x", lay.pixel_ids.astype(str)))
+        col_labels = np.where(lay.pixel_ids < 0, "0", np.char.add("x", lay.pixel_ids.astype(str)))
         mfs = max(4, min(7, int(mcell * 22)))
-        draw_grid(self.ax_cols, col_labels, hatched=lay.pixel_ids < 0, fontsize=mfs,
-                  title=f"cols = unfold(x): K={K} x L={L}")
-        w_labels = np.array([[f"{chr(97 + c)}{tap_label(i, j)[1:]}" for i in range(k[0])
-                              for j in range(k[1])] for c in range(Co)], dtype=object)
-        draw_grid(self.ax_w, w_labels, fontsize=max(4, min(7, int(wcell * 22))),
-                  row_labels=[f"c={c}" for c in range(Co)], title=f"weight.view({Co}, {K})")
-        out_labels = np.array([[f"y{c},{l}" for l in range(L)] for c in range(Co)],
-                              dtype=object)
-        draw_grid(self.ax_out, out_labels, fontsize=max(4, min(7, int(mcell * 22))),
-                  title=f"weight @ cols: {Co} x {L}")
+        draw_grid(
+            self.ax_cols,
+            col_labels,
+            hatched=lay.pixel_ids < 0,
+            fontsize=mfs,
+            title=f"cols = unfold(x): K={K} x L={L}",
+        )
+        w_labels = np.array(
+            [
+                [f"{chr(97 + c)}{tap_label(i, j)[1:]}" for i in range(k[0]) for j in range(k[1])]
+                for c in range(Co)
+            ],
+            dtype=object,
+        )
+        draw_grid(
+            self.ax_w,
+            w_labels,
+            fontsize=max(4, min(7, int(wcell * 22))),
+            row_labels=[f"c={c}" for c in range(Co)],
+            title=f"weight.view({Co}, {K})",
+        )
+        out_labels = np.array([[f"y{c},{l}" for l in range(L)] for c in range(Co)], dtype=object)
+        draw_grid(
+            self.ax_out,
+            out_labels,
+            fontsize=max(4, min(7, int(mcell * 22))),
+            title=f"weight @ cols: {Co} x {L}",
+        )
         edge = dict(edgecolor=PALETTE["edge"], linewidth=2.2, animated=True)
-        self._cells = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55, **edge)
-                       for _ in range(K)]
+        self._cells = [
+            Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55, **edge)
+            for _ in range(K)
+        ]
         for rect in self._cells:
             self.ax_in.add_patch(rect)
         self._column = Rectangle((0, 0), 1, K, facecolor=PALETTE["column"], alpha=0.4, **edge)
@@ -734,13 +975,20 @@ class MatmulFigure(_Blitted):
         co, l = divmod(f, lay.L)
         oh, ow = divmod(l, lay.out_shape[1])
         k = lay.kernel_size
-        terms = [f"{chr(97 + co)}{i}{j}*x{pid}"
-                 for (i, j), pid in zip(((i, j) for i in range(k[0]) for j in range(k[1])),
-                                        lay.pixel_ids[:, l]) if pid >= 0]
+        terms = [
+            f"{chr(97 + co)}{i}{j}*x{pid}"
+            for (i, j), pid in zip(
+                ((i, j) for i in range(k[0]) for j in range(k[1])), lay.pixel_ids[:, l]
+            )
+            if pid >= 0
+        ]
         zeros = int((lay.pixel_ids[:, l] < 0).sum())
-        return (f"y[{co}, {oh}, {ow}] = row {co} of the weights times column {l} of "
-                f"unfold(x) = " + (" + ".join(terms) if terms else "0")
-                + (f" (+ {zeros} padding zeros)" if zeros else ""))
+        return (
+            f"y[{co}, {oh}, {ow}] = row {co} of the weights times column {l} of "
+            f"unfold(x) = "
+            + (" + ".join(terms) if terms else "0")
+            + (f" (+ {zeros} padding zeros)" if zeros else "")
+        )
 
     def show(self, f: int) -> str:
         if not 0 <= f < self.n_frames:
@@ -777,30 +1025,45 @@ class TransposeFigure(_Blitted):
     Chapter 4 (``notebooks/04_transposed_convolution.ipynb``).
     """
 
-    def __init__(self, input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0,
-                 dilation=1, *, dpi=88):
+    def __init__(
+        self,
+        input_size=3,
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        output_padding=0,
+        dilation=1,
+        *,
+        dpi=88,
+    ):
         n = shapes._as_int(input_size, "input_size")
-        self.out = shapes.conv_transpose_output_shape(n, kernel_size, stride, padding,
-                                                      output_padding, dilation)[0]
+        self.out = shapes.conv_transpose_output_shape(
+            n, kernel_size, stride, padding, output_padding, dilation
+        )[0]
         self.n, self.k = n, shapes._as_int(kernel_size, "kernel_size")
         self.s, self.p = shapes._as_int(stride, "stride"), shapes._as_int(padding, "padding")
-        self.op, self.d = (shapes._as_int(output_padding, "output_padding"),
-                           shapes._as_int(dilation, "dilation"))
+        self.op, self.d = (
+            shapes._as_int(output_padding, "output_padding"),
+            shapes._as_int(dilation, "dilation"),
+        )
         n, k, s, d, O = self.n, self.k, self.s, self.d, self.out
         self.q = d * (k - 1) - self.p  # gather padding (negative: crop)
         self.canvas_size = (n - 1) * s + 1 + 2 * self.q + self.op
         G = self.canvas_size
         cell = 0.3 if max(G, O) <= 14 else 4.2 / max(G, O)
-        self.fig = Figure(figsize=((n + G + O) * cell + 2.4, max(n, G, O) * cell + 1.3),
-                          dpi=dpi)
+        self.fig = Figure(figsize=((n + G + O) * cell + 2.4, max(n, G, O) * cell + 1.3), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
-        gs = self.fig.add_gridspec(1, 3, width_ratios=[n, G, O], left=0.03, right=0.99,
-                                   top=0.82, bottom=0.03, wspace=0.25)
+        gs = self.fig.add_gridspec(
+            1, 3, width_ratios=[n, G, O], left=0.03, right=0.99, top=0.82, bottom=0.03, wspace=0.25
+        )
         self.ax_x, self.ax_g, self.ax_y = (self.fig.add_subplot(gs[i]) for i in range(3))
         fs = 7 if cell >= 0.3 else 5
-        draw_grid(self.ax_x, np.array([f"x{v}" for v in range(n * n)],
-                                      dtype=object).reshape(n, n), fontsize=fs,
-                  title="scatter: input x\n(stamps of the kernel)")
+        draw_grid(
+            self.ax_x,
+            np.array([f"x{v}" for v in range(n * n)], dtype=object).reshape(n, n),
+            fontsize=fs,
+            title="scatter: input x\n(stamps of the kernel)",
+        )
         glabels = np.full((G, G), "0", dtype=object)
         real = np.zeros((G, G), bool)
         for a in range(G):
@@ -809,29 +1072,49 @@ class TransposeFigure(_Blitted):
                 if rc is not None:
                     glabels[a, b] = f"x{rc[0] * n + rc[1]}"
                     real[a, b] = True
-        draw_grid(self.ax_g, glabels, hatched=~real, fontsize=fs,
-                  title=f"gather: {s - 1} zero{'s' if s != 2 else ''} inserted, "
-                        f"padded {self.q}" + (f" + {self.op}" if self.op else "")
-                        + "\nkernel rotated 180 degrees")
-        draw_grid(self.ax_y, np.full((O, O), "", dtype=object), fontsize=fs,
-                  title=f"output y: {O}x{O}")
+        draw_grid(
+            self.ax_g,
+            glabels,
+            hatched=~real,
+            fontsize=fs,
+            title=f"gather: {s - 1} zero{'s' if s != 2 else ''} inserted, "
+            f"padded {self.q}"
+            + (f" + {self.op}" if self.op else "")
+            + "\nkernel rotated 180 degrees",
+        )
+        draw_grid(
+            self.ax_y, np.full((O, O), "", dtype=object), fontsize=fs, title=f"output y: {O}x{O}"
+        )
         edge = dict(edgecolor=PALETTE["edge"], linewidth=2.0, animated=True)
-        self._x_marks = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55,
-                                   **edge) for _ in range(k * k)]
-        self._x_text = [self.ax_x.text(0, 0, "", fontsize=5.5, ha="center", va="top",
-                                       fontweight="bold", animated=True) for _ in range(k * k)]
-        self._g_marks = [Rectangle((0, 0), 1, 1, facecolor=PALETTE["column"], alpha=0.45,
-                                   **edge) for _ in range(k * k)]
-        self._g_text = [self.ax_g.text(0, 0, "", fontsize=5.5, ha="center", va="top",
-                                       fontweight="bold", animated=True) for _ in range(k * k)]
+        self._x_marks = [
+            Rectangle((0, 0), 1, 1, facecolor=PALETTE["block"], alpha=0.55, **edge)
+            for _ in range(k * k)
+        ]
+        self._x_text = [
+            self.ax_x.text(
+                0, 0, "", fontsize=5.5, ha="center", va="top", fontweight="bold", animated=True
+            )
+            for _ in range(k * k)
+        ]
+        self._g_marks = [
+            Rectangle((0, 0), 1, 1, facecolor=PALETTE["column"], alpha=0.45, **edge)
+            for _ in range(k * k)
+        ]
+        self._g_text = [
+            self.ax_g.text(
+                0, 0, "", fontsize=5.5, ha="center", va="top", fontweight="bold", animated=True
+            )
+            for _ in range(k * k)
+        ]
         for rect in self._x_marks:
             self.ax_x.add_patch(rect)
         for rect in self._g_marks:
             self.ax_g.add_patch(rect)
         self._y_mark = Rectangle((0, 0), 1, 1, facecolor=PALETTE["output"], alpha=0.5, **edge)
         self.ax_y.add_patch(self._y_mark)
-        self._finish_setup([*self._x_marks, *self._g_marks, *self._x_text, *self._g_text,
-                            self._y_mark])
+        self._finish_setup(
+            [*self._x_marks, *self._g_marks, *self._x_text, *self._g_text, self._y_mark]
+        )
 
     def _pixel_at(self, a, b):
         """The input pixel at gather-canvas cell (a, b), or None for an inserted/pad zero."""
@@ -873,9 +1156,11 @@ class TransposeFigure(_Blitted):
         if not terms:
             return f"y[{oh}, {ow}] = 0: no stamp reaches it, and the gather window reads only zeros"
         sum_text = " + ".join(f"{tap_label(i, j)}*x{r * self.n + c}" for r, c, i, j in terms)
-        return (f"y[{oh}, {ow}] = {sum_text}: scatter (the stamps of these pixels land here) "
-                f"and gather (the rotated kernel reads them) give the same {len(terms)} "
-                f"product{'s' if len(terms) > 1 else ''}")
+        return (
+            f"y[{oh}, {ow}] = {sum_text}: scatter (the stamps of these pixels land here) "
+            f"and gather (the rotated kernel reads them) give the same {len(terms)} "
+            f"product{'s' if len(terms) > 1 else ''}"
+        )
 
     def show(self, f: int) -> str:
         if not 0 <= f < self.n_frames:

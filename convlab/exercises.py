@@ -32,11 +32,24 @@ import torch.nn.functional as F
 
 from . import shapes
 
-__all__ = ["CheckReport", "check_num_blocks", "check_unfold", "check_fold", "check_conv2d",
-           "check_conv_transpose2d", "check_parameters_for_L", "check_divisor",
-           "check_invertible", "check_patch_average", "check_conv_module",
-           "check_conv_output_size", "check_output_shape", "check_output_padding",
-           "check_input_grad", "random_sliding_case"]
+__all__ = [
+    "CheckReport",
+    "check_num_blocks",
+    "check_unfold",
+    "check_fold",
+    "check_conv2d",
+    "check_conv_transpose2d",
+    "check_parameters_for_L",
+    "check_divisor",
+    "check_invertible",
+    "check_patch_average",
+    "check_conv_module",
+    "check_conv_output_size",
+    "check_output_shape",
+    "check_output_padding",
+    "check_input_grad",
+    "random_sliding_case",
+]
 
 
 @dataclass
@@ -55,11 +68,15 @@ class CheckReport:
 
     def __repr__(self):
         if self.not_implemented:
-            return (f"NOT YET: {self.name} raises NotImplementedError.\n"
-                    f"Replace `raise NotImplementedError` with your code and run the cell again.")
+            return (
+                f"NOT YET: {self.name} raises NotImplementedError.\n"
+                f"Replace `raise NotImplementedError` with your code and run the cell again."
+            )
         if self.failure is not None:
-            return (f"FAILED: {self.name}, {self.passed} of {self.total} cases passed before "
-                    f"this one failed:\n{self.failure}")
+            return (
+                f"FAILED: {self.name}, {self.passed} of {self.total} cases passed before "
+                f"this one failed:\n{self.failure}"
+            )
         return f"PASSED: {self.name}, all {self.total} cases agree with torch."
 
     __str__ = __repr__
@@ -69,7 +86,8 @@ def _fmt(kwargs):
     """Arguments as text; tensors by their shape (their values would flood the report)."""
     return ", ".join(
         f"{k}=<tensor of shape {tuple(v.shape)}>" if isinstance(v, torch.Tensor) else f"{k}={v!r}"
-        for k, v in kwargs.items())
+        for k, v in kwargs.items()
+    )
 
 
 def random_sliding_case(rng: random.Random, *, max_size=9):
@@ -92,8 +110,10 @@ def _call(fn, report, args, kwargs):
         report.not_implemented = True
         return False, None
     except Exception as err:  # the reader's bug: report it, do not crash the notebook
-        report.failure = (f"  case {report.passed + 1}: called with {_fmt(kwargs)}\n"
-                          f"  it raised {type(err).__name__}: {err}")
+        report.failure = (
+            f"  case {report.passed + 1}: called with {_fmt(kwargs)}\n"
+            f"  it raised {type(err).__name__}: {err}"
+        )
         return False, None
 
 
@@ -103,15 +123,18 @@ def _compare(report, got, expected, where, *, atol=1e-6):
         report.failure = f"{where}\n  expected a torch.Tensor, got {type(got).__name__}"
         return False
     if tuple(got.shape) != tuple(expected.shape):
-        report.failure = (f"{where}\n  shape: expected {tuple(expected.shape)}, "
-                          f"got {tuple(got.shape)}")
+        report.failure = (
+            f"{where}\n  shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
+        )
         return False
     diff = (got.detach().double() - expected.detach().double()).abs()
     if diff.numel() and diff.max() > atol:
         index = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0])
-        report.failure = (f"{where}\n  values: largest difference {diff.max().item():.4g} at "
-                          f"index {index}: expected {expected[index].item():.4g}, "
-                          f"got {got[index].item():.4g}")
+        report.failure = (
+            f"{where}\n  values: largest difference {diff.max().item():.4g} at "
+            f"index {index}: expected {expected[index].item():.4g}, "
+            f"got {got[index].item():.4g}"
+        )
         return False
     return True
 
@@ -131,15 +154,21 @@ def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6):
         if not _compare(report, got, expected, where, atol=atol):
             return report
         if grad and got.requires_grad:
-            weight = torch.randn(expected.shape, generator=torch.Generator().manual_seed(7),
-                                 dtype=expected.dtype)
+            weight = torch.randn(
+                expected.shape, generator=torch.Generator().manual_seed(7), dtype=expected.dtype
+            )
             mine = torch.autograd.grad((got * weight).sum(), inputs, allow_unused=True)
             refs = [t.detach().clone().requires_grad_(True) for t in tensors]
             theirs = torch.autograd.grad((reference(*refs, **kwargs) * weight).sum(), refs)
             for i, (a, b) in enumerate(zip(mine, theirs)):
                 a = torch.zeros_like(b) if a is None else a
-                if not _compare(report, a, b, f"{where}\n  (the gradient with respect to "
-                                              f"argument {i})", atol=atol):
+                if not _compare(
+                    report,
+                    a,
+                    b,
+                    f"{where}\n  (the gradient with respect to argument {i})",
+                    atol=atol,
+                ):
                     return report
         report.passed += 1
     return report
@@ -158,8 +187,10 @@ def _value_checker(name, fn, cases, expected, why):
         if not ok:
             return report
         if got != want:
-            report.failure = (f"  case {report.passed + 1}: {_fmt(case)}\n  expected "
-                              f"{want!r} ({why(case, want)}), got {got!r}")
+            report.failure = (
+                f"  case {report.passed + 1}: {_fmt(case)}\n  expected "
+                f"{want!r} ({why(case, want)}), got {got!r}"
+            )
             return report
         report.passed += 1
     return report
@@ -175,21 +206,39 @@ def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
 
     def unfold_L(c):
         x = torch.zeros(1, 1, *c["input_size"])
-        return F.unfold(x, c["kernel_size"], c["dilation"], c["padding"],
-                        c["stride"]).shape[-1]
+        return F.unfold(x, c["kernel_size"], c["dilation"], c["padding"], c["stride"]).shape[-1]
 
-    return _value_checker("num_blocks", fn, (random_sliding_case(rng) for _ in range(cases)),
-                          unfold_L, lambda c, v: "the number of columns F.unfold returns")
+    return _value_checker(
+        "num_blocks",
+        fn,
+        (random_sliding_case(rng) for _ in range(cases)),
+        unfold_L,
+        lambda c, v: "the number of columns F.unfold returns",
+    )
 
 
 def _unfold_cases(rng, cases, dtype=torch.float64):
     out = []
     for _ in range(cases):
         c = random_sliding_case(rng)
-        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), *c["input_size"], dtype=dtype,
-                        generator=torch.Generator().manual_seed(rng.randint(0, 10**6)))
-        out.append(((x,), dict(kernel_size=c["kernel_size"], dilation=c["dilation"],
-                               padding=c["padding"], stride=c["stride"])))
+        x = torch.randn(
+            rng.randint(1, 2),
+            rng.randint(1, 3),
+            *c["input_size"],
+            dtype=dtype,
+            generator=torch.Generator().manual_seed(rng.randint(0, 10**6)),
+        )
+        out.append(
+            (
+                (x,),
+                dict(
+                    kernel_size=c["kernel_size"],
+                    dilation=c["dilation"],
+                    padding=c["padding"],
+                    stride=c["stride"],
+                ),
+            )
+        )
     return out
 
 
@@ -200,8 +249,9 @@ def check_unfold(fn, cases=20, seed=0, grad=True) -> CheckReport:
     the gradient with respect to ``x`` is compared too (when the result
     requires grad). Chapter 1.
     """
-    return _tensor_checker("unfold", fn, _unfold_cases(random.Random(seed), cases), F.unfold,
-                           grad=grad)
+    return _tensor_checker(
+        "unfold", fn, _unfold_cases(random.Random(seed), cases), F.unfold, grad=grad
+    )
 
 
 def check_fold(fn, cases=20, seed=0, grad=True) -> CheckReport:
@@ -230,15 +280,22 @@ def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
         g = rng.choice([1, 2, 3]) if groups else 1
         C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        x = torch.randn(rng.randint(1, 2), C_in, *c["input_size"], dtype=torch.float64,
-                        generator=gen)
-        weight = torch.randn(C_out, C_in // g, *c["kernel_size"], dtype=torch.float64,
-                             generator=gen)
+        x = torch.randn(
+            rng.randint(1, 2), C_in, *c["input_size"], dtype=torch.float64, generator=gen
+        )
+        weight = torch.randn(
+            C_out, C_in // g, *c["kernel_size"], dtype=torch.float64, generator=gen
+        )
         bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
-        built.append(((x, weight, bias), dict(stride=c["stride"], padding=c["padding"],
-                                              dilation=c["dilation"], groups=g)))
-    return _tensor_checker("conv2d" + (" with groups" if groups else ""), fn, built, F.conv2d,
-                           grad=grad)
+        built.append(
+            (
+                (x, weight, bias),
+                dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g),
+            )
+        )
+    return _tensor_checker(
+        "conv2d" + (" with groups" if groups else ""), fn, built, F.conv2d, grad=grad
+    )
 
 
 TRANSPOSE_LEVELS = ("stride1", "stride", "all")
@@ -274,10 +331,10 @@ def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> Chec
         x = torch.randn(rng.randint(1, 2), C_in, *size, dtype=torch.float64, generator=gen)
         weight = torch.randn(C_in, C_out // g, *k, dtype=torch.float64, generator=gen)
         bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
-        built.append(((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=g,
-                                              dilation=d)))
-    return _tensor_checker(f"conv_transpose2d ({level})", fn, built, F.conv_transpose2d,
-                           grad=grad)
+        built.append(
+            ((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d))
+        )
+    return _tensor_checker(f"conv_transpose2d ({level})", fn, built, F.conv_transpose2d, grad=grad)
 
 
 def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
@@ -290,22 +347,31 @@ def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
     report = CheckReport("parameters_for_L", cases)
     for _ in range(cases):
         case = random_sliding_case(rng)
-        L = shapes.num_blocks(case["input_size"], case["kernel_size"], case["dilation"],
-                              case["padding"], case["stride"])
+        L = shapes.num_blocks(
+            case["input_size"],
+            case["kernel_size"],
+            case["dilation"],
+            case["padding"],
+            case["stride"],
+        )
         args = dict(input_size=case["input_size"], L=L)
         ok, got = _call(fn, report, (), args)
         if not ok:
             return report
         where = f"  case {report.passed + 1}: {_fmt(args)}"
-        if not isinstance(got, dict) or not {"kernel_size", "stride", "padding",
-                                             "dilation"} <= set(got):
-            report.failure = (f"{where}\n  expected a dict with kernel_size, stride, padding "
-                              f"and dilation, got {got!r}")
+        if not isinstance(got, dict) or not {"kernel_size", "stride", "padding", "dilation"} <= set(
+            got
+        ):
+            report.failure = (
+                f"{where}\n  expected a dict with kernel_size, stride, padding "
+                f"and dilation, got {got!r}"
+            )
             return report
         x = torch.zeros(1, 1, *case["input_size"])
         try:
-            blocks = F.unfold(x, got["kernel_size"], got["dilation"], got["padding"],
-                              got["stride"]).shape[-1]
+            blocks = F.unfold(
+                x, got["kernel_size"], got["dilation"], got["padding"], got["stride"]
+            ).shape[-1]
         except (RuntimeError, ValueError, TypeError) as err:
             report.failure = f"{where}\n  F.unfold rejects {got!r}: {str(err).splitlines()[0]}"
             return report
@@ -330,9 +396,18 @@ def check_divisor(fn, cases=20, seed=0) -> CheckReport:
     built = []
     for _ in range(cases):
         c = random_sliding_case(rng)
-        built.append(((), dict(output_size=c["input_size"], kernel_size=c["kernel_size"],
-                               dilation=c["dilation"], padding=c["padding"],
-                               stride=c["stride"])))
+        built.append(
+            (
+                (),
+                dict(
+                    output_size=c["input_size"],
+                    kernel_size=c["kernel_size"],
+                    dilation=c["dilation"],
+                    padding=c["padding"],
+                    stride=c["stride"],
+                ),
+            )
+        )
     return _tensor_checker("divisor", fn, built, _divisor, grad=False)
 
 
@@ -344,11 +419,22 @@ def check_invertible(fn, cases=40, seed=0) -> CheckReport:
     rng = random.Random(seed)
 
     def covered(c):
-        return bool((_divisor(c["input_size"], c["kernel_size"], c["dilation"], c["padding"],
-                              c["stride"]) > 0).all())
+        return bool(
+            (
+                _divisor(
+                    c["input_size"], c["kernel_size"], c["dilation"], c["padding"], c["stride"]
+                )
+                > 0
+            ).all()
+        )
 
-    return _value_checker("invertible", fn, (random_sliding_case(rng) for _ in range(cases)),
-                          covered, lambda c, v: f"the divisor {'has no' if v else 'has'} zeros")
+    return _value_checker(
+        "invertible",
+        fn,
+        (random_sliding_case(rng) for _ in range(cases)),
+        covered,
+        lambda c, v: f"the divisor {'has no' if v else 'has'} zeros",
+    )
 
 
 def _patch_average(x, kernel_size, stride):
@@ -375,8 +461,9 @@ def check_patch_average(fn, cases=20, seed=0, grad=True) -> CheckReport:
         k = c["kernel_size"]
         size = (max(c["input_size"][0], k[0]), max(c["input_size"][1], k[1]))
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        x = torch.randn(rng.randint(1, 2), rng.randint(1, 3), *size, dtype=torch.float64,
-                        generator=gen)
+        x = torch.randn(
+            rng.randint(1, 2), rng.randint(1, 3), *size, dtype=torch.float64, generator=gen
+        )
         built.append(((x,), dict(kernel_size=k, stride=c["stride"])))
     return _tensor_checker("patch_average", fn, built, _patch_average, grad=grad)
 
@@ -394,8 +481,9 @@ def check_conv_module(cls, cases=12, seed=0) -> CheckReport:
         k, s, p, d = (c["kernel_size"][0], c["stride"][0], c["padding"][0], c["dilation"][0])
         H = max(c["input_size"][0], d * (k - 1) + 1)
         C_in, C_out = rng.randint(1, 3), rng.randint(1, 3)
-        kwargs = dict(in_channels=C_in, out_channels=C_out, kernel_size=k, stride=s,
-                      padding=p, dilation=d)
+        kwargs = dict(
+            in_channels=C_in, out_channels=C_out, kernel_size=k, stride=s, padding=p, dilation=d
+        )
         reference = torch.nn.Conv2d(**kwargs, bias=False).double()
         ok, module = _call(cls, report, (), kwargs)
         if not ok:
@@ -406,8 +494,10 @@ def check_conv_module(cls, cases=12, seed=0) -> CheckReport:
             module.weight.data = reference.weight.data.clone()
             module = module.double()
         except Exception as err:
-            report.failure = (f"  case {report.passed + 1}: {_fmt(kwargs)}\n  could not set "
-                              f"module.weight: {type(err).__name__}: {err}")
+            report.failure = (
+                f"  case {report.passed + 1}: {_fmt(kwargs)}\n  could not set "
+                f"module.weight: {type(err).__name__}: {err}"
+            )
             return report
         where = f"  case {report.passed + 1}: {_fmt(kwargs)}, x of shape {tuple(x.shape)}"
         try:
@@ -429,26 +519,39 @@ def _legal_1d_cases(rng, cases, min_stride=1):
     out = []
     while len(out) < cases:
         c = random_sliding_case(rng, max_size=30)
-        args = dict(size=c["input_size"][0], kernel_size=c["kernel_size"][0],
-                    stride=c["stride"][0] + min_stride - 1, padding=c["padding"][0],
-                    dilation=c["dilation"][0])
+        args = dict(
+            size=c["input_size"][0],
+            kernel_size=c["kernel_size"][0],
+            stride=c["stride"][0] + min_stride - 1,
+            padding=c["padding"][0],
+            dilation=c["dilation"][0],
+        )
         if args["dilation"] * (args["kernel_size"] - 1) + 1 <= args["size"] + 2 * args["padding"]:
             out.append(args)
     return out
 
 
 def _conv1d_size(a):
-    return F.conv1d(torch.zeros(1, 1, a["size"]), torch.zeros(1, 1, a["kernel_size"]),
-                    stride=a["stride"], padding=a["padding"], dilation=a["dilation"]).shape[-1]
+    return F.conv1d(
+        torch.zeros(1, 1, a["size"]),
+        torch.zeros(1, 1, a["kernel_size"]),
+        stride=a["stride"],
+        padding=a["padding"],
+        dilation=a["dilation"],
+    ).shape[-1]
 
 
 def check_conv_output_size(fn, cases=40, seed=0) -> CheckReport:
     """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension)
     against the size ``F.conv1d`` really produces. Chapter 3.
     """
-    return _value_checker("conv_output_size", fn,
-                          _legal_1d_cases(random.Random(seed), cases), _conv1d_size,
-                          lambda c, v: "what F.conv1d returns")
+    return _value_checker(
+        "conv_output_size",
+        fn,
+        _legal_1d_cases(random.Random(seed), cases),
+        _conv1d_size,
+        lambda c, v: "what F.conv1d returns",
+    )
 
 
 def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
@@ -465,13 +568,26 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
         g = rng.choice([2, 3]) if illegal else rng.choice([1, 1, 2, 3])
         C_in = g * rng.randint(1, 3) + (1 if illegal else 0)
         C_out = g * rng.randint(1, 3)
-        args = dict(x_shape=(rng.randint(1, 4), C_in, *c["input_size"]),
-                    weight_shape=(C_out, max(C_in // g, 1), *c["kernel_size"]),
-                    stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g)
+        args = dict(
+            x_shape=(rng.randint(1, 4), C_in, *c["input_size"]),
+            weight_shape=(C_out, max(C_in // g, 1), *c["kernel_size"]),
+            stride=c["stride"],
+            padding=c["padding"],
+            dilation=c["dilation"],
+            groups=g,
+        )
         try:
-            expected = tuple(F.conv2d(torch.zeros(args["x_shape"]),
-                                      torch.zeros(args["weight_shape"]), None, c["stride"],
-                                      c["padding"], c["dilation"], g).shape)
+            expected = tuple(
+                F.conv2d(
+                    torch.zeros(args["x_shape"]),
+                    torch.zeros(args["weight_shape"]),
+                    None,
+                    c["stride"],
+                    c["padding"],
+                    c["dilation"],
+                    g,
+                ).shape
+            )
         except RuntimeError:
             expected = ValueError
         try:
@@ -482,8 +598,9 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
         except ValueError:
             got = ValueError
         except Exception as err:
-            report.failure = (f"  case {report.passed + 1}: {_fmt(args)}\n  it raised "
-                              f"{type(err).__name__}: {err}")
+            report.failure = (
+                f"  case {report.passed + 1}: {_fmt(args)}\n  it raised {type(err).__name__}: {err}"
+            )
             return report
         if expected is ValueError or got is ValueError:
             mismatch = got is not expected
@@ -491,8 +608,10 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
             mismatch = tuple(got) != expected
         if mismatch:
             shown = "a ValueError" if expected is ValueError else expected
-            report.failure = (f"  case {report.passed + 1}: {_fmt(args)}\n  expected {shown}, "
-                              f"got {'a ValueError' if got is ValueError else got!r}")
+            report.failure = (
+                f"  case {report.passed + 1}: {_fmt(args)}\n  expected {shown}, "
+                f"got {'a ValueError' if got is ValueError else got!r}"
+            )
             return report
         report.passed += 1
     return report
@@ -511,17 +630,24 @@ def check_output_padding(fn, cases=40, seed=0) -> CheckReport:
             return report
         where = f"  case {report.passed + 1}: {_fmt(a)} (conv output size {conv_size})"
         try:
-            back = F.conv_transpose1d(torch.zeros(1, 1, conv_size),
-                                      torch.zeros(1, 1, a["kernel_size"]), stride=a["stride"],
-                                      padding=a["padding"], output_padding=got,
-                                      dilation=a["dilation"]).shape[-1]
+            back = F.conv_transpose1d(
+                torch.zeros(1, 1, conv_size),
+                torch.zeros(1, 1, a["kernel_size"]),
+                stride=a["stride"],
+                padding=a["padding"],
+                output_padding=got,
+                dilation=a["dilation"],
+            ).shape[-1]
         except (RuntimeError, TypeError) as err:
-            report.failure = (f"{where}\n  output_padding={got!r} is refused by torch: "
-                              f"{str(err).splitlines()[0]}")
+            report.failure = (
+                f"{where}\n  output_padding={got!r} is refused by torch: {str(err).splitlines()[0]}"
+            )
             return report
         if back != a["size"]:
-            report.failure = (f"{where}\n  with output_padding={got!r} the transposed "
-                              f"convolution gives size {back}, not {a['size']}")
+            report.failure = (
+                f"{where}\n  with output_padding={got!r} the transposed "
+                f"convolution gives size {back}, not {a['size']}"
+            )
             return report
         report.passed += 1
     return report
@@ -538,10 +664,17 @@ def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
         g = rng.choice([1, 1, 2])
         C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        x = torch.randn(rng.randint(1, 2), C_in, *c["input_size"], dtype=torch.float64,
-                        generator=gen, requires_grad=True)
-        weight = torch.randn(C_out, C_in // g, *c["kernel_size"], dtype=torch.float64,
-                             generator=gen)
+        x = torch.randn(
+            rng.randint(1, 2),
+            C_in,
+            *c["input_size"],
+            dtype=torch.float64,
+            generator=gen,
+            requires_grad=True,
+        )
+        weight = torch.randn(
+            C_out, C_in // g, *c["kernel_size"], dtype=torch.float64, generator=gen
+        )
         kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g)
         y = F.conv2d(x, weight, **kw)
         grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
@@ -550,8 +683,10 @@ def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
         ok, got = _call(fn, report, (), args)
         if not ok:
             return report
-        where = (f"  case {report.passed + 1}: grad_y of shape {tuple(grad_y.shape)}, weight "
-                 f"of shape {tuple(weight.shape)}, input_size={tuple(x.shape[2:])}, {_fmt(kw)}")
+        where = (
+            f"  case {report.passed + 1}: grad_y of shape {tuple(grad_y.shape)}, weight "
+            f"of shape {tuple(weight.shape)}, input_size={tuple(x.shape[2:])}, {_fmt(kw)}"
+        )
         if not _compare(report, got, expected, where):
             return report
         report.passed += 1

@@ -79,12 +79,24 @@ class _LoweredConvTranspose:
                 "(like torch's) only supports padding_mode='zeros'"
             )
         output_padding = self._output_padding(
-            input, output_size, self.stride, self.padding, self.kernel_size, self._n,
+            input,
+            output_size,
+            self.stride,
+            self.padding,
+            self.kernel_size,
+            self._n,
             self.dilation,
         )
         return type(self)._op(
-            input, self.weight, self.bias, self.stride, self.padding, output_padding,
-            self.groups, self.dilation, method=self.method,
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+            method=self.method,
         )
 
     def extra_repr(self):

@@ -108,11 +108,15 @@ def _unfold_batched(x, k, d, pads, s):
 
 
 def _ndim_for_unfold(x, kernel_size, dilation, padding, stride):
-    """Spatial rank for unfold: a tuple kernel_size's length, else other tuples, else F.unfold's rule."""
+    """Spatial rank for unfold: a tuple kernel_size's length, else other tuples,
+    else F.unfold's rule."""
     if _is_sequence(kernel_size) and not (len(kernel_size) == 1 and x.dim() == 4):
         return len(kernel_size)
     n = _infer_ndim(
-        ("dilation", dilation), ("padding", padding), ("stride", stride), default=0,
+        ("dilation", dilation),
+        ("padding", padding),
+        ("stride", stride),
+        default=0,
     )
     if n:
         return n
@@ -217,8 +221,7 @@ def _ndim_for_fold(output_size, kernel_size, dilation, padding, stride):
     for value in (output_size, kernel_size):
         if _is_sequence(value):
             return len(value)
-    return _infer_ndim(("dilation", dilation), ("padding", padding), ("stride", stride),
-                       default=2)
+    return _infer_ndim(("dilation", dilation), ("padding", padding), ("stride", stride), default=2)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -228,7 +231,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     of the image the blocks came from (before padding), **not** the size of a
     convolution's output. It must imply exactly ``L`` blocks::
 
-        L = prod over dims of floor((output_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
+        L = prod over dims of
+            floor((output_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
 
     ``fold(unfold(x)) == fold_divisor(...) * x``: fold is unfold's adjoint, not
     its inverse. Identical to ``F.fold`` in 2-D; also 1-D and 3-D (the number of
@@ -420,7 +424,7 @@ def _conv(n, fname, input, weight, bias, stride, padding, dilation, groups):
     g = _check_groups(groups, x.shape[1])
     _check_conv_weight(weight, g, x.shape[1], fname)
     _check_bias(bias, C_out)
-    _, k, s, pads, d = shapes.normalize(
+    _, _, s, pads, d = shapes.normalize(
         tuple(x.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation, ndim=n
     )
     out = _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias)
@@ -500,13 +504,18 @@ def _tconv_rot90(x, weight, k, s, p, op, d, g):
     q = [d[i] * (k[i] - 1) - p[i] for i in range(n)]
     up = F.pad(up, _torch_pad_list([(q[i], q[i] + op[i]) for i in range(n)]))
     C_out_g = weight.shape[1]
-    w = weight.reshape(g, C_in // g, C_out_g, *k).transpose(1, 2).reshape(g * C_out_g, C_in // g, *k)
+    w = (
+        weight.reshape(g, C_in // g, C_out_g, *k)
+        .transpose(1, 2)
+        .reshape(g * C_out_g, C_in // g, *k)
+    )
     w = w.flip(dims=tuple(range(2, 2 + n)))  # 2-D: torch.rot90(w, 2, dims=[2, 3])
     return _matmul_conv(up, w, (1,) * n, ((0, 0),) * n, d, g)
 
 
-def _conv_transpose(n, fname, input, weight, bias, stride, padding, output_padding, groups,
-                    dilation, method):
+def _conv_transpose(
+    n, fname, input, weight, bias, stride, padding, output_padding, groups, dilation, method
+):
     _check_method(method)
     _check_pair(input, weight, bias, fname)
     x, batched = _batch(input, n, "input", fname)
@@ -526,8 +535,9 @@ def _conv_transpose(n, fname, input, weight, bias, stride, padding, output_paddi
             f"padding={padding!r} is not supported by {fname}: give an int or a tuple of ints"
         )
     k = tuple(weight.shape[2:])
-    shapes.conv_transpose_output_shape(tuple(x.shape[2:]), k, stride, padding, output_padding,
-                                       dilation)
+    shapes.conv_transpose_output_shape(
+        tuple(x.shape[2:]), k, stride, padding, output_padding, dilation
+    )
     s = shapes._as_tuple(stride, n, "stride", minimum=1)
     p = shapes._as_tuple(padding, n, "padding", minimum=0)
     op = shapes._as_tuple(output_padding, n, "output_padding", minimum=0)
@@ -559,29 +569,91 @@ _TCONV_DOC = """{n}-D transposed convolution, by col2im or by a rotated-kernel c
     """
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, method="fold"):
-    return _conv_transpose(1, "conv_transpose1d", input, weight, bias, stride, padding,
-                           output_padding, groups, dilation, method)
+def conv_transpose1d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    method="fold",
+):
+    return _conv_transpose(
+        1,
+        "conv_transpose1d",
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        method,
+    )
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, method="fold"):
-    return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding,
-                           output_padding, groups, dilation, method)
+def conv_transpose2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    method="fold",
+):
+    return _conv_transpose(
+        2,
+        "conv_transpose2d",
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        method,
+    )
 
 
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, method="fold"):
-    return _conv_transpose(3, "conv_transpose3d", input, weight, bias, stride, padding,
-                           output_padding, groups, dilation, method)
+def conv_transpose3d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+    method="fold",
+):
+    return _conv_transpose(
+        3,
+        "conv_transpose3d",
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+        method,
+    )
 
 
 conv_transpose1d.__doc__ = _TCONV_DOC.format(n=1, fname="conv_transpose1d", spatial="L", kernel="k")
 conv_transpose2d.__doc__ = _TCONV_DOC.format(
-    n=2, fname="conv_transpose2d", spatial="H, W", kernel="kH, kW")
+    n=2, fname="conv_transpose2d", spatial="H, W", kernel="kH, kW"
+)
 conv_transpose3d.__doc__ = _TCONV_DOC.format(
-    n=3, fname="conv_transpose3d", spatial="D, H, W", kernel="kD, kH, kW")
+    n=3, fname="conv_transpose3d", spatial="D, H, W", kernel="kD, kH, kW"
+)
 
 
 def conv_matrix(input_size, weight, stride=1, padding=0, dilation=1):

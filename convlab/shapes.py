@@ -17,9 +17,9 @@ Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``) and chapter 4
 from __future__ import annotations
 
 import operator
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-IntOrTuple = Union[int, Sequence[int]]
+IntOrTuple = int | Sequence[int]
 
 __all__ = [
     "conv_output_shape",
@@ -33,9 +33,7 @@ __all__ = [
 
 _SPAN = "d*(k-1)+1"
 _CONV_FORMULA = "out = floor((in + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1"
-_TCONV_FORMULA = (
-    "out = (in - 1)*stride - 2*padding + dilation*(kernel_size-1) + output_padding + 1"
-)
+_TCONV_FORMULA = "out = (in - 1)*stride - 2*padding + dilation*(kernel_size-1) + output_padding + 1"
 
 
 # --------------------------------------------------------------------------
@@ -130,7 +128,9 @@ def resolve_padding(padding, kernel_size, stride=1, dilation=1, n: int | None = 
     """
     if n is None:
         n = _infer_ndim(
-            ("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation),
+            ("kernel_size", kernel_size),
+            ("stride", stride),
+            ("dilation", dilation),
             ("padding", padding if not isinstance(padding, str) else 0),
         )
     k = _as_tuple(kernel_size, n, "kernel_size", minimum=1)
@@ -165,8 +165,11 @@ def normalize(input_shape, kernel_size, stride=1, padding=0, dilation=1, *, ndim
     padded input, ``in + before + after``.
     """
     n = ndim or _infer_ndim(
-        ("input_shape", input_shape), ("kernel_size", kernel_size), ("stride", stride),
-        ("padding", padding if not isinstance(padding, str) else 0), ("dilation", dilation),
+        ("input_shape", input_shape),
+        ("kernel_size", kernel_size),
+        ("stride", stride),
+        ("padding", padding if not isinstance(padding, str) else 0),
+        ("dilation", dilation),
     )
     size = _spatial(input_shape, n)
     k = _as_tuple(kernel_size, n, "kernel_size", minimum=1)
@@ -265,8 +268,12 @@ def conv_transpose_output_shape(
             "give an int or a tuple of ints"
         )
     n = _infer_ndim(
-        ("input_shape", input_shape), ("kernel_size", kernel_size), ("stride", stride),
-        ("padding", padding), ("output_padding", output_padding), ("dilation", dilation),
+        ("input_shape", input_shape),
+        ("kernel_size", kernel_size),
+        ("stride", stride),
+        ("padding", padding),
+        ("output_padding", output_padding),
+        ("dilation", dilation),
     )
     size = _spatial(input_shape, n)
     k = _as_tuple(kernel_size, n, "kernel_size", minimum=1)
@@ -274,9 +281,7 @@ def conv_transpose_output_shape(
     p = _as_tuple(padding, n, "padding", minimum=0)
     d = _as_tuple(dilation, n, "dilation", minimum=1)
     op = _check_output_padding(output_padding, s, d, n)
-    out = tuple(
-        (size[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(n)
-    )
+    out = tuple((size[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(n))
     for i, o in enumerate(out):
         if o < 1:
             raise ValueError(
@@ -334,8 +339,11 @@ def fold_output_sizes_for(L_per_dim, kernel_size, dilation=1, padding=0, stride=
     Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
     """
     n = _infer_ndim(
-        ("L_per_dim", L_per_dim), ("kernel_size", kernel_size), ("dilation", dilation),
-        ("padding", padding), ("stride", stride),
+        ("L_per_dim", L_per_dim),
+        ("kernel_size", kernel_size),
+        ("dilation", dilation),
+        ("padding", padding),
+        ("stride", stride),
     )
     blocks = _as_tuple(L_per_dim, n, "L_per_dim", minimum=1)
     k = _as_tuple(kernel_size, n, "kernel_size", minimum=1)

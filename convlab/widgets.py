@@ -27,13 +27,26 @@ import json
 
 from . import draw
 
-__all__ = ["animation_html", "SteppedFigureWidget", "SlidingBlocks", "sliding_blocks",
-           "Dilation", "dilation", "FoldAccumulation", "fold_accumulation",
-           "MatmulView", "matmul_view", "TransposeViews", "transpose_views"]
+__all__ = [
+    "animation_html",
+    "SteppedFigureWidget",
+    "SlidingBlocks",
+    "sliding_blocks",
+    "Dilation",
+    "dilation",
+    "FoldAccumulation",
+    "fold_accumulation",
+    "MatmulView",
+    "matmul_view",
+    "TransposeViews",
+    "transpose_views",
+]
 
-_BUTTON = ("font: inherit; font-size: 0.9em; padding: 2px 9px; margin: 0 3px 0 0; "
-           "border: 1px solid #555; border-radius: 3px; background: #f4f4f4; color: #111; "
-           "cursor: pointer;")
+_BUTTON = (
+    "font: inherit; font-size: 0.9em; padding: 2px 9px; margin: 0 3px 0 0; "
+    "border: 1px solid #555; border-radius: 3px; background: #f4f4f4; color: #111; "
+    "cursor: pointer;"
+)
 
 
 def animation_html(frames, captions, *, title, interval_ms=800) -> str:
@@ -125,7 +138,7 @@ def animation_html(frames, captions, *, title, interval_ms=800) -> str:
         f'aria-label="frame" style="flex: 1 1 120px; min-width: 100px;">'
         f'<span class="convlab-anim-counter" style="font-size: 0.85em;">frame 1 / {n}</span>'
         f'</div>\n<p class="convlab-anim-caption" style="font-size: 0.9em; margin: 4px 0 0 0;">'
-        f'{html.escape(captions[0])}</p>\n'
+        f"{html.escape(captions[0])}</p>\n"
         f"<script>{script}</script>\n</div>"
     )
 
@@ -136,8 +149,8 @@ class SteppedFigureWidget:
     Subclasses set ``title``, ``controls`` (``name -> (min, max)`` for an
     integer slider per parameter) and ``figure_class``, a ``convlab.draw``
     figure taking those parameters by name and providing ``n_frames``,
-    ``show(i) -> caption`` and ``png(colors=None)``. ``max_frames`` caps the static animation (evenly
-    spaced frames, the last one included).
+    ``show(i) -> caption`` and ``png(colors=None)``. ``max_frames`` caps the
+    static animation (evenly spaced frames, the last one included).
     """
 
     title = "figure"
@@ -170,8 +183,7 @@ class SteppedFigureWidget:
             captions.append(self.figure.show(i))
             frames.append(self.figure.png(colors=self.png_colors))
         self.figure.show(0)
-        return animation_html(frames, captions, title=self.describe(),
-                              interval_ms=self.interval_ms)
+        return animation_html(frames, captions, title=self.describe(), interval_ms=self.interval_ms)
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in self.params.items())
@@ -196,28 +208,48 @@ class SteppedFigureWidget:
         self._message = w.HTML("")
         style = {"description_width": "initial"}
         self._sliders = {
-            name: w.IntSlider(value=self.params[name], min=lo, max=hi, description=name,
-                              continuous_update=False, style=style,
-                              layout=w.Layout(width="220px"))
+            name: w.IntSlider(
+                value=self.params[name],
+                min=lo,
+                max=hi,
+                description=name,
+                continuous_update=False,
+                style=style,
+                layout=w.Layout(width="220px"),
+            )
             for name, (lo, hi) in self.controls.items()
         }
         for slider in self._sliders.values():
             slider.observe(self._on_param, names="value")
         n = self.figure.n_frames
-        self._step = w.IntSlider(value=0, min=0, max=n - 1, description="step",
-                                 style=style, layout=w.Layout(width="320px"))
-        self._play = w.Play(value=0, min=0, max=n - 1, interval=self.interval_ms,
-                            description="Play", show_repeat=True)
+        self._step = w.IntSlider(
+            value=0,
+            min=0,
+            max=n - 1,
+            description="step",
+            style=style,
+            layout=w.Layout(width="320px"),
+        )
+        self._play = w.Play(
+            value=0,
+            min=0,
+            max=n - 1,
+            interval=self.interval_ms,
+            description="Play",
+            show_repeat=True,
+        )
         w.jslink((self._play, "value"), (self._step, "value"))
         self._step.observe(self._on_step, names="value")
         self._render(0)
-        box = w.VBox([
-            w.HBox(list(self._sliders.values()), layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self._play, self._step]),
-            self._message,
-            self._image,
-            self._caption,
-        ])
+        box = w.VBox(
+            [
+                w.HBox(list(self._sliders.values()), layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self._play, self._step]),
+                self._message,
+                self._image,
+                self._caption,
+            ]
+        )
         box.add_class("convlab-widget")
         return box
 
@@ -236,8 +268,9 @@ class SteppedFigureWidget:
         try:
             figure = self.make_figure(**params)
         except (ValueError, TypeError) as err:
-            self._message.value = (f"<span style='color:#8B0000'><b>Not drawn:</b> "
-                                   f"{html.escape(str(err))}</span>")
+            self._message.value = (
+                f"<span style='color:#8B0000'><b>Not drawn:</b> {html.escape(str(err))}</span>"
+            )
             return
         self._message.value = ""
         self.params, self.figure = params, figure
@@ -269,8 +302,13 @@ class SlidingBlocks(SteppedFigureWidget):
     """
 
     title = "Sliding blocks of unfold"
-    controls = {"input_size": (3, 9), "kernel_size": (1, 5), "stride": (1, 4),
-                "padding": (0, 3), "dilation": (1, 3)}
+    controls = {
+        "input_size": (3, 9),
+        "kernel_size": (1, 5),
+        "stride": (1, 4),
+        "padding": (0, 3),
+        "dilation": (1, 3),
+    }
 
     figure_class = draw.SlidingBlocksFigure
 
@@ -281,8 +319,13 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1)
     The number of steps is ``L = prod floor((in + 2p - d(k-1) - 1)/s) + 1``.
     Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
     """
-    return SlidingBlocks(input_size=input_size, kernel_size=kernel_size, stride=stride,
-                         padding=padding, dilation=dilation)
+    return SlidingBlocks(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
 
 
 class Dilation(SteppedFigureWidget):
@@ -307,8 +350,13 @@ class FoldAccumulation(SteppedFigureWidget):
     """fold adding the blocks back one at a time, with the running overlap count."""
 
     title = "fold adds the blocks back"
-    controls = {"input_size": (3, 8), "kernel_size": (1, 4), "stride": (1, 4),
-                "padding": (0, 2), "dilation": (1, 3)}
+    controls = {
+        "input_size": (3, 8),
+        "kernel_size": (1, 4),
+        "stride": (1, 4),
+        "padding": (0, 2),
+        "dilation": (1, 3),
+    }
 
     figure_class = draw.FoldAccumulationFigure
 
@@ -318,16 +366,27 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=2, padding=0, dilation
 
     Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
     """
-    return FoldAccumulation(input_size=input_size, kernel_size=kernel_size, stride=stride,
-                            padding=padding, dilation=dilation)
+    return FoldAccumulation(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
 
 
 class MatmulView(SteppedFigureWidget):
     """Convolution as ``weight @ cols``: each step is one output pixel."""
 
     title = "Convolution as a matrix multiplication"
-    controls = {"input_size": (2, 6), "kernel_size": (1, 3), "stride": (1, 3),
-                "padding": (0, 2), "dilation": (1, 2), "out_channels": (1, 3)}
+    controls = {
+        "input_size": (2, 6),
+        "kernel_size": (1, 3),
+        "stride": (1, 3),
+        "padding": (0, 2),
+        "dilation": (1, 2),
+        "out_channels": (1, 3),
+    }
 
     figure_class = draw.MatmulFigure
 
@@ -338,26 +397,43 @@ def matmul_view(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, ou
     ``y[c, l] = weight.view(C_out, -1)[c] @ unfold(x)[:, l]``.
     Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``).
     """
-    return MatmulView(input_size=input_size, kernel_size=kernel_size, stride=stride,
-                      padding=padding, dilation=dilation, out_channels=out_channels)
+    return MatmulView(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        out_channels=out_channels,
+    )
 
 
 class TransposeViews(SteppedFigureWidget):
     """Transposed convolution, scatter and gather side by side, one output pixel per step."""
 
     title = "Transposed convolution: scatter and gather"
-    controls = {"input_size": (2, 4), "kernel_size": (1, 4), "stride": (1, 3),
-                "padding": (0, 3), "output_padding": (0, 2), "dilation": (1, 2)}
+    controls = {
+        "input_size": (2, 4),
+        "kernel_size": (1, 4),
+        "stride": (1, 3),
+        "padding": (0, 3),
+        "output_padding": (0, 2),
+        "dilation": (1, 2),
+    }
 
     figure_class = draw.TransposeFigure
 
 
-def transpose_views(input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0,
-                    dilation=1):
+def transpose_views(input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0, dilation=1):
     """The transposed-convolution widget: scatter (stamps) and gather (rotated kernel).
 
     ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``.
     Taught in chapter 4 (``notebooks/04_transposed_convolution.ipynb``).
     """
-    return TransposeViews(input_size=input_size, kernel_size=kernel_size, stride=stride,
-                          padding=padding, output_padding=output_padding, dilation=dilation)
+    return TransposeViews(
+        input_size=input_size,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+    )

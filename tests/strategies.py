@@ -60,5 +60,4 @@ def transpose_params(draw, n):
     for i in range(n):
         bound = ((size[i] - 1) * s[i] + d[i] * (k[i] - 1) + op[i]) // 2
         p.append(draw(st.integers(0, min(bound, 6))))
-    return dict(size=size, kernel_size=k, dilation=d, stride=s, padding=tuple(p),
-                output_padding=op)
+    return dict(size=size, kernel_size=k, dilation=d, stride=s, padding=tuple(p), output_padding=op)

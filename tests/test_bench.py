@@ -11,6 +11,7 @@ def test_interleaved_calls_every_function_each_round():
     def make(name):
         def fn():
             calls[name] += 1
+
         return fn
 
     result = interleaved({"a": make("a"), "b": make("b")}, rounds=3, warmup=1)
@@ -20,8 +21,10 @@ def test_interleaved_calls_every_function_each_round():
     assert calls["a"] == 10
 
 
-@pytest.mark.parametrize("kwargs, words", [(dict(rounds=0), "rounds=0 is invalid"),
-                                           (dict(stat="mean"), "stat='mean' is not")])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [(dict(rounds=0), "rounds=0 is invalid"), (dict(stat="mean"), "stat='mean' is not")],
+)
 def test_interleaved_rejects_bad_arguments(kwargs, words):
     with pytest.raises(ValueError, match=words):
         interleaved({"a": lambda: None}, **kwargs)

@@ -41,7 +41,7 @@ def test_figure_frames_change_and_captions_describe_them():
     assert first.startswith("block 0 of 9 reads rows -1..1")
     assert "5 of 9 values are padding zeros" in first
     assert "output cell (2, 2)" in last
-    with pytest.raises(ValueError, match="blocks are numbered 0..8"):
+    with pytest.raises(ValueError, match=r"blocks are numbered 0\.\.8"):
         fig.show(9)
     png = fig.png(colors=32)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -77,8 +77,7 @@ def test_live_widget_steps_and_rebuilds():
     w._sliders["input_size"].value = 3
     w._sliders["kernel_size"].value = 5
     w._sliders["padding"].value = 0
-    assert "Not drawn" in w._message.value and "kernel larger than padded input" in \
-        w._message.value
+    assert "Not drawn" in w._message.value and "kernel larger than padded input" in w._message.value
     w._sliders["padding"].value = 1
     assert w._message.value == ""
 
@@ -120,7 +119,7 @@ def test_fold_accumulation_ends_at_the_divisor():
     caption = fig.show(last)
     assert "fold_divisor" in caption
     p = 1
-    inside = fig._counts[last][p:p + 5, p:p + 5]
+    inside = fig._counts[last][p : p + 5, p : p + 5]
     assert np.array_equal(inside, convlab.fold_divisor(5, 3, stride=2, padding=1).long().numpy())
     first = fig.show(0)
     assert first.startswith("after block 0 (1 of 9 added)")

@@ -28,11 +28,17 @@ def test_num_blocks_checker():
 def test_unfold_checker_names_shape_value_and_gradient_failures():
     assert ex.check_unfold(convlab.unfold)
     assert ex.check_unfold(F.unfold)
-    shape = ex.check_unfold(lambda x, kernel_size, dilation, padding, stride:
-                            F.unfold(x, kernel_size, 1, padding, stride))
+    shape = ex.check_unfold(
+        lambda x, kernel_size, dilation, padding, stride: F.unfold(
+            x, kernel_size, 1, padding, stride
+        )
+    )
     assert not shape and "shape: expected" in repr(shape)
-    value = ex.check_unfold(lambda x, kernel_size, dilation, padding, stride:
-                            F.unfold(x, kernel_size, dilation, padding, stride) * 1.01)
+    value = ex.check_unfold(
+        lambda x, kernel_size, dilation, padding, stride: (
+            F.unfold(x, kernel_size, dilation, padding, stride) * 1.01
+        )
+    )
     assert not value and "values: largest difference" in repr(value)
 
     class WrongGrad(torch.autograd.Function):
@@ -44,8 +50,11 @@ def test_unfold_checker_names_shape_value_and_gradient_failures():
         def backward(ctx, grad):
             return 2 * grad
 
-    grad = ex.check_unfold(lambda x, kernel_size, dilation, padding, stride:
-                           WrongGrad.apply(F.unfold(x, kernel_size, dilation, padding, stride)))
+    grad = ex.check_unfold(
+        lambda x, kernel_size, dilation, padding, stride: WrongGrad.apply(
+            F.unfold(x, kernel_size, dilation, padding, stride)
+        )
+    )
     assert not grad and "gradient with respect to argument 0" in repr(grad)
     crash = ex.check_unfold(lambda x, **kw: x[99])
     assert not crash and "it raised IndexError" in repr(crash)
@@ -53,34 +62,42 @@ def test_unfold_checker_names_shape_value_and_gradient_failures():
 
 def test_fold_checker():
     assert ex.check_fold(convlab.fold)
-    wrong = ex.check_fold(lambda cols, output_size, kernel_size, dilation, padding, stride:
-                          F.fold(cols, output_size, kernel_size, dilation, padding, stride) / 2)
+    wrong = ex.check_fold(
+        lambda cols, output_size, kernel_size, dilation, padding, stride: (
+            F.fold(cols, output_size, kernel_size, dilation, padding, stride) / 2
+        )
+    )
     assert not wrong
 
 
 def test_conv2d_checker_with_groups():
     assert ex.check_conv2d(convlab.conv2d, groups=True)
-    no_bias = ex.check_conv2d(lambda x, w, b, stride, padding, dilation, groups:
-                              convlab.conv2d(x, w, None, stride, padding, dilation, groups))
+    no_bias = ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
+            x, w, None, stride, padding, dilation, groups
+        )
+    )
     assert not no_bias and "values" in repr(no_bias)
     ignores_groups = ex.check_conv2d(
-        lambda x, w, b, stride, padding, dilation, groups:
-        convlab.conv2d(x, w.repeat(1, groups, 1, 1), b, stride, padding, dilation, 1),
-        groups=True)
+        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
+            x, w.repeat(1, groups, 1, 1), b, stride, padding, dilation, 1
+        ),
+        groups=True,
+    )
     assert not ignores_groups
 
 
 def test_conv_transpose2d_checker():
     for method in convlab.TRANSPOSE_METHODS:
         assert ex.check_conv_transpose2d(
-            lambda *a, **kw: convlab.conv_transpose2d(*a, **kw, method=method))
+            lambda *a, method=method, **kw: convlab.conv_transpose2d(*a, **kw, method=method)
+        )
     assert ex.check_conv_transpose2d(F.conv_transpose2d, level="stride1")
 
     def no_flip(x, weight, bias, stride, padding, output_padding, groups, dilation):
         # the forum's trap: a convolution with transposed, unrotated weights
         k = weight.shape[-2:]
-        return F.conv2d(x, weight.transpose(0, 1), bias, 1,
-                        (k[0] - 1, k[1] - 1))
+        return F.conv2d(x, weight.transpose(0, 1), bias, 1, (k[0] - 1, k[1] - 1))
 
     wrong = ex.check_conv_transpose2d(no_flip, level="stride1")
     assert not wrong and "values" in repr(wrong)
@@ -95,26 +112,33 @@ def test_parameters_for_L_checker():
 
     assert ex.check_parameters_for_L(right)
     off_by_one = ex.check_parameters_for_L(
-        lambda input_size, L: dict(kernel_size=1, stride=1, padding=0, dilation=1))
+        lambda input_size, L: dict(kernel_size=1, stride=1, padding=0, dilation=1)
+    )
     assert not off_by_one and "F.unfold gives L=" in repr(off_by_one)
     illegal = ex.check_parameters_for_L(
-        lambda input_size, L: dict(kernel_size=99, stride=1, padding=0, dilation=1))
+        lambda input_size, L: dict(kernel_size=99, stride=1, padding=0, dilation=1)
+    )
     assert not illegal and "F.unfold rejects" in repr(illegal)
     assert not ex.check_parameters_for_L(lambda input_size, L: (1, 1, 0, 1))
 
 
 def test_divisor_and_invertible_checkers():
-    assert ex.check_divisor(lambda output_size, kernel_size, dilation, padding, stride:
-                            convlab.fold_divisor(output_size, kernel_size, dilation, padding,
-                                                 stride, dtype=torch.float64))
-    wrong = ex.check_divisor(lambda output_size, kernel_size, dilation, padding, stride:
-                             convlab.fold_divisor(output_size, kernel_size, 1, padding, stride,
-                                                  dtype=torch.float64))
+    assert ex.check_divisor(
+        lambda output_size, kernel_size, dilation, padding, stride: convlab.fold_divisor(
+            output_size, kernel_size, dilation, padding, stride, dtype=torch.float64
+        )
+    )
+    wrong = ex.check_divisor(
+        lambda output_size, kernel_size, dilation, padding, stride: convlab.fold_divisor(
+            output_size, kernel_size, 1, padding, stride, dtype=torch.float64
+        )
+    )
     assert not wrong
 
     def right(input_size, kernel_size, stride, padding, dilation):
-        return bool((convlab.fold_divisor(input_size, kernel_size, dilation, padding,
-                                          stride) > 0).all())
+        return bool(
+            (convlab.fold_divisor(input_size, kernel_size, dilation, padding, stride) > 0).all()
+        )
 
     def naive(input_size, kernel_size, stride, padding, dilation):
         return all(s <= k for s, k in zip(stride, kernel_size))  # forgets dilation and floor
@@ -153,8 +177,11 @@ def test_conv_transpose2d_levels_and_bad_level():
     def global_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
         # the groups trap: swap in/out channels globally instead of within each group
         C_in, C_out_g = weight.shape[:2]
-        w = weight.transpose(0, 1).reshape(C_in, C_out_g, *weight.shape[2:]) \
-            if groups > 1 else weight
+        w = (
+            weight.transpose(0, 1).reshape(C_in, C_out_g, *weight.shape[2:])
+            if groups > 1
+            else weight
+        )
         return F.conv_transpose2d(x, w, bias, stride, padding, output_padding, groups, dilation)
 
     wrong = ex.check_conv_transpose2d(global_transpose, level="all", cases=40)
@@ -167,8 +194,9 @@ def test_conv_module_checker():
     class Right(nn.Module):
         def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation):
             super().__init__()
-            self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size,
-                                                   kernel_size))
+            self.weight = nn.Parameter(
+                torch.empty(out_channels, in_channels, kernel_size, kernel_size)
+            )
             self.kw = dict(stride=stride, padding=padding, dilation=dilation)
 
         def forward(self, x):
@@ -176,7 +204,7 @@ def test_conv_module_checker():
 
     class ForumBug(Right):  # unfold without stride and dilation
         def forward(self, x):
-            N, C, H, W = x.shape
+            H, W = x.shape[2:]
             k = self.weight.shape[-1]
             s, p, d = self.kw["stride"], self.kw["padding"], self.kw["dilation"]
             h = (H + 2 * p - d * (k - 1) - 1) // s + 1
@@ -214,13 +242,11 @@ def test_output_shape_checker():
         C_out, per_group = weight_shape[:2]
         if C_in % groups or per_group * groups != C_in or C_out % groups:
             raise ValueError("channels do not match groups")
-        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding,
-                                         dilation)
+        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding, dilation)
         return (N, C_out, *size)
 
     def never_raises(x_shape, weight_shape, stride, padding, dilation, groups):
-        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding,
-                                         dilation)
+        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding, dilation)
         return (x_shape[0], weight_shape[0], *size)
 
     assert ex.check_output_shape(right)
@@ -230,9 +256,15 @@ def test_output_shape_checker():
 
 def test_input_grad_checker():
     def right(grad_y, weight, input_size, stride, padding, dilation, groups):
-        return torch.nn.grad.conv2d_input((grad_y.shape[0], weight.shape[1] * groups,
-                                           *input_size), weight, grad_y, stride, padding,
-                                          dilation, groups)
+        return torch.nn.grad.conv2d_input(
+            (grad_y.shape[0], weight.shape[1] * groups, *input_size),
+            weight,
+            grad_y,
+            stride,
+            padding,
+            dilation,
+            groups,
+        )
 
     def no_output_padding(grad_y, weight, input_size, stride, padding, dilation, groups):
         return F.conv_transpose2d(grad_y, weight, None, stride, padding, 0, groups, dilation)

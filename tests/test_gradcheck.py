@@ -36,19 +36,23 @@ TCONV_CASES = [
     (1, (2, 4, 5), (4, 3, 3), dict(stride=3, padding=2, output_padding=1, groups=2, dilation=2)),
     (2, (2, 2, 4, 3), (2, 3, 3, 2), dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2))),
     (2, (4, 3, 3), (4, 1, 4, 4), dict(stride=2, padding=1, groups=2, dilation=(1, 2))),
-    (3, (1, 2, 3, 2, 3), (2, 2, 2, 3, 2), dict(stride=(2, 1, 2), padding=(0, 1, 1),
-                                               output_padding=(1, 0, 0))),
+    (
+        3,
+        (1, 2, 3, 2, 3),
+        (2, 2, 2, 3, 2),
+        dict(stride=(2, 1, 2), padding=(0, 1, 1), output_padding=(1, 0, 0)),
+    ),
 ]
 
 
 @pytest.mark.parametrize("method", convlab.TRANSPOSE_METHODS)
 @pytest.mark.parametrize("n,xs,ws,kw", TCONV_CASES)
 def test_conv_transpose_gradcheck(n, xs, ws, kw, method):
-    op = {1: convlab.conv_transpose1d, 2: convlab.conv_transpose2d,
-          3: convlab.conv_transpose3d}[n]
+    op = {1: convlab.conv_transpose1d, 2: convlab.conv_transpose2d, 3: convlab.conv_transpose3d}[n]
     C_out = ws[1] * kw.get("groups", 1)
-    assert gradcheck(lambda x, w, b: op(x, w, b, **kw, method=method),
-                     (_t(*xs), _t(*ws), _t(C_out)))
+    assert gradcheck(
+        lambda x, w, b: op(x, w, b, **kw, method=method), (_t(*xs), _t(*ws), _t(C_out))
+    )
 
 
 def test_unfold_and_fold_gradcheck():

@@ -9,8 +9,16 @@ import convlab
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
 def test_conv2d_is_a_drop_in(padding_mode):
     torch.manual_seed(1)
-    kw = dict(in_channels=4, out_channels=6, kernel_size=(3, 2), stride=(2, 1), padding=(1, 1),
-              dilation=(1, 2), groups=2, padding_mode=padding_mode)
+    kw = dict(
+        in_channels=4,
+        out_channels=6,
+        kernel_size=(3, 2),
+        stride=(2, 1),
+        padding=(1, 1),
+        dilation=(1, 2),
+        groups=2,
+        padding_mode=padding_mode,
+    )
     ref = torch.nn.Conv2d(**kw).double()
     ours = convlab.nn.Conv2d(**kw).double()
     ours.load_state_dict(ref.state_dict())
@@ -28,8 +36,9 @@ def test_conv2d_is_a_drop_in(padding_mode):
 @pytest.mark.parametrize("method", convlab.TRANSPOSE_METHODS)
 def test_conv_transpose2d_is_a_drop_in(method):
     torch.manual_seed(2)
-    kw = dict(in_channels=4, out_channels=6, kernel_size=4, stride=2, padding=1, groups=2,
-              dilation=1)
+    kw = dict(
+        in_channels=4, out_channels=6, kernel_size=4, stride=2, padding=1, groups=2, dilation=1
+    )
     ref = torch.nn.ConvTranspose2d(**kw).double()
     ours = convlab.nn.ConvTranspose2d(**kw, method=method).double()
     ours.load_state_dict(ref.state_dict())
@@ -42,8 +51,9 @@ def test_conv_transpose2d_is_a_drop_in(method):
     assert out.shape[-2:] == (15, 15)
     torch.testing.assert_close(out, ref(x, output_size=(15, 15)), atol=1e-10, rtol=0)
     g_ours = torch.autograd.grad(out.square().sum(), [x, ours.weight, ours.bias])
-    g_ref = torch.autograd.grad(ref(x, output_size=(15, 15)).square().sum(),
-                                [x, ref.weight, ref.bias])
+    g_ref = torch.autograd.grad(
+        ref(x, output_size=(15, 15)).square().sum(), [x, ref.weight, ref.bias]
+    )
     for a, b in zip(g_ours, g_ref):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
 
@@ -72,10 +82,14 @@ def test_transposed_layer_rejects_other_padding_modes():
 
 def test_a_tiny_model_trains_identically():
     """Same seed, same data: the loss curves of torch's and convlab's layers agree."""
+
     def run(conv_cls, tconv_cls):
         torch.manual_seed(0)
-        model = torch.nn.Sequential(conv_cls(1, 4, 3, stride=2, padding=1), torch.nn.ReLU(),
-                                    tconv_cls(4, 1, 4, stride=2, padding=1)).double()
+        model = torch.nn.Sequential(
+            conv_cls(1, 4, 3, stride=2, padding=1),
+            torch.nn.ReLU(),
+            tconv_cls(4, 1, 4, stride=2, padding=1),
+        ).double()
         opt = torch.optim.SGD(model.parameters(), lr=0.05)
         gen = torch.Generator().manual_seed(1)
         x = torch.randn(8, 1, 12, 12, generator=gen, dtype=torch.float64)
@@ -105,11 +119,14 @@ def test_batch_chunking_gives_the_same_values_and_gradients(monkeypatch, method)
     w = torch.randn(6, 2, 3, 2, dtype=torch.float64, requires_grad=True)
     for ours, ref in [
         (convlab.conv2d(x, w, None, 2, 1, 1, 2), F.conv2d(x, w, None, 2, 1, 1, 2)),
-        (convlab.conv_transpose2d(x, w[:4], None, 2, 1, 1, 2, method=method),
-         F.conv_transpose2d(x, w[:4], None, 2, 1, 1, 2)),
+        (
+            convlab.conv_transpose2d(x, w[:4], None, 2, 1, 1, 2, method=method),
+            F.conv_transpose2d(x, w[:4], None, 2, 1, 1, 2),
+        ),
     ]:
         torch.testing.assert_close(ours, ref, atol=1e-10, rtol=0)
         grad = torch.randn_like(ref)
-        for a, b in zip(torch.autograd.grad(ours, [x, w], grad),
-                        torch.autograd.grad(ref, [x, w], grad)):
+        for a, b in zip(
+            torch.autograd.grad(ours, [x, w], grad), torch.autograd.grad(ref, [x, w], grad)
+        ):
             torch.testing.assert_close(a, b, atol=1e-10, rtol=0)

@@ -13,17 +13,16 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import batch_and_channels, sliding_params, transpose_params
 
 import convlab
-from strategies import batch_and_channels, sliding_params, transpose_params
 
 F64 = dict(atol=1e-10, rtol=0)
 F32 = dict(atol=1e-4, rtol=1e-4)
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 TCONV = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 OURS_CONV = {1: convlab.conv1d, 2: convlab.conv2d, 3: convlab.conv3d}
-OURS_TCONV = {1: convlab.conv_transpose1d, 2: convlab.conv_transpose2d,
-              3: convlab.conv_transpose3d}
+OURS_TCONV = {1: convlab.conv_transpose1d, 2: convlab.conv_transpose2d, 3: convlab.conv_transpose3d}
 
 
 def _tuple(v, n):
@@ -40,8 +39,9 @@ def unfold_reference(x, k, d, p, s):
     """torch's own unfold for 2-D; one-hot-kernel convolution for any rank."""
     n = len(k)
     N, C = x.shape[:2]
-    cols = CONV[n](x.reshape(N * C, 1, *x.shape[2:]), _eye_kernel(k, x.dtype),
-                   stride=s, padding=p, dilation=d)
+    cols = CONV[n](
+        x.reshape(N * C, 1, *x.shape[2:]), _eye_kernel(k, x.dtype), stride=s, padding=p, dilation=d
+    )
     return cols.reshape(N, C * math.prod(k), math.prod(cols.shape[2:]))
 
 
@@ -55,8 +55,13 @@ def fold_reference(cols, size, k, d, p, s):
     padded = tuple(size[i] + 2 * p[i] for i in range(n))
     reached = convlab.conv_transpose_output_shape(blocks, k, s, 0, 0, d)
     op = tuple(padded[i] - reached[i] for i in range(n))
-    out = TCONV[n](cols.reshape(N * C, K, *blocks), _eye_kernel(k, cols.dtype),
-                   stride=s, output_padding=op, dilation=d)
+    out = TCONV[n](
+        cols.reshape(N * C, K, *blocks),
+        _eye_kernel(k, cols.dtype),
+        stride=s,
+        output_padding=op,
+        dilation=d,
+    )
     crop = tuple(slice(p[i], p[i] + size[i]) for i in range(n))
     return out[(slice(None), slice(None)) + crop].reshape(N, C, *size)
 
@@ -76,8 +81,12 @@ def test_unfold_matches_torch(n, data):
     batched = data.draw(st.booleans()) or N != 1
     C = data.draw(st.integers(1, 3))
     k, d, s, p = (_tuple(prm[key], n) for key in ("kernel_size", "dilation", "stride", "padding"))
-    kw = dict(kernel_size=prm["kernel_size"], dilation=prm["dilation"], padding=prm["padding"],
-              stride=prm["stride"])
+    kw = dict(
+        kernel_size=prm["kernel_size"],
+        dilation=prm["dilation"],
+        padding=prm["padding"],
+        stride=prm["stride"],
+    )
     x = torch.randn(N, C, *prm["size"], dtype=torch.float64)
     expected = unfold_reference(x, k, d, p, s)
     assert expected.shape[2] == convlab.num_blocks(prm["size"], k, d, p, s)
@@ -113,16 +122,21 @@ def test_fold_matches_torch(n, data):
     kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
     if n == 2:
         torch.testing.assert_close(F.fold(cols, size, **kw), expected, **F64)
-        kw = dict(kernel_size=prm["kernel_size"], dilation=prm["dilation"],
-                  padding=prm["padding"], stride=prm["stride"])
+        kw = dict(
+            kernel_size=prm["kernel_size"],
+            dilation=prm["dilation"],
+            padding=prm["padding"],
+            stride=prm["stride"],
+        )
     got = convlab.fold(cols if batched else cols[0], size, **kw)
     torch.testing.assert_close(got, expected if batched else expected[0], **F64)
     torch.testing.assert_close(convlab.fold(cols.float(), size, **kw), expected.float(), **F32)
     # the documented identity fold(unfold(x)) == divisor * x
     x = torch.randn(N, C, *size, dtype=torch.float64)
     divisor = convlab.fold_divisor(size, k, d, p, s, dtype=torch.float64)
-    torch.testing.assert_close(convlab.fold(convlab.unfold(x, **kw), size, **kw), divisor * x,
-                               **F64)
+    torch.testing.assert_close(
+        convlab.fold(convlab.unfold(x, **kw), size, **kw), divisor * x, **F64
+    )
 
 
 # --------------------------------------------------------------------------
@@ -140,24 +154,33 @@ def test_conv_matches_torch(n, data):
     bc = data.draw(batch_and_channels())
     k = _tuple(prm["kernel_size"], n)
     g = bc["groups"]
-    x = torch.randn(_batched_shape(bc["N"], bc["batched"], bc["C_in"], *prm["size"]),
-                    dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(bc["C_out"], bc["C_in"] // g, *k, dtype=torch.float64,
-                         requires_grad=True)
-    bias = (torch.randn(bc["C_out"], dtype=torch.float64, requires_grad=True)
-            if data.draw(st.booleans()) else None)
+    x = torch.randn(
+        _batched_shape(bc["N"], bc["batched"], bc["C_in"], *prm["size"]),
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    weight = torch.randn(bc["C_out"], bc["C_in"] // g, *k, dtype=torch.float64, requires_grad=True)
+    bias = (
+        torch.randn(bc["C_out"], dtype=torch.float64, requires_grad=True)
+        if data.draw(st.booleans())
+        else None
+    )
     args = (prm["stride"], prm["padding"], prm["dilation"], g)
     expected = CONV[n](x, weight, bias, *args)
     got = OURS_CONV[n](x, weight, bias, *args)
     torch.testing.assert_close(got, expected, **F64)
     grad_out = torch.randn_like(expected)
-    for ours, theirs in zip(_grads(got, (x, weight, bias), grad_out),
-                            _grads(expected, (x, weight, bias), grad_out)):
+    for ours, theirs in zip(
+        _grads(got, (x, weight, bias), grad_out), _grads(expected, (x, weight, bias), grad_out)
+    ):
         torch.testing.assert_close(ours, theirs, **F64)
     with torch.no_grad():
         b32 = None if bias is None else bias.float()
-        torch.testing.assert_close(OURS_CONV[n](x.float(), weight.float(), b32, *args),
-                                   CONV[n](x.float(), weight.float(), b32, *args), **F32)
+        torch.testing.assert_close(
+            OURS_CONV[n](x.float(), weight.float(), b32, *args),
+            CONV[n](x.float(), weight.float(), b32, *args),
+            **F32,
+        )
 
 
 # --------------------------------------------------------------------------
@@ -170,25 +193,40 @@ def test_conv_transpose_matches_torch(n, method, data):
     prm = data.draw(transpose_params(n))
     bc = data.draw(batch_and_channels())
     g = bc["groups"]
-    x = torch.randn(_batched_shape(bc["N"], bc["batched"], bc["C_in"], *prm["size"]),
-                    dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(bc["C_in"], bc["C_out"] // g, *prm["kernel_size"],
-                         dtype=torch.float64, requires_grad=True)
-    bias = (torch.randn(bc["C_out"], dtype=torch.float64, requires_grad=True)
-            if data.draw(st.booleans()) else None)
+    x = torch.randn(
+        _batched_shape(bc["N"], bc["batched"], bc["C_in"], *prm["size"]),
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    weight = torch.randn(
+        bc["C_in"], bc["C_out"] // g, *prm["kernel_size"], dtype=torch.float64, requires_grad=True
+    )
+    bias = (
+        torch.randn(bc["C_out"], dtype=torch.float64, requires_grad=True)
+        if data.draw(st.booleans())
+        else None
+    )
     args = (prm["stride"], prm["padding"], prm["output_padding"], g, prm["dilation"])
     expected = TCONV[n](x, weight, bias, *args)
     got = OURS_TCONV[n](x, weight, bias, *args, method=method)
     assert got.shape[-n:] == convlab.conv_transpose_output_shape(
-        prm["size"], prm["kernel_size"], prm["stride"], prm["padding"], prm["output_padding"],
-        prm["dilation"])
+        prm["size"],
+        prm["kernel_size"],
+        prm["stride"],
+        prm["padding"],
+        prm["output_padding"],
+        prm["dilation"],
+    )
     torch.testing.assert_close(got, expected, **F64)
     grad_out = torch.randn_like(expected)
-    for ours, theirs in zip(_grads(got, (x, weight, bias), grad_out),
-                            _grads(expected, (x, weight, bias), grad_out)):
+    for ours, theirs in zip(
+        _grads(got, (x, weight, bias), grad_out), _grads(expected, (x, weight, bias), grad_out)
+    ):
         torch.testing.assert_close(ours, theirs, **F64)
     with torch.no_grad():
         b32 = None if bias is None else bias.float()
         torch.testing.assert_close(
             OURS_TCONV[n](x.float(), weight.float(), b32, *args, method=method),
-            TCONV[n](x.float(), weight.float(), b32, *args), **F32)
+            TCONV[n](x.float(), weight.float(), b32, *args),
+            **F32,
+        )

@@ -14,8 +14,9 @@ GRID = list(itertools.product(range(1, 9), range(1, 5), range(1, 4), range(0, 3)
 
 def _torch_conv_shape(size, k, s, p, d):
     try:
-        return F.conv1d(torch.zeros(1, 1, size), torch.zeros(1, 1, k), stride=s, padding=p,
-                        dilation=d).shape[-1]
+        return F.conv1d(
+            torch.zeros(1, 1, size), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d
+        ).shape[-1]
     except RuntimeError:
         return None
 
@@ -44,8 +45,14 @@ def test_conv_output_shape_and_num_blocks(size, k, s, p, d):
 def test_conv_transpose_output_shape_and_output_padding_for(size, k, s, p, d):
     for op in range(0, max(s, d) + 1):
         try:
-            expected = F.conv_transpose1d(torch.zeros(1, 1, size), torch.zeros(1, 1, k), stride=s,
-                                          padding=p, output_padding=op, dilation=d).shape[-1]
+            expected = F.conv_transpose1d(
+                torch.zeros(1, 1, size),
+                torch.zeros(1, 1, k),
+                stride=s,
+                padding=p,
+                output_padding=op,
+                dilation=d,
+            ).shape[-1]
         except RuntimeError:
             expected = None
         if expected is None:
@@ -58,8 +65,14 @@ def test_conv_transpose_output_shape_and_output_padding_for(size, k, s, p, d):
         return
     a = shapes.output_padding_for(size, k, s, p, d)
     assert 0 <= a[0] < s
-    restored = F.conv_transpose1d(torch.zeros(1, 1, conv_out), torch.zeros(1, 1, k), stride=s,
-                                  padding=p, output_padding=a, dilation=d).shape[-1]
+    restored = F.conv_transpose1d(
+        torch.zeros(1, 1, conv_out),
+        torch.zeros(1, 1, k),
+        stride=s,
+        padding=p,
+        output_padding=a,
+        dilation=d,
+    ).shape[-1]
     assert restored == size
 
 
@@ -92,8 +105,16 @@ def test_documented_numbers():
 
 def test_three_dimensional_and_tuple_params():
     assert shapes.conv_output_shape((8, 9, 10), (3, 2, 1), (1, 2, 3), (1, 0, 2), (2, 1, 1)) == (
-        tuple(F.conv3d(torch.zeros(1, 1, 8, 9, 10), torch.zeros(1, 1, 3, 2, 1), stride=(1, 2, 3),
-                       padding=(1, 0, 2), dilation=(2, 1, 1)).shape[2:]))
+        tuple(
+            F.conv3d(
+                torch.zeros(1, 1, 8, 9, 10),
+                torch.zeros(1, 1, 3, 2, 1),
+                stride=(1, 2, 3),
+                padding=(1, 0, 2),
+                dilation=(2, 1, 1),
+            ).shape[2:]
+        )
+    )
     # a tuple of length 1 is replicated, as torch does
     assert shapes.conv_output_shape((5, 7), (3,)) == (3, 5)
 
@@ -105,8 +126,12 @@ def test_docstring_examples():
 
 def test_every_public_function_has_a_docstring_with_a_chapter():
     import convlab.nn
-    public = [getattr(convlab, name) for name in convlab.__all__
-              if callable(getattr(convlab, name)) and not isinstance(getattr(convlab, name), type)]
+
+    public = [
+        getattr(convlab, name)
+        for name in convlab.__all__
+        if callable(getattr(convlab, name)) and not isinstance(getattr(convlab, name), type)
+    ]
     public += [getattr(convlab.nn, name) for name in convlab.nn.__all__]
     public += [shapes.resolve_padding, shapes.normalize]
     for fn in public:

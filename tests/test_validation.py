@@ -23,14 +23,20 @@ def test_non_positive_is_rejected(name):
 
 
 def test_negative_padding_is_rejected():
-    with pytest.raises(ValueError, match=r"padding=\(1, -1\) is invalid \(spatial dim 1\): "
-                                         r"padding must be non-negative"):
+    with pytest.raises(
+        ValueError,
+        match=r"padding=\(1, -1\) is invalid \(spatial dim 1\): "
+        r"padding must be non-negative",
+    ):
         convlab.unfold(x4, 3, padding=(1, -1))
 
 
 def test_output_padding_must_be_smaller_than_stride_or_dilation():
-    with pytest.raises(ValueError, match=r"output_padding=2 is invalid.*smaller than stride or "
-                                         r"dilation.*max\(2, 1\) = 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"output_padding=2 is invalid.*smaller than stride or "
+        r"dilation.*max\(2, 1\) = 2",
+    ):
         shapes.conv_transpose_output_shape((4, 4), 3, stride=2, output_padding=2)
     # dilation also allows it, as in torch
     assert shapes.conv_transpose_output_shape(4, 3, stride=1, output_padding=1, dilation=2) == (9,)
@@ -39,16 +45,22 @@ def test_output_padding_must_be_smaller_than_stride_or_dilation():
 
 
 def test_kernel_larger_than_padded_input():
-    with pytest.raises(ValueError, match=r"kernel_size=5 with dilation=2 spans d\*\(k-1\)\+1 = 9 "
-                                         r"pixels.*in \+ 2\*padding = 5 \+ 2 = 7"):
+    with pytest.raises(
+        ValueError,
+        match=r"kernel_size=5 with dilation=2 spans d\*\(k-1\)\+1 = 9 "
+        r"pixels.*in \+ 2\*padding = 5 \+ 2 = 7",
+    ):
         shapes.conv_output_shape((5, 5), 5, dilation=2, padding=1)
     with pytest.raises(ValueError, match="kernel larger than padded input"):
         convlab.conv2d(torch.zeros(1, 2, 2, 2), w4)
 
 
 def test_tuple_of_wrong_length():
-    with pytest.raises(ValueError, match=r"stride=\(1, 2, 3\) has 3 entries, but the input has "
-                                         r"2 spatial dimensions"):
+    with pytest.raises(
+        ValueError,
+        match=r"stride=\(1, 2, 3\) has 3 entries, but the input has "
+        r"2 spatial dimensions",
+    ):
         convlab.conv2d(x4, w4, stride=(1, 2, 3))
 
 
@@ -71,14 +83,20 @@ def test_bool_is_a_type_error():
 
 
 def test_same_padding_needs_stride_one():
-    with pytest.raises(ValueError, match=r"padding='same' with stride=2: 'same' padding needs "
-                                         r"stride=1"):
+    with pytest.raises(
+        ValueError,
+        match=r"padding='same' with stride=2: 'same' padding needs "
+        r"stride=1",
+    ):
         convlab.conv2d(x4, w4, stride=2, padding="same")
 
 
 def test_unknown_padding_string():
-    with pytest.raises(ValueError, match=r"padding='full' is not a known padding: use an int, "
-                                         r"a tuple of ints, 'valid' or 'same'"):
+    with pytest.raises(
+        ValueError,
+        match=r"padding='full' is not a known padding: use an int, "
+        r"a tuple of ints, 'valid' or 'same'",
+    ):
         convlab.conv2d(x4, w4, padding="full")
     with pytest.raises(ValueError, match="only padding takes a string"):
         shapes.conv_output_shape(5, "3")
@@ -96,8 +114,11 @@ def test_padding_strings_where_they_mean_nothing(op):
 
 
 def test_unknown_transpose_method():
-    with pytest.raises(ValueError, match=r"method='im2col' is not a known method: use 'fold'.*"
-                                         r"'rot90'"):
+    with pytest.raises(
+        ValueError,
+        match=r"method='im2col' is not a known method: use 'fold'.*"
+        r"'rot90'",
+    ):
         convlab.conv_transpose2d(x4, w4.transpose(0, 1), method="im2col")
     with pytest.raises(ValueError, match="method="):
         convlab.nn.ConvTranspose2d(2, 3, 3, method="gather")
@@ -109,14 +130,23 @@ def test_fold_forum_case_names_the_image_size():
     with pytest.raises(ValueError) as info:
         convlab.fold(cols, (110, 110), 3, dilation=2, stride=2)
     message = str(info.value)
-    for words in ["L=12100", "= 2809", "223 or 224", "output_size=(224, 224)",
-                  "size of the image the blocks came from", "not the convolution's output size"]:
+    for words in [
+        "L=12100",
+        "= 2809",
+        "223 or 224",
+        "output_size=(224, 224)",
+        "size of the image the blocks came from",
+        "not the convolution's output size",
+    ]:
         assert words in message
 
 
 def test_fold_rows_not_a_multiple_of_the_kernel():
-    with pytest.raises(ValueError, match=r"input has 10 rows.*not a multiple of "
-                                         r"prod\(kernel_size\) = 9"):
+    with pytest.raises(
+        ValueError,
+        match=r"input has 10 rows.*not a multiple of "
+        r"prod\(kernel_size\) = 9",
+    ):
         convlab.fold(torch.zeros(1, 10, 9), (5, 5), 3)
 
 
@@ -136,16 +166,20 @@ def test_wrong_weight_rank():
 
 
 def test_not_a_tensor():
-    with pytest.raises(TypeError, match="input must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"input must be a torch\.Tensor, got list"):
         convlab.unfold([[1, 2], [3, 4]], 1)
-    with pytest.raises(TypeError, match="weight must be a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match=r"weight must be a torch\.Tensor, got ndarray"):
         import numpy as np
+
         convlab.conv2d(x4, np.zeros((3, 2, 3, 3)))
 
 
 def test_dtype_mismatch():
-    with pytest.raises(TypeError, match=r"weight has dtype torch.float64 but input has dtype "
-                                        r"torch.float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"weight has dtype torch.float64 but input has dtype "
+        r"torch.float32",
+    ):
         convlab.conv2d(x4, w4.double())
 
 

@@ -18,7 +18,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import ROOT, PageWatch, free_port
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -33,25 +32,47 @@ def lab(tmp_path_factory):
     settings = work / ".settings"
     for plugin, values in {
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                        "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
     }.items():
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
     port = free_port()
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
-               JUPYTER_CONFIG_DIR=str(work / ".jupyter"), PYDEVD_DISABLE_FILE_VALIDATION="1",
-               JUPYTERLAB_SETTINGS_DIR=str(settings))
+    env = dict(
+        os.environ,
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+        JUPYTER_CONFIG_DIR=str(work / ".jupyter"),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+    )
     log = open(work / "lab.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
-         "--LabApp.extension_manager=readonly",
-         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={work}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.handlers.announcements.NeverCheckForUpdate"],
-        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--LabApp.extension_manager=readonly",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class="
+            "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+        ],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while True:
@@ -84,15 +105,22 @@ def _screenshot(page, locator, label):
 def _widget_cells(name):
     """How many cells of the committed notebook store a widget's static twin."""
     nb = json.loads((ROOT / "notebooks" / name).read_text())
-    return sum(any("convlab-anim" in "".join(o.get("data", {}).get("text/html", ""))
-                   for o in cell.get("outputs", []))
-               for cell in nb["cells"])
+    return sum(
+        any(
+            "convlab-anim" in "".join(o.get("data", {}).get("text/html", ""))
+            for o in cell.get("outputs", [])
+        )
+        for cell in nb["cells"]
+    )
 
 
 def _press_slider(widget, label, key="ArrowRight"):
     """Focus the handle of the slider described by ``label`` inside ``widget``; press a key."""
-    slider = widget.locator(".widget-slider").filter(
-        has=widget.page.locator(f"label:text-is('{label}')")).first
+    slider = (
+        widget.locator(".widget-slider")
+        .filter(has=widget.page.locator(f"label:text-is('{label}')"))
+        .first
+    )
     handle = slider.locator(".noUi-handle").first
     handle.focus()
     handle.press(key)
@@ -113,8 +141,9 @@ def test_chapter_runs_live_in_jupyterlab(browser, lab, name):
     stored.wait_for(state="attached", timeout=60000)
     stored.scroll_into_view_if_needed()  # JupyterLab renders only cells near the viewport
     stored.wait_for(state="visible", timeout=30000)
-    assert stored.evaluate("img => img.complete && img.naturalWidth > 100"), \
+    assert stored.evaluate("img => img.complete && img.naturalWidth > 100"), (
         "the stored widget output shows no picture"
+    )
     n_widgets = _widget_cells(name)
     assert panel.locator(".jp-OutputArea-output .convlab-anim").count() == n_widgets
     _screenshot(page, stored, f"{name}-before-run")
@@ -129,9 +158,10 @@ def test_chapter_runs_live_in_jupyterlab(browser, lab, name):
                     .some(p => p.textContent.includes('*'))
                && [...document.querySelectorAll('.jp-StatusBar-TextItem')]
                     .some(e => /[|] Idle/.test(e.textContent))""",
-        arg=n_widgets, timeout=240000)
-    errors = panel.locator(".jp-OutputArea-output[data-mime-type="
-                          "'application/vnd.jupyter.stderr']")
+        arg=n_widgets,
+        timeout=240000,
+    )
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, f"error output: {errors.first.inner_text()[:800]}"
 
     # Every live widget: stepping and changing a parameter both redraw its figure.
@@ -141,18 +171,23 @@ def test_chapter_runs_live_in_jupyterlab(browser, lab, name):
         widget = widgets.nth(i)
         widget.scroll_into_view_if_needed()
         image = widget.locator(".widget-image").first
-        page.wait_for_function("img => img.complete && img.naturalWidth > 100",
-                               arg=image.element_handle(), timeout=60000)
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 100",
+            arg=image.element_handle(),
+            timeout=60000,
+        )
         before = image.get_attribute("src")
         _press_slider(widget, "step")
-        page.wait_for_function("([img, src]) => img.src !== src",
-                               arg=[image.element_handle(), before], timeout=20000)
+        page.wait_for_function(
+            "([img, src]) => img.src !== src", arg=[image.element_handle(), before], timeout=20000
+        )
         caption = widget.locator(".widget-html").last.inner_text()
         assert caption.strip(), "no caption under the live figure"
         stepped = image.get_attribute("src")
         _press_slider(widget, "kernel_size", "ArrowLeft")
-        page.wait_for_function("([img, src]) => img.src !== src",
-                               arg=[image.element_handle(), stepped], timeout=30000)
+        page.wait_for_function(
+            "([img, src]) => img.src !== src", arg=[image.element_handle(), stepped], timeout=30000
+        )
         _screenshot(page, widget, f"{name}-live-widget-{i}")
     assert watch.external == [], f"JupyterLab page requested other hosts: {watch.external}"
     context.close()

@@ -13,11 +13,17 @@ import os
 import pathlib
 
 import pytest
-
 from conftest import SITE, PageWatch
 
-PAGES = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
-               if "_static" not in p.parts and "_sources" not in p.parts) if SITE.exists() else []
+PAGES = (
+    sorted(
+        str(p.relative_to(SITE))
+        for p in SITE.rglob("*.html")
+        if "_static" not in p.parts and "_sources" not in p.parts
+    )
+    if SITE.exists()
+    else []
+)
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
 
 
@@ -41,12 +47,16 @@ def test_page_is_offline_and_error_free(page, site_url, path):
     assert watch.failed == [], f"failed requests: {watch.failed}"
     assert watch.errors == [], f"JavaScript errors: {watch.errors}"
     missing_alt = page.eval_on_selector_all(
-        "img", "imgs => imgs.filter(i => !(i.getAttribute('alt') || '').trim())"
-               ".map(i => (i.src || '').slice(0, 80))")
+        "img",
+        "imgs => imgs.filter(i => !(i.getAttribute('alt') || '').trim())"
+        ".map(i => (i.src || '').slice(0, 80))",
+    )
     assert missing_alt == [], f"images without alt text: {missing_alt}"
     broken = page.eval_on_selector_all(
-        "img", "imgs => imgs.filter(i => i.complete && i.naturalWidth === 0)"
-               ".map(i => (i.src || '').slice(0, 80))")
+        "img",
+        "imgs => imgs.filter(i => i.complete && i.naturalWidth === 0)"
+        ".map(i => (i.src || '').slice(0, 80))",
+    )
     assert broken == [], f"images that did not load: {broken}"
     if os.environ.get("SCREENSHOT_DIR"):
         out = pathlib.Path(os.environ["SCREENSHOT_DIR"])
@@ -77,8 +87,8 @@ def test_static_animations_play_pause_and_step(page, site_url, path):
         first_src = anim.locator("img").get_attribute("src")
         anim.locator("button[data-act=play]").click()
         page.wait_for_function(
-            "el => el.getAttribute('data-frame') !== '0'", arg=anim.element_handle(),
-            timeout=5000)
+            "el => el.getAttribute('data-frame') !== '0'", arg=anim.element_handle(), timeout=5000
+        )
         assert anim.get_attribute("data-playing") == "true"
         assert anim.locator("img").get_attribute("src") != first_src
         anim.locator("button[data-act=pause]").click()

@@ -1,0 +1,49 @@
+"""tools/run_notebooks.py: the cleaning rules and the check that `make test` runs."""
+
+import importlib.util
+import pathlib
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools/run_notebooks.py")
+run_notebooks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run_notebooks)
+
+
+def _notebook(metadata):
+    nb = nbformat.v4.new_notebook(metadata=dict(run_notebooks.NOTEBOOK_METADATA))
+    cell = nbformat.v4.new_code_cell("1 + 1", metadata=metadata, execution_count=1)
+    nb.cells = [cell]
+    return nb
+
+
+def test_allowed_cell_metadata_is_kept_and_the_rest_dropped(monkeypatch):
+    monkeypatch.setitem(run_notebooks.ALLOWED_CELL_METADATA, "jupyter.source_hidden", "test")
+    nb = _notebook(
+        {
+            "tags": ["nbval-ignore-output"],
+            "scrolled": True,
+            "jupyter": {"source_hidden": True, "outputs_hidden": True},
+        }
+    )
+    assert run_notebooks.problems(nb, "nb")  # extra keys are reported
+    run_notebooks.clean(nb)
+    assert nb.cells[0].metadata == {
+        "tags": ["nbval-ignore-output"],
+        "jupyter": {"source_hidden": True},
+    }
+    assert run_notebooks.problems(nb, "nb") == []
+
+
+def test_every_allowed_key_says_why():
+    assert run_notebooks.ALLOWED_CELL_METADATA
+    for key, why in run_notebooks.ALLOWED_CELL_METADATA.items():
+        assert key and len(why) > 20
+
+
+def test_committed_notebooks_are_clean():
+    found = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        found += run_notebooks.problems(nbformat.read(path, as_version=4), path.name)
+    assert found == []
