@@ -1,7 +1,8 @@
 """convlab: the helper package of *Fold & Unfold*.
 
 - ``convlab.shapes``: shape arithmetic with clear errors (chapters 1-4);
-- ``convlab.ops`` (also ``convlab.<name>``): unfold, fold, fold_divisor,
+- ``convlab.ops`` (also ``convlab.<name>``): unfold, fold (images, as
+  ``F.unfold``/``F.fold``), unfold1d/fold1d, unfold3d/fold3d, fold_divisor,
   conv1d/2d/3d and conv_transpose1d/2d/3d written from tensor views;
 - ``convlab.nn``: drop-in ``Conv*d`` / ``ConvTranspose*d`` layers using them.
 """
@@ -17,8 +18,12 @@ from .ops import (
     conv_transpose2d,
     conv_transpose3d,
     fold,
+    fold1d,
+    fold3d,
     fold_divisor,
     unfold,
+    unfold1d,
+    unfold3d,
 )
 from .shapes import (
     conv_output_shape,
@@ -36,7 +41,11 @@ __all__ = [
     "shapes",
     "TRANSPOSE_METHODS",
     "unfold",
+    "unfold1d",
+    "unfold3d",
     "fold",
+    "fold1d",
+    "fold3d",
     "fold_divisor",
     "conv1d",
     "conv2d",

@@ -129,7 +129,7 @@ def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Bl
         input_size, kernel_size, stride, padding, dilation, ndim=2
     )
     p = tuple(pair[0] for pair in pads)
-    out_shape = shapes.conv_output_shape(size, k, s, p, d)
+    out_shape = shapes.conv_output_shape(size, k, stride=s, padding=p, dilation=d)
     H, W = size
     ids = torch.arange(H * W).view(1, 1, H, W) + 1
     pixel_ids = ops.unfold(ids, k, d, p, s)[0].numpy() - 1  # padding zeros become -1
@@ -1038,7 +1038,12 @@ class TransposeFigure(_Blitted):
     ):
         n = shapes._as_int(input_size, "input_size")
         self.out = shapes.conv_transpose_output_shape(
-            n, kernel_size, stride, padding, output_padding, dilation
+            n,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            dilation=dilation,
         )[0]
         self.n, self.k = n, shapes._as_int(kernel_size, "kernel_size")
         self.s, self.p = shapes._as_int(stride, "stride"), shapes._as_int(padding, "padding")

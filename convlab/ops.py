@@ -1,11 +1,16 @@
 """Lowered convolutions: unfold, fold, conv and conv_transpose from tensor views.
 
 Nothing here calls ``F.unfold``, ``F.fold``, ``F.conv*`` or
-``F.conv_transpose*``. The building blocks are ``F.pad`` (zeros, or a crop when
-negative), ``Tensor.unfold`` (a strided *view* with one window per block),
-strided slicing, ``reshape`` and ``matmul``. Every function accepts 1, 2 or 3
-spatial dimensions, batched ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``
-input, and is differentiable with respect to every tensor argument.
+``F.conv_transpose*`` (a test records every aten op dispatched). The building
+blocks are ``F.pad`` (zeros, or a crop when negative), ``Tensor.unfold`` (a
+strided *view* with one window per block), strided slicing, ``reshape`` and
+``matmul``; where padding would dwarf the input, ``index_select`` and
+``index_add`` read and write only what the blocks touch. ``unfold``/``fold``
+take exactly the images that ``F.unfold``/``F.fold`` take, and
+``unfold1d``/``fold1d`` and ``unfold3d``/``fold3d`` signals and volumes; the
+convolutions take batched ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``
+input. No parameter's length ever changes how an input is read. Everything is
+differentiable with respect to every tensor argument.
 
 Chapters: unfold in chapter 1, fold in chapter 2, conv in chapter 3,
 conv_transpose in chapter 4.
@@ -20,11 +25,15 @@ import torch
 import torch.nn.functional as F
 
 from . import shapes
-from .shapes import _as_int, _infer_ndim, _is_sequence
+from .shapes import _as_int, _is_sequence
 
 __all__ = [
     "unfold",
+    "unfold1d",
+    "unfold3d",
     "fold",
+    "fold1d",
+    "fold3d",
     "fold_divisor",
     "conv1d",
     "conv2d",
@@ -69,9 +78,30 @@ def _torch_pad_list(pairs):
 
 
 def _pad(x, pairs):
-    if any(v for pair in pairs for v in pair):
-        return F.pad(x, _torch_pad_list(pairs))
+    """Zero-pad the spatial dims by ``(before, after)`` pairs; a negative
+    amount crops (even past the far end, which then is padding)."""
+    grow = [(max(b, 0), max(a, 0)) for b, a in pairs]
+    if any(v for pair in grow for v in pair):
+        x = F.pad(x, _torch_pad_list(grow))
+    for i, (b, a) in enumerate(pairs):
+        if b < 0 or a < 0:
+            size = x.shape[2 + i] - max(b, 0) - max(a, 0)  # the unpadded size
+            x = x.narrow(2 + i, max(-b, 0), size + b + a)
     return x
+
+
+# float16 and bfloat16 are summed in float32 and rounded once at the end, as
+# torch's own CPU kernels accumulate: summing in 16 bits loses digits with
+# every addition (the tests bound convlab's error by twice torch's).
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _widen(*tensors):
+    """``(tensors in float32 where low precision, the dtype to return)``."""
+    dtype = tensors[0].dtype
+    if dtype not in _LOW_PRECISION:
+        return tensors, dtype
+    return tuple(None if t is None else t.float() for t in tensors), dtype
 
 
 def _check_method(method):
@@ -86,86 +116,136 @@ def _check_method(method):
 # --------------------------------------------------------------------------
 # unfold / fold
 # --------------------------------------------------------------------------
-def _unfold_batched(x, k, d, pads, s):
+# Padding is applied by copy (``F.pad``, then ``Tensor.unfold`` views) unless
+# the padded (and, for a transposed convolution, zero-inserted) copy would be
+# more than PAD_COPY_FACTOR times the input and more than PAD_COPY_BYTES: then
+# the blocks are gathered by index and only what blocks read is read
+# (``unfold(x, 2, dilation=8000, padding=4000)`` on a 5 x 5 image allocates
+# kilobytes, not the 8005 x 8005 padded image). Both paths give identical
+# results (the tests force each one on every case).
+PAD_COPY_FACTOR = 4
+PAD_COPY_BYTES = 2**20
+_FORCE_PATH = None  # tests set "copy" or "index"
+
+
+def _out_sizes(size, k, d, pads, s, up=None):
+    """Blocks per dim: ``floor((span_in + before + after - d*(k-1) - 1) / s) + 1``,
+    where ``span_in = (in - 1)*up + 1`` is the input after zero insertion."""
+    up = up or (1,) * len(k)
+    return tuple(
+        ((size[i] - 1) * up[i] + 1 + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
+        for i in range(len(k))
+    )
+
+
+def _by_index(shape, itemsize, pads, up=None):
+    """Whether to pad an ``(N, C, *spatial)`` tensor by index rather than by
+    copy (see PAD_COPY_FACTOR)."""
+    if _FORCE_PATH is not None:
+        return _FORCE_PATH == "index"
+    if torch.compiler.is_compiling():
+        return False  # no size-dependent branch in a traced graph
+    up = up or (1,) * len(pads)
+    numel = math.prod(shape)
+    padded = math.prod(shape[:2]) * math.prod(
+        (shape[2 + i] - 1) * up[i] + 1 + max(b, 0) + max(a, 0) for i, (b, a) in enumerate(pads)
+    )
+    return padded > PAD_COPY_FACTOR * numel and padded * itemsize > PAD_COPY_BYTES
+
+
+def _insert_zeros(x, up):
+    """``up[i] - 1`` zeros between neighbours along every spatial dim (a copy)."""
+    for i, u in enumerate(up):
+        if u == 1:
+            continue
+        dim = 2 + i
+        size = x.shape[dim]
+        gaps = x.new_zeros((*x.shape[: dim + 1], u - 1, *x.shape[dim + 1 :]))
+        x = torch.cat([x.unsqueeze(dim + 1), gaps], dim + 1)
+        x = x.flatten(dim, dim + 1).narrow(dim, 0, (size - 1) * u + 1)
+    return x
+
+
+def _tap_index(size, out, k, d, before, s, up, device):
+    """Where block ``o``'s tap ``i`` reads along one dim: ``o*s + i*d - before``
+    in the zero-inserted input, mapped to an input index, or to ``size`` (a
+    slot holding zero) for padding and inserted zeros. Shape ``(out*k,)``."""
+    pos = (
+        torch.arange(out, device=device)[:, None] * s
+        + torch.arange(k, device=device)[None, :] * d
+        - before
+    )
+    valid = (pos >= 0) & (pos <= (size - 1) * up)
+    if up > 1:
+        valid = valid & (pos % up == 0)
+        pos = pos // up
+    return torch.where(valid, pos, size).reshape(-1)
+
+
+def _unfold_batched(x, k, d, pads, s, up=None):
     """im2col on a batched tensor with validated per-dim params.
 
-    Pads, then takes one strided window view per spatial dim with
-    ``Tensor.unfold(dim, d*(k-1)+1, s)`` and keeps every ``d``-th element of
-    each window (the dilation gaps). The view has shape
-    ``(N, C, *out, *k)``; permuting to ``(N, C, *k, *out)`` and reshaping makes
-    the rows channel-major ``(c, i, j)`` and the columns row-major blocks.
+    By copy: pad (crop where a pad is negative), then take one strided window
+    view per spatial dim with ``Tensor.unfold(dim, d*(k-1)+1, s)`` and keep
+    every ``d``-th element of each window (the dilation gaps). The view has
+    shape ``(N, C, *out, *k)``; permuting to ``(N, C, *k, *out)`` and
+    reshaping makes the rows channel-major ``(c, i, j)`` and the columns
+    row-major blocks. By index: ``index_select`` of the taps
+    (:func:`_tap_index`) one dim at a time, with one zero slot appended.
+    ``up`` inserts ``up-1`` zeros between input elements first (transposed
+    convolution, chapter 4).
     """
     n = len(k)
-    x = _pad(x, pads)
+    up = up or (1,) * n
+    N, C = x.shape[:2]
+    K = math.prod(k)
+    out = _out_sizes(x.shape[2:], k, d, pads, s, up)
+    if _by_index(x.shape, x.element_size(), pads, up):
+        for i in range(n):
+            dim = 2 + i
+            size = x.shape[dim]
+            zero = x.new_zeros((*x.shape[:dim], 1, *x.shape[dim + 1 :]))
+            idx = _tap_index(size, out[i], k[i], d[i], pads[i][0], s[i], up[i], x.device)
+            x = torch.cat([x, zero], dim).index_select(dim, idx)  # (.., out*k, ..)
+        x = x.reshape(N, C, *(v for i in range(n) for v in (out[i], k[i])))
+        perm = [0, 1, *range(3, 2 + 2 * n, 2), *range(2, 2 + 2 * n, 2)]
+        return x.permute(perm).reshape(N, C * K, math.prod(out))
+    x = _pad(_insert_zeros(x, up), pads)
     for i in range(n):
         x = x.unfold(2 + i, d[i] * (k[i] - 1) + 1, s[i])
         if d[i] > 1:
             x = x[..., :: d[i]]
-    N, C = x.shape[:2]
-    out = x.shape[2 : 2 + n]
     perm = [0, 1, *range(2 + n, 2 + 2 * n), *range(2, 2 + n)]
-    return x.permute(perm).reshape(N, C * math.prod(k), math.prod(out))
-
-
-def _ndim_for_unfold(x, kernel_size, dilation, padding, stride):
-    """Spatial rank for unfold: a tuple kernel_size's length, else other tuples,
-    else F.unfold's rule."""
-    if _is_sequence(kernel_size) and not (len(kernel_size) == 1 and x.dim() == 4):
-        return len(kernel_size)
-    n = _infer_ndim(
-        ("dilation", dilation),
-        ("padding", padding),
-        ("stride", stride),
-        default=0,
-    )
-    if n:
-        return n
-    # Int parameters: follow F.unfold (3-D and 4-D input are 2-D images).
-    return {2: 1, 3: 2, 4: 2, 5: 3}.get(x.dim(), 2)
-
-
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """Extract sliding blocks (im2col): ``(N, C, *spatial) -> (N, C*prod(k), L)``.
-
-    Row ``c*prod(k) + (kernel offset, row-major)`` and column ``l`` (block
-    index, row-major over the block grid) hold ``x_padded[n, c, l*s + i*d]``
-    (per spatial dim). The number of blocks is::
-
-        L = prod over dims of floor((in + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
-
-    Identical to ``F.unfold`` where that is defined (2-D, floating point) and
-    also works for 1-D and 3-D input, unbatched ``(C, *spatial)`` input and any
-    dtype, integers and bool included. The number of spatial dims is the length
-    of a tuple parameter; with int parameters it follows ``F.unfold`` (3-D and
-    4-D input are images) and 5-D input is a volume, 2-D a signal.
-
-    Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
-    """
-    _check_tensor(input, "input")
-    n = _ndim_for_unfold(input, kernel_size, dilation, padding, stride)
-    if isinstance(padding, str):
-        raise ValueError(f"padding={padding!r} is not supported by unfold: give an int or a tuple")
-    x, batched = _batch(input, n, "input", "unfold")
-    _, k, s, pads, d = shapes.normalize(x.shape[2:], kernel_size, stride, padding, dilation, ndim=n)
-    cols = _unfold_batched(x, k, d, pads, s)
-    return cols if batched else cols.squeeze(0)
+    return x.permute(perm).reshape(N, C * K, math.prod(out))
 
 
 def _fold_batched(cols, size, k, d, pads, s):
     """col2im: add every column of ``cols`` back where its block came from.
 
-    ``cols`` is ``(N, C*prod(k), L)`` and already validated. For each kernel
-    offset (one of prod(k)) the values of all L blocks go to a strided slice of
-    the padded image, ``start = offset*d``, ``step = s``; overlaps add up. The
-    padding is cropped at the end.
+    ``cols`` is ``(N, C*prod(k), L)`` and already validated. By copy: for each
+    kernel offset (one of prod(k)) the values of all L blocks go to a strided
+    slice of the padded image, ``start = offset*d``, ``step = s``; overlaps
+    add up, and the padding is cropped at the end. By index (huge padding):
+    ``index_add`` one dim at a time into the image plus one slot that collects
+    (and drops) everything that lands on padding: the adjoint of the gather in
+    :func:`_unfold_batched`.
     """
     n = len(k)
     N = cols.shape[0]
     C = cols.shape[1] // math.prod(k)
-    blocks = tuple(
-        (size[i] + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(n)
-    )
-    padded = tuple(size[i] + pads[i][0] + pads[i][1] for i in range(n))
+    blocks = _out_sizes(size, k, d, pads, s)
+    if _by_index((N, C, *size), cols.element_size(), pads):
+        y = cols.reshape(N, C, *k, *blocks)
+        perm = [0, 1, *(v for i in range(n) for v in (2 + n + i, 2 + i))]
+        y = y.permute(perm).reshape(N, C, *(blocks[i] * k[i] for i in range(n)))
+        for i in range(n):
+            dim = 2 + i
+            idx = _tap_index(size[i], blocks[i], k[i], d[i], pads[i][0], s[i], 1, cols.device)
+            target = y.new_zeros((*y.shape[:dim], size[i] + 1, *y.shape[dim + 1 :]))
+            y = target.index_add(dim, idx, y).narrow(dim, 0, size[i])
+        return y
+    # the canvas covers every block (a negative `after` drops their ends)
+    padded = tuple(size[i] + pads[i][0] + max(pads[i][1], 0) for i in range(n))
     out = cols.new_zeros((N, C, *padded))
     cols = cols.reshape(N, C, *k, *blocks)
     everything = (slice(None), slice(None))
@@ -184,6 +264,8 @@ def _fold_batched(cols, size, k, d, pads, s):
 def _blocks_hint(L, given_blocks, k, d, p, s):
     """Suggest image sizes for a block count ``L`` that does not match."""
     n = len(k)
+    if L < 1:
+        return []
     candidates = []
     # The usual mistake: passing the conv's output size, which *is* the block grid.
     if math.prod(given_blocks) == L:
@@ -202,7 +284,7 @@ def _blocks_hint(L, given_blocks, k, d, p, s):
         candidates.append((L,))
     lines = []
     for grid in dict.fromkeys(candidates):
-        sizes = shapes.fold_output_sizes_for(grid, k, d, p, s)
+        sizes = shapes.fold_output_sizes_for(grid, k, dilation=d, padding=p, stride=s)
         if all(sizes):
             shown = " x ".join(
                 "(" + " or ".join(map(str, per_dim)) + ")" if len(per_dim) > 1 else str(per_dim[0])
@@ -216,57 +298,125 @@ def _blocks_hint(L, given_blocks, k, d, p, s):
     return lines
 
 
-def _ndim_for_fold(output_size, kernel_size, dilation, padding, stride):
-    """Spatial rank for fold: the length of output_size (or kernel_size) if a tuple, else 2."""
-    for value in (output_size, kernel_size):
-        if _is_sequence(value):
-            return len(value)
-    return _infer_ndim(("dilation", dilation), ("padding", padding), ("stride", stride), default=2)
+_UNFOLD_NAMES = {1: "unfold1d", 2: "unfold", 3: "unfold3d"}
+_FOLD_NAMES = {1: "fold1d", 2: "fold", 3: "fold3d"}
+_SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """Combine sliding blocks into an image (col2im), summing where blocks overlap.
-
-    ``(N, C*prod(k), L) -> (N, C, *output_size)``; ``output_size`` is the size
-    of the image the blocks came from (before padding), **not** the size of a
-    convolution's output. It must imply exactly ``L`` blocks::
-
-        L = prod over dims of
-            floor((output_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
-
-    ``fold(unfold(x)) == fold_divisor(...) * x``: fold is unfold's adjoint, not
-    its inverse. Identical to ``F.fold`` in 2-D; also 1-D and 3-D (the number of
-    spatial dims is the length of ``output_size``, else of ``kernel_size``, else
-    of another tuple parameter; all ints means 2-D, as in ``F.fold``) and
-    unbatched ``(C*prod(k), L)`` input.
-
-    Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
-    """
-    _check_tensor(input, "input")
+def _check_not_str(padding, fname):
     if isinstance(padding, str):
-        raise ValueError(f"padding={padding!r} is not supported by fold: give an int or a tuple")
-    n = _ndim_for_fold(output_size, kernel_size, dilation, padding, stride)
+        raise ValueError(
+            f"padding={padding!r} is not supported by {fname}: give an int or a tuple of ints"
+        )
+
+
+def _check_nonempty(x, name, fname, first):
+    """Every dim from ``first`` on must be non-empty (as torch requires)."""
+    for dim in range(first, x.dim()):
+        if x.shape[dim] == 0:
+            which = "every dim but the batch dim" if first else "every dim"
+            raise ValueError(
+                f"{name} has shape {tuple(x.shape)}, with size 0 in dim {dim}: {fname} "
+                f"needs {name} with at least one element in {which} (at least one "
+                "channel and one pixel; only a batch of 0 is allowed)"
+            )
+
+
+def _unfold(n, input, kernel_size, dilation, padding, stride):
+    fname = _UNFOLD_NAMES[n]
+    _check_tensor(input, "input")
+    _check_not_str(padding, fname)
+    if input.dim() not in (n + 1, n + 2):
+        raise ValueError(
+            f"input has shape {tuple(input.shape)} ({input.dim()}-D), but {fname} needs "
+            f"{n + 2}-D (N, C, {_SPATIAL_NAMES[n]}) or {n + 1}-D (C, {_SPATIAL_NAMES[n]}) "
+            f"input" + _OTHER_RANKS.format(kind="unfold", dims=input.dim() - 2)
+        )
+    batched = input.dim() == n + 2
+    x = input if batched else input.unsqueeze(0)
+    _check_nonempty(x, "input", fname, 1)
+    k, s, pads, d = shapes.conv_params(n, kernel_size, stride, padding, dilation)
+    shapes.check_fits(x.shape[2:], k, pads, d, kernel_size, dilation)
+    cols = _unfold_batched(x, k, d, pads, s)
+    return cols if batched else cols.squeeze(0)
+
+
+_OTHER_RANKS = (
+    " (for {dims} spatial dims use convlab.{kind}1d or convlab.{kind}3d; no parameter "
+    "ever changes how the input is read)"
+)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extract sliding blocks (im2col) from images: ``(N, C, H, W) -> (N, C*kH*kW, L)``.
+
+    Row ``c*kH*kW + i*kW + j`` and column ``l`` (block index, row-major over
+    the block grid) hold ``x_padded[n, c, oh*sH + i*dH, ow*sW + j*dW]``. The
+    number of blocks is::
+
+        L = prod over (H, W) of
+            floor((in + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
+
+    Takes exactly what ``F.unfold`` takes, ``(N, C, H, W)`` or unbatched
+    ``(C, H, W)``, and returns the same, in any dtype (integers and bool too).
+    Each parameter is an int or a tuple of 2; a tuple of 1 is replicated (as
+    the ``nn.Unfold`` docstring promises; torch 2.13 itself raises there);
+    any other length is a ``ValueError``. 1-D signals: :func:`unfold1d`;
+    volumes: :func:`unfold3d`.
+
+    Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
+    """
+    return _unfold(2, input, kernel_size, dilation, padding, stride)
+
+
+def unfold1d(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of signals: ``(N, C, L_in) -> (N, C*k, L)`` (or unbatched ``(C, L_in)``).
+
+    Row ``c*k + i``, column ``l`` hold ``x_padded[n, c, l*stride + i*dilation]``;
+    ``L = floor((L_in + 2*padding - dilation*(k-1) - 1) / stride) + 1``. Equal
+    to ``F.unfold`` on ``x[:, :, None]`` with kernel ``(1, k)``.
+
+    Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``, section 1.5).
+    """
+    return _unfold(1, input, kernel_size, dilation, padding, stride)
+
+
+def unfold3d(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of volumes: ``(N, C, D, H, W) -> (N, C*kD*kH*kW, L)`` (or unbatched).
+
+    Rows are channel-major, then kernel offsets ``(a, i, j)`` row-major;
+    columns are blocks, row-major over the ``(D_out, H_out, W_out)`` grid,
+    each size ``floor((in + 2p - d(k-1) - 1) / s) + 1``.
+
+    Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``, section 1.5).
+    """
+    return _unfold(3, input, kernel_size, dilation, padding, stride)
+
+
+def _fold(n, input, output_size, kernel_size, dilation, padding, stride):
+    fname = _FOLD_NAMES[n]
+    _check_tensor(input, "input")
+    _check_not_str(padding, fname)
     if input.dim() not in (2, 3):
         raise ValueError(
-            f"input has shape {tuple(input.shape)} ({input.dim()}-D), but fold needs 3-D "
+            f"input has shape {tuple(input.shape)} ({input.dim()}-D), but {fname} needs 3-D "
             "(N, C*prod(kernel_size), L) or 2-D (C*prod(kernel_size), L) input"
         )
     batched = input.dim() == 3
     cols = input if batched else input.unsqueeze(0)
     size = shapes._spatial(output_size, n, "output_size")
-    k = shapes._as_tuple(kernel_size, n, "kernel_size", minimum=1)
-    d = shapes._as_tuple(dilation, n, "dilation", minimum=1)
-    p = shapes._as_tuple(padding, n, "padding", minimum=0)
-    s = shapes._as_tuple(stride, n, "stride", minimum=1)
+    k, s, pads, d = shapes.conv_params(n, kernel_size, stride, padding, dilation)
+    p = tuple(b for b, _ in pads)
     K = math.prod(k)
-    if cols.shape[1] % K:
+    rows = cols.shape[1]
+    if rows == 0 or rows % K:
         raise ValueError(
-            f"input has {cols.shape[1]} rows (dim {cols.dim() - 2 if batched else 0}), which is "
-            f"not a multiple of prod(kernel_size) = {K} for kernel_size={kernel_size!r}: "
-            "fold expects C*prod(kernel_size) rows, channel-major"
+            f"input has {rows} rows (dim {1 if batched else 0}), which is not a positive "
+            f"multiple of prod(kernel_size) = {K} for kernel_size={kernel_size!r}: {fname} "
+            "expects C*prod(kernel_size) rows, channel-major, with C >= 1"
         )
-    _, _, _, pads, _ = shapes.normalize(size, k, s, p, d, ndim=n)
-    blocks = shapes.conv_output_shape(size, k, s, p, d)
+    shapes.check_fits(size, k, pads, d, kernel_size, dilation)
+    blocks = _out_sizes(size, k, d, pads, s)
     expected = math.prod(blocks)
     L = cols.shape[2]
     if L != expected:
@@ -276,13 +426,56 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         hints = _blocks_hint(L, blocks, k, d, p, s)
         hint = ("; " + "; ".join(hints)) if hints else ""
         raise ValueError(
-            f"fold got L={L} blocks, but output_size={tuple(size)!r} implies L = {formula} "
+            f"{fname} got L={L} blocks, but output_size={tuple(size)!r} implies L = {formula} "
             f"= {' * '.join(map(str, blocks))} = {expected}. output_size is the size of the "
             f"image the blocks came from (the input of unfold), not the convolution's output "
             f"size{hint}"
         )
-    out = _fold_batched(cols, size, k, d, pads, s)
+    (wide,), dtype = _widen(cols)
+    out = _fold_batched(wide, size, k, d, pads, s).to(dtype)
     return out if batched else out.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Combine sliding blocks into images (col2im), summing where blocks overlap.
+
+    ``(N, C*kH*kW, L) -> (N, C, *output_size)`` (or unbatched
+    ``(C*kH*kW, L) -> (C, *output_size)``); ``output_size`` is the size of
+    the image the blocks came from (before padding), **not** the size of a
+    convolution's output. It must imply exactly ``L`` blocks::
+
+        L = prod over (H, W) of
+            floor((output_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
+
+    ``fold(unfold(x)) == fold_divisor(...) * x``: fold is unfold's adjoint, not
+    its inverse. Takes exactly what ``F.fold`` takes; each parameter (and
+    ``output_size``) is an int or a tuple of 2, a tuple of 1 is replicated,
+    any other length is a ``ValueError``. 1-D: :func:`fold1d`; 3-D: :func:`fold3d`.
+
+    Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
+    """
+    return _fold(2, input, output_size, kernel_size, dilation, padding, stride)
+
+
+def fold1d(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im for signals: ``(N, C*k, L) -> (N, C, output_size)`` (or unbatched).
+
+    The adjoint of :func:`unfold1d`: entry ``(c*k + i, l)`` is added to
+    position ``l*stride + i*dilation - padding`` (dropped where that is padding).
+
+    Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
+    """
+    return _fold(1, input, output_size, kernel_size, dilation, padding, stride)
+
+
+def fold3d(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im for volumes: ``(N, C*kD*kH*kW, L) -> (N, C, D, H, W)`` (or unbatched).
+
+    The adjoint of :func:`unfold3d`; overlapping blocks add up.
+
+    Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
+    """
+    return _fold(3, input, output_size, kernel_size, dilation, padding, stride)
 
 
 def fold_divisor(output_size, kernel_size, dilation=1, padding=0, stride=1, *, dtype=None):
@@ -292,14 +485,17 @@ def fold_divisor(output_size, kernel_size, dilation=1, padding=0, stride=1, *, d
     where the divisor has no zeros, ``fold(unfold(x)) / divisor`` recovers
     ``x``. A zero means no block covers that pixel (stride larger than the
     dilated kernel, or rows/columns dropped by the floor in the size formula):
-    there, no inverse exists. ``dtype`` defaults to torch's default dtype.
+    there, no inverse exists. The number of spatial dims is the length of
+    ``output_size`` (an int means 2-D, as in ``F.fold``). ``dtype`` defaults to
+    torch's default dtype.
 
     Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
     """
-    n = _ndim_for_fold(output_size, kernel_size, dilation, padding, stride)
+    n = len(output_size) if _is_sequence(output_size) else 2
     size = shapes._spatial(output_size, n, "output_size")
     ones = torch.ones((1, 1, *size), dtype=dtype or torch.get_default_dtype())
-    _, k, s, pads, d = shapes.normalize(size, kernel_size, stride, padding, dilation, ndim=n)
+    k, s, pads, d = shapes.conv_params(n, kernel_size, stride, padding, dilation)
+    shapes.check_fits(size, k, pads, d, kernel_size, dilation)
     return _fold_batched(_unfold_batched(ones, k, d, pads, s), size, k, d, pads, s)[0, 0]
 
 
@@ -376,37 +572,38 @@ def _check_bias(bias, C_out):
 CHUNK_BYTES = 32 * 2**20
 
 
-def _matmul_conv(x, weight, s, pads, d, g):
+def _matmul_conv(x, weight, s, pads, d, g, up=None):
     """The lowered convolution on batched input with validated params.
 
     ``cols = unfold(x)``: ``(N, C_in*K, L)``; rows split into ``g`` blocks of
     ``(C_in/g)*K`` and weight rows into ``g`` blocks of ``C_out/g``;
     ``out = weight.view(g, C_out/g, -1) @ cols.view(N, g, -1, L)``. Large
-    batches are processed ``CHUNK_BYTES`` of unfolded matrix at a time.
+    batches are processed ``CHUNK_BYTES`` of unfolded matrix at a time
+    (not under ``torch.compile``, where the graph stays one matmul). ``up``
+    inserts zeros between input elements first (chapter 4's gather form).
     """
-    n = weight.dim() - 2
     k = tuple(weight.shape[2:])
     N, C_in = x.shape[:2]
     C_out = weight.shape[0]
-    out_shape = tuple(
-        (x.shape[2 + i] + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
-        for i in range(n)
-    )
+    out_shape = _out_sizes(x.shape[2:], k, d, pads, s, up)
     L = math.prod(out_shape)
     w = weight.reshape(C_out, -1) if g == 1 else weight.reshape(g, C_out // g, -1)
 
     def lowered(xs):
-        cols = _unfold_batched(xs, k, d, pads, s)  # (n, C_in*K, L)
+        cols = _unfold_batched(xs, k, d, pads, s, up)  # (n, C_in*K, L)
         if g == 1:
             return w @ cols  # (n, C_out, L)
         return w @ cols.reshape(xs.shape[0], g, cols.shape[1] // g, L)  # (n, g, C_out/g, L)
 
-    per_sample = C_in * math.prod(k) * L * x.element_size()
-    step = max(1, CHUNK_BYTES // max(per_sample, 1))
-    if N <= step:
+    if torch.compiler.is_compiling() or N == 0:
         out = lowered(x)
     else:
-        out = torch.cat([lowered(x[i : i + step]) for i in range(0, N, step)])
+        per_sample = C_in * math.prod(k) * L * x.element_size()
+        step = max(1, CHUNK_BYTES // max(per_sample, 1))
+        if N <= step:
+            out = lowered(x)
+        else:
+            out = torch.cat([lowered(x[i : i + step]) for i in range(0, N, step)])
     return out.reshape(N, C_out, *out_shape)
 
 
@@ -416,18 +613,28 @@ def _add_bias(out, bias):
     return out + bias.reshape(1, -1, *([1] * (out.dim() - 2)))
 
 
+def _batched_input(input, n, fname):
+    """``(x with a batch dim, was_batched)``; channels and every spatial size
+    must be non-empty (as torch requires); a batch of 0 is fine."""
+    x, batched = _batch(input, n, "input", fname)
+    _check_nonempty(x, "input", fname, 1)
+    return x, batched
+
+
 def _conv(n, fname, input, weight, bias, stride, padding, dilation, groups):
     _check_pair(input, weight, bias, fname)
-    x, batched = _batch(input, n, "input", fname)
+    x, batched = _batched_input(input, n, fname)
     _check_weight_rank(weight, n, fname, "(C_out, C_in/groups, *kernel_size)")
+    _check_nonempty(weight, "weight", fname, 0)
     C_out = weight.shape[0]
     g = _check_groups(groups, x.shape[1])
     _check_conv_weight(weight, g, x.shape[1], fname)
     _check_bias(bias, C_out)
-    _, _, s, pads, d = shapes.normalize(
-        tuple(x.shape[2:]), tuple(weight.shape[2:]), stride, padding, dilation, ndim=n
-    )
-    out = _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias)
+    k = tuple(weight.shape[2:])
+    _, s, pads, d = shapes.conv_params(n, k, stride, padding, dilation)
+    shapes.check_fits(x.shape[2:], k, pads, d, k, dilation)
+    (x, weight, bias), dtype = _widen(x, weight, bias)
+    out = _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias).to(dtype)
     return out if batched else out.squeeze(0)
 
 
@@ -471,10 +678,12 @@ conv3d.__doc__ = _CONV_DOC.format(n=3, fname="conv3d", spatial="D, H, W", kernel
 # transposed convolution
 # --------------------------------------------------------------------------
 def _tconv_fold(x, weight, k, s, p, op, d, g):
-    """col2im: ``cols = W^T @ x`` per group, fold at full size, then crop/pad.
+    """col2im: ``cols = W^T @ x`` per group, then fold with padding ``p``.
 
-    Full size per dim is ``(in-1)*s + d*(k-1) + 1``; the result keeps
-    ``[p, p + out)`` of it, zero-filling past the end when output_padding > padding.
+    The blocks span the full size ``(in-1)*s + d*(k-1) + 1`` per dim; the
+    result keeps ``[p, p + out)`` of it, ``out = full - 2p + output_padding``
+    (zeros past the end when output_padding > padding): ``fold`` to ``out``
+    with padding ``p`` before and ``p - output_padding`` after.
     """
     n = len(k)
     N, C_in = x.shape[:2]
@@ -484,33 +693,27 @@ def _tconv_fold(x, weight, k, s, p, op, d, g):
     w = weight.reshape(g, C_in // g, -1)  # (g, C_in/g, C_out/g*K)
     cols = w.transpose(1, 2) @ x.reshape(N, g, C_in // g, L_in)  # (N, g, C_out/g*K, L_in)
     cols = cols.reshape(N, C_out * math.prod(k), L_in)
-    full = tuple((spatial[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(n))
-    y = _fold_batched(cols, full, k, d, ((0, 0),) * n, s)
-    return F.pad(y, _torch_pad_list([(-p[i], op[i] - p[i]) for i in range(n)]))
+    out = tuple(
+        (spatial[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(n)
+    )
+    return _fold_batched(cols, out, k, d, tuple((p[i], p[i] - op[i]) for i in range(n)), s)
 
 
 def _tconv_rot90(x, weight, k, s, p, op, d, g):
     """Gather form: zero insertion, pad d(k-1)-p (+ output_padding at the end),
     rotate the kernel 180 degrees and swap in/out channels within each group,
-    then a stride-1 convolution with dilation d."""
+    then a stride-1 convolution with dilation d. The zeros (inserted and
+    padded) are materialised unless they would dwarf the input; then they are
+    read by index (see PAD_COPY_FACTOR): the same multiply-adds either way."""
     n = len(k)
-    N, C_in = x.shape[:2]
-    spatial = tuple(x.shape[2:])
-    if any(si > 1 for si in s):
-        up = x.new_zeros((N, C_in, *((spatial[i] - 1) * s[i] + 1 for i in range(n))))
-        up[(slice(None), slice(None)) + tuple(slice(None, None, si) for si in s)] = x
-    else:
-        up = x
+    C_in = x.shape[1]
     q = [d[i] * (k[i] - 1) - p[i] for i in range(n)]
-    up = F.pad(up, _torch_pad_list([(q[i], q[i] + op[i]) for i in range(n)]))
+    pads = tuple((q[i], q[i] + op[i]) for i in range(n))
     C_out_g = weight.shape[1]
-    w = (
-        weight.reshape(g, C_in // g, C_out_g, *k)
-        .transpose(1, 2)
-        .reshape(g * C_out_g, C_in // g, *k)
-    )
+    w = weight.reshape(g, C_in // g, C_out_g, *k).transpose(1, 2)
+    w = w.reshape(g * C_out_g, C_in // g, *k)
     w = w.flip(dims=tuple(range(2, 2 + n)))  # 2-D: torch.rot90(w, 2, dims=[2, 3])
-    return _matmul_conv(up, w, (1,) * n, ((0, 0),) * n, d, g)
+    return _matmul_conv(x, w, (1,) * n, pads, d, g, up=s)
 
 
 def _conv_transpose(
@@ -518,7 +721,7 @@ def _conv_transpose(
 ):
     _check_method(method)
     _check_pair(input, weight, bias, fname)
-    x, batched = _batch(input, n, "input", fname)
+    x, batched = _batched_input(input, n, fname)
     _check_weight_rank(weight, n, fname, "(C_in, C_out/groups, *kernel_size)")
     C_in = x.shape[1]
     if weight.shape[0] != C_in:
@@ -527,23 +730,29 @@ def _conv_transpose(
             f"equal the input channels C_in={C_in}: {fname} needs weight of shape "
             "(C_in, C_out/groups, *kernel_size)"
         )
+    _check_nonempty(weight, "weight", fname, 0)
     g = _check_groups(groups, C_in)
     C_out = weight.shape[1] * g
     _check_bias(bias, C_out)
-    if isinstance(padding, str):
-        raise ValueError(
-            f"padding={padding!r} is not supported by {fname}: give an int or a tuple of ints"
-        )
+    _check_not_str(padding, fname)
     k = tuple(weight.shape[2:])
-    shapes.conv_transpose_output_shape(
-        tuple(x.shape[2:]), k, stride, padding, output_padding, dilation
-    )
     s = shapes._as_tuple(stride, n, "stride", minimum=1)
     p = shapes._as_tuple(padding, n, "padding", minimum=0)
     op = shapes._as_tuple(output_padding, n, "output_padding", minimum=0)
     d = shapes._as_tuple(dilation, n, "dilation", minimum=1)
+    shapes._check_output_padding(output_padding, s, d, n)
+    for i in range(n):
+        size = (x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
+        if size < 1:
+            raise ValueError(
+                f"padding={padding!r} is too large: {shapes._TCONV_FORMULA} gives {size} in "
+                f"spatial dim {i} (in={x.shape[2 + i]}, stride={s[i]}, padding={p[i]}, "
+                f"kernel_size={k[i]}, dilation={d[i]}, output_padding={op[i]}); the output "
+                "must have at least 1 pixel"
+            )
     impl = _tconv_fold if method == "fold" else _tconv_rot90
-    out = _add_bias(impl(x, weight, k, s, p, op, d, g), bias)
+    (x, weight, bias), dtype = _widen(x, weight, bias)
+    out = _add_bias(impl(x, weight, k, s, p, op, d, g), bias).to(dtype)
     return out if batched else out.squeeze(0)
 
 
@@ -660,12 +869,20 @@ def conv_matrix(input_size, weight, stride=1, padding=0, dilation=1):
     """The convolution as one big matrix acting on the flattened image.
 
     For a single-channel 2-D ``weight`` of shape ``(kH, kW)`` returns ``Cm`` of
-    shape ``(H_out*W_out, H*W)`` with ``conv2d(x, weight).flatten() == Cm @
-    x.flatten()``. Column ``j`` is the convolution of the ``j``-th basis image
-    (a one at pixel ``j``), so ``Cm[o, j]`` is the weight that output pixel
-    ``o`` applies to input pixel ``j`` (zero where the block misses it). Its
-    transpose is the transposed convolution: ``Cm.T @ y.flatten() ==
-    conv_transpose2d(y, weight).flatten()``.
+    shape ``(H_out*W_out, H*W)`` (on ``weight``'s device, in its dtype) with
+    ``conv2d(x, weight).flatten() == Cm @ x.flatten()``. Column ``j`` is the
+    convolution of the ``j``-th basis image (a one at pixel ``j``), so
+    ``Cm[o, j]`` is the weight that output pixel ``o`` applies to input pixel
+    ``j`` (zero where the block misses it). Its transpose is the transposed
+    convolution back to ``input_size``::
+
+        Cm.T @ y.flatten() == conv_transpose2d(y, weight, stride, padding,
+                                               output_padding, dilation).flatten()
+        output_padding = output_padding_for(input_size, kernel_size, ...)
+
+    The ``output_padding`` matters when the convolution's floor dropped
+    trailing rows or columns (``(H + 2p - d(k-1) - 1) mod stride != 0``):
+    without it the transposed convolution returns a smaller image.
 
     Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``) and
     used in chapter 4.
@@ -676,8 +893,9 @@ def conv_matrix(input_size, weight, stride=1, padding=0, dilation=1):
             f"weight has shape {tuple(weight.shape)}, but conv_matrix needs a single-channel "
             "2-D kernel of shape (kH, kW)"
         )
-    size = shapes._spatial(input_size, 2)
+    size = shapes._spatial(input_size, 2, "input_size")
     H, W = size
-    basis = torch.eye(H * W, dtype=weight.dtype).view(H * W, 1, H, W)  # one image per pixel
+    basis = torch.eye(H * W, dtype=weight.dtype, device=weight.device)
+    basis = basis.view(H * W, 1, H, W)  # one image per pixel
     out = conv2d(basis, weight[None, None], None, stride, padding, dilation)  # (HW, 1, Ho, Wo)
     return out.reshape(H * W, -1).T.contiguous()

@@ -5,6 +5,9 @@ Pure integer arithmetic: nothing here needs torch. Every function takes the
 the batch or channel sizes, and parameters that are an ``int`` (the same in
 every spatial dimension) or a tuple with one entry per spatial dimension,
 exactly as ``torch.nn.functional`` takes them. ``padding`` is per side.
+Every parameter after ``input_shape, kernel_size`` is keyword-only:
+``F.unfold`` orders them (dilation, padding, stride) and ``F.conv2d``
+(stride, padding, dilation), so a positional call would be a trap.
 
 The validation helpers at the bottom are shared by everything in ``convlab``:
 a bad value raises ``ValueError`` (or ``TypeError`` for a wrong type) whose
@@ -156,6 +159,43 @@ def resolve_padding(padding, kernel_size, stride=1, dilation=1, n: int | None = 
     return tuple((pi, pi) for pi in p)
 
 
+def conv_params(n, kernel_size, stride=1, padding=0, dilation=1):
+    """Validate conv parameters for ``n`` spatial dims: ``(k, s, pads, d)`` tuples.
+
+    Each parameter is an int (every dim) or a tuple of ``n`` ints (a tuple of
+    one is replicated); any other length is a ``ValueError`` naming it, so a
+    parameter never changes how many spatial dims the input has. ``pads`` is
+    a tuple of ``(before, after)`` pairs (see :func:`resolve_padding`).
+    """
+    k = _as_tuple(kernel_size, n, "kernel_size", minimum=1)
+    s = _as_tuple(stride, n, "stride", minimum=1)
+    d = _as_tuple(dilation, n, "dilation", minimum=1)
+    return k, s, resolve_padding(padding, k, stride, d, n), d
+
+
+def check_fits(size, k, pads, d, kernel_size=None, dilation=None):
+    """Raise ``ValueError`` if a dilated kernel ``d*(k-1)+1`` is larger than the
+    padded input ``in + before + after`` in some spatial dim.
+
+    ``size`` may come from a tensor's shape (symbolic under ``torch.compile``):
+    it is only compared, never converted to a Python int.
+    """
+    kernel_size = k if kernel_size is None else kernel_size
+    dilation = d if dilation is None else dilation
+    n = len(k)
+    for i in range(n):
+        span = d[i] * (k[i] - 1) + 1
+        padded = size[i] + pads[i][0] + pads[i][1]
+        if span > padded:
+            where = f" in spatial dim {i}" if n > 1 else ""
+            raise ValueError(
+                f"kernel_size={kernel_size!r} with dilation={dilation!r} spans "
+                f"{_SPAN} = {span} pixels{where}, but the padded input is only "
+                f"in + 2*padding = {size[i]} + {pads[i][0] + pads[i][1]} = {padded} pixels: "
+                "a block must fit inside the padded input (kernel larger than padded input)"
+            )
+
+
 def normalize(input_shape, kernel_size, stride=1, padding=0, dilation=1, *, ndim=None):
     """Validate conv parameters and expand them to per-dimension tuples.
 
@@ -172,28 +212,15 @@ def normalize(input_shape, kernel_size, stride=1, padding=0, dilation=1, *, ndim
         ("dilation", dilation),
     )
     size = _spatial(input_shape, n)
-    k = _as_tuple(kernel_size, n, "kernel_size", minimum=1)
-    s = _as_tuple(stride, n, "stride", minimum=1)
-    d = _as_tuple(dilation, n, "dilation", minimum=1)
-    pads = resolve_padding(padding, k, stride, d, n)
-    for i in range(n):
-        span = d[i] * (k[i] - 1) + 1
-        padded = size[i] + pads[i][0] + pads[i][1]
-        if span > padded:
-            where = f" in spatial dim {i}" if n > 1 else ""
-            raise ValueError(
-                f"kernel_size={kernel_size!r} with dilation={dilation!r} spans "
-                f"{_SPAN} = {span} pixels{where}, but the padded input is only "
-                f"in + 2*padding = {size[i]} + {pads[i][0] + pads[i][1]} = {padded} pixels: "
-                "a block must fit inside the padded input (kernel larger than padded input)"
-            )
+    k, s, pads, d = conv_params(n, kernel_size, stride, padding, dilation)
+    check_fits(size, k, pads, d, kernel_size, dilation)
     return size, k, s, pads, d
 
 
 # --------------------------------------------------------------------------
 # public arithmetic
 # --------------------------------------------------------------------------
-def conv_output_shape(input_shape, kernel_size, stride=1, padding=0, dilation=1):
+def conv_output_shape(input_shape, kernel_size, *, stride=1, padding=0, dilation=1):
     """Spatial output shape of a convolution (and the block grid of ``unfold``).
 
     Per spatial dimension::
@@ -214,11 +241,12 @@ def conv_output_shape(input_shape, kernel_size, stride=1, padding=0, dilation=1)
     )
 
 
-def num_blocks(input_shape, kernel_size, dilation=1, padding=0, stride=1) -> int:
+def num_blocks(input_shape, kernel_size, *, dilation=1, padding=0, stride=1) -> int:
     """``L``, the number of sliding blocks ``unfold`` extracts (and ``fold`` expects).
 
     ``L = prod over spatial dims of floor((in + 2p - d(k-1) - 1) / s) + 1``.
-    The argument order follows ``F.unfold``: kernel_size, dilation, padding, stride.
+    Every parameter after ``kernel_size`` is keyword-only (``F.unfold`` and
+    ``F.conv2d`` order them differently, so a positional call is a trap).
 
     >>> num_blocks((224, 224), 3, dilation=2, stride=2)
     12100
@@ -226,7 +254,9 @@ def num_blocks(input_shape, kernel_size, dilation=1, padding=0, stride=1) -> int
     Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
     """
     total = 1
-    for o in conv_output_shape(input_shape, kernel_size, stride, padding, dilation):
+    for o in conv_output_shape(
+        input_shape, kernel_size, stride=stride, padding=padding, dilation=dilation
+    ):
         total *= o
     return total
 
@@ -245,7 +275,7 @@ def _check_output_padding(output_padding, s, d, n):
 
 
 def conv_transpose_output_shape(
-    input_shape, kernel_size, stride=1, padding=0, output_padding=0, dilation=1
+    input_shape, kernel_size, *, stride=1, padding=0, output_padding=0, dilation=1
 ):
     """Spatial output shape of a transposed convolution.
 
@@ -292,7 +322,7 @@ def conv_transpose_output_shape(
     return out
 
 
-def output_padding_for(input_shape, kernel_size, stride=1, padding=0, dilation=1):
+def output_padding_for(input_shape, kernel_size, *, stride=1, padding=0, dilation=1):
     """The ``output_padding`` with which a transposed conv restores a conv's input shape.
 
     A convolution with these parameters maps ``input_shape`` to
@@ -320,7 +350,7 @@ def output_padding_for(input_shape, kernel_size, stride=1, padding=0, dilation=1
     )
 
 
-def fold_output_sizes_for(L_per_dim, kernel_size, dilation=1, padding=0, stride=1):
+def fold_output_sizes_for(L_per_dim, kernel_size, *, dilation=1, padding=0, stride=1):
     """Every image size from which unfold would produce the given block grid.
 
     ``L_per_dim`` is the number of blocks along each spatial dimension (the

@@ -3,9 +3,12 @@
 Each property runs the ``ci`` profile's 2,000 examples per op and spatial
 rank (``--hypothesis-profile=thorough``: 10,000). Every example checks float64
 (atol 1e-10) and float32; conv and transposed-conv examples also check the
-gradients with respect to input, weight and bias in float64.
+gradients with respect to input, weight and bias in float64. Each example
+also draws how padding is applied (``ops._FORCE_PATH``: by copy, by index, or
+convlab's own choice), so both code paths meet every case.
 """
 
+import contextlib
 import math
 
 import pytest
@@ -23,6 +26,19 @@ CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 TCONV = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 OURS_CONV = {1: convlab.conv1d, 2: convlab.conv2d, 3: convlab.conv3d}
 OURS_TCONV = {1: convlab.conv_transpose1d, 2: convlab.conv_transpose2d, 3: convlab.conv_transpose3d}
+OURS_UNFOLD = {1: convlab.unfold1d, 2: convlab.unfold, 3: convlab.unfold3d}
+OURS_FOLD = {1: convlab.fold1d, 2: convlab.fold, 3: convlab.fold3d}
+
+
+@contextlib.contextmanager
+def padding_path(data):
+    """Pad by copy, by index, or as convlab chooses (drawn per example)."""
+    saved = convlab.ops._FORCE_PATH
+    convlab.ops._FORCE_PATH = data.draw(st.sampled_from([None, "copy", "index"]), label="path")
+    try:
+        yield
+    finally:
+        convlab.ops._FORCE_PATH = saved
 
 
 def _tuple(v, n):
@@ -51,9 +67,9 @@ def fold_reference(cols, size, k, d, p, s):
     n = len(k)
     N, K = cols.shape[0], math.prod(k)
     C = cols.shape[1] // K
-    blocks = convlab.conv_output_shape(size, k, s, p, d)
+    blocks = convlab.conv_output_shape(size, k, stride=s, padding=p, dilation=d)
     padded = tuple(size[i] + 2 * p[i] for i in range(n))
-    reached = convlab.conv_transpose_output_shape(blocks, k, s, 0, 0, d)
+    reached = convlab.conv_transpose_output_shape(blocks, k, stride=s, dilation=d)
     op = tuple(padded[i] - reached[i] for i in range(n))
     out = TCONV[n](
         cols.reshape(N * C, K, *blocks),
@@ -89,19 +105,19 @@ def test_unfold_matches_torch(n, data):
     )
     x = torch.randn(N, C, *prm["size"], dtype=torch.float64)
     expected = unfold_reference(x, k, d, p, s)
-    assert expected.shape[2] == convlab.num_blocks(prm["size"], k, d, p, s)
+    assert expected.shape[2] == convlab.num_blocks(prm["size"], k, dilation=d, padding=p, stride=s)
     if n == 2:
         torch.testing.assert_close(F.unfold(x, **kw), expected, **F64)
-    if n != 2 and isinstance(prm["kernel_size"], int):
-        kw["kernel_size"] = (prm["kernel_size"],) * n  # an int would mean 2-D, as in F.unfold
-    got = convlab.unfold(x if batched else x[0], **kw)
-    torch.testing.assert_close(got, expected if batched else expected[0], **F64)
-    # float32, and integer / bool dtypes (F.unfold has no integer kernel on CPU)
-    torch.testing.assert_close(convlab.unfold(x.float(), **kw), expected.float(), **F32)
-    for dtype in (torch.int64, torch.int32, torch.uint8, torch.bool):
-        xi = (x * 3).round().abs().to(dtype)
-        ref = unfold_reference(xi.double(), k, d, p, s).to(dtype)
-        assert torch.equal(convlab.unfold(xi, **kw), ref)
+    unfold = OURS_UNFOLD[n]
+    with padding_path(data):
+        got = unfold(x if batched else x[0], **kw)
+        torch.testing.assert_close(got, expected if batched else expected[0], **F64)
+        # float32, and integer / bool dtypes (F.unfold has no integer kernel on CPU)
+        torch.testing.assert_close(unfold(x.float(), **kw), expected.float(), **F32)
+        for dtype in (torch.int64, torch.int32, torch.uint8, torch.bool):
+            xi = (x * 3).round().abs().to(dtype)
+            ref = unfold_reference(xi.double(), k, d, p, s).to(dtype)
+            assert torch.equal(unfold(xi, **kw), ref)
 
 
 # --------------------------------------------------------------------------
@@ -116,7 +132,7 @@ def test_fold_matches_torch(n, data):
     C = data.draw(st.integers(1, 3))
     size = prm["size"]
     k, d, s, p = (_tuple(prm[key], n) for key in ("kernel_size", "dilation", "stride", "padding"))
-    L = convlab.num_blocks(size, k, d, p, s)
+    L = convlab.num_blocks(size, k, dilation=d, padding=p, stride=s)
     cols = torch.randn(N, C * math.prod(k), L, dtype=torch.float64)
     expected = fold_reference(cols, size, k, d, p, s)
     kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
@@ -128,15 +144,15 @@ def test_fold_matches_torch(n, data):
             padding=prm["padding"],
             stride=prm["stride"],
         )
-    got = convlab.fold(cols if batched else cols[0], size, **kw)
-    torch.testing.assert_close(got, expected if batched else expected[0], **F64)
-    torch.testing.assert_close(convlab.fold(cols.float(), size, **kw), expected.float(), **F32)
-    # the documented identity fold(unfold(x)) == divisor * x
-    x = torch.randn(N, C, *size, dtype=torch.float64)
-    divisor = convlab.fold_divisor(size, k, d, p, s, dtype=torch.float64)
-    torch.testing.assert_close(
-        convlab.fold(convlab.unfold(x, **kw), size, **kw), divisor * x, **F64
-    )
+    fold, unfold = OURS_FOLD[n], OURS_UNFOLD[n]
+    with padding_path(data):
+        got = fold(cols if batched else cols[0], size, **kw)
+        torch.testing.assert_close(got, expected if batched else expected[0], **F64)
+        torch.testing.assert_close(fold(cols.float(), size, **kw), expected.float(), **F32)
+        # the documented identity fold(unfold(x)) == divisor * x
+        x = torch.randn(N, C, *size, dtype=torch.float64)
+        divisor = convlab.fold_divisor(size, k, d, p, s, dtype=torch.float64)
+        torch.testing.assert_close(fold(unfold(x, **kw), size, **kw), divisor * x, **F64)
 
 
 # --------------------------------------------------------------------------
@@ -167,7 +183,8 @@ def test_conv_matches_torch(n, data):
     )
     args = (prm["stride"], prm["padding"], prm["dilation"], g)
     expected = CONV[n](x, weight, bias, *args)
-    got = OURS_CONV[n](x, weight, bias, *args)
+    with padding_path(data):
+        got = OURS_CONV[n](x, weight, bias, *args)
     torch.testing.assert_close(got, expected, **F64)
     grad_out = torch.randn_like(expected)
     for ours, theirs in zip(
@@ -208,14 +225,15 @@ def test_conv_transpose_matches_torch(n, method, data):
     )
     args = (prm["stride"], prm["padding"], prm["output_padding"], g, prm["dilation"])
     expected = TCONV[n](x, weight, bias, *args)
-    got = OURS_TCONV[n](x, weight, bias, *args, method=method)
+    with padding_path(data):
+        got = OURS_TCONV[n](x, weight, bias, *args, method=method)
     assert got.shape[-n:] == convlab.conv_transpose_output_shape(
         prm["size"],
         prm["kernel_size"],
-        prm["stride"],
-        prm["padding"],
-        prm["output_padding"],
-        prm["dilation"],
+        stride=prm["stride"],
+        padding=prm["padding"],
+        output_padding=prm["output_padding"],
+        dilation=prm["dilation"],
     )
     torch.testing.assert_close(got, expected, **F64)
     grad_out = torch.randn_like(expected)

@@ -144,7 +144,7 @@ def test_fold_forum_case_names_the_image_size():
 def test_fold_rows_not_a_multiple_of_the_kernel():
     with pytest.raises(
         ValueError,
-        match=r"input has 10 rows.*not a multiple of "
+        match=r"input has 10 rows.*not a positive multiple of "
         r"prod\(kernel_size\) = 9",
     ):
         convlab.fold(torch.zeros(1, 10, 9), (5, 5), 3)
