@@ -330,7 +330,7 @@ def _unfold(n, input, kernel_size, dilation, padding, stride):
         raise ValueError(
             f"input has shape {tuple(input.shape)} ({input.dim()}-D), but {fname} needs "
             f"{n + 2}-D (N, C, {_SPATIAL_NAMES[n]}) or {n + 1}-D (C, {_SPATIAL_NAMES[n]}) "
-            f"input" + _OTHER_RANKS.format(kind="unfold", dims=input.dim() - 2)
+            f"input{_rank_hint(input.dim(), fname)}"
         )
     batched = input.dim() == n + 2
     x = input if batched else input.unsqueeze(0)
@@ -341,10 +341,15 @@ def _unfold(n, input, kernel_size, dilation, padding, stride):
     return cols if batched else cols.squeeze(0)
 
 
-_OTHER_RANKS = (
-    " (for {dims} spatial dims use convlab.{kind}1d or convlab.{kind}3d; no parameter "
-    "ever changes how the input is read)"
-)
+def _rank_hint(dim, fname):
+    """Point a batched input of another spatial rank to its own function."""
+    other = _UNFOLD_NAMES.get(dim - 2)
+    if other is None or other == fname:
+        return ""
+    return (
+        f" (a batch with {dim - 2} spatial dim{'s' if dim != 3 else ''} is for "
+        f"convlab.{other}; no parameter ever changes how the input is read)"
+    )
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):

@@ -42,6 +42,8 @@ def test_fold_tuple_of_the_wrong_length_is_an_error_naming_it(name):
 
 
 def test_a_tuple_of_one_is_replicated_as_the_docstring_promises():
+    with pytest.raises(RuntimeError, match="expected kernel_size equals to 2"):
+        F.unfold(X4, (3,))  # chapter 1 says torch 2.13 refuses it
     for kw in (dict(kernel_size=(3,)), dict(kernel_size=3, padding=(1,), stride=(2,))):
         full = {k: (v[0] if isinstance(v, tuple) else v) for k, v in kw.items()}
         assert torch.equal(convlab.unfold(X4, **kw), F.unfold(X4, **full))
@@ -66,9 +68,13 @@ def test_unfold_takes_exactly_what_F_unfold_takes(shape, fname):
         convlab.unfold(torch.randn(shape), 2)
 
 
-def test_the_message_points_to_the_1d_and_3d_functions():
-    with pytest.raises(ValueError, match=r"convlab\.unfold1d or convlab\.unfold3d"):
+def test_the_message_points_to_the_function_for_that_rank():
+    with pytest.raises(ValueError, match=r"3 spatial dims is for convlab\.unfold3d"):
         convlab.unfold(torch.randn(2, 3, 4, 5, 6), 2)
+    with pytest.raises(ValueError, match=r"2 spatial dims is for convlab\.unfold;"):
+        convlab.unfold1d(torch.randn(2, 3, 4, 5), 2)
+    with pytest.raises(ValueError, match=r"1 spatial dim is for convlab\.unfold1d"):
+        convlab.unfold3d(torch.randn(2, 3, 4), 2)
 
 
 @pytest.mark.parametrize("batched", [True, False])
