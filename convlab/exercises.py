@@ -1,11 +1,33 @@
-"""Exercise checkers: test a reader's function against torch on random cases.
+"""Exercise checkers: test a reader's function against torch, simple cases first.
 
-Each checker calls the reader's function on seeded random cases (the same
-cases every run), compares with torch, and returns a :class:`CheckReport`
-whose text says how many cases passed or, for the first failing case, the
-arguments and what was wrong: the type, the shape, the values (largest
-difference and where) or the gradient. A function that still raises
-``NotImplementedError`` gets a friendly "not implemented yet".
+Each checker calls the reader's function on seeded cases (the same cases every
+run), compares with torch, and returns a :class:`CheckReport` whose text says
+how many cases passed or, for the first failing case, what that case changes
+from torch's defaults, its arguments and what was wrong:
+
+- the type or the shape of the result;
+- its values: the largest difference and where, or a nan/inf where torch's
+  value is finite;
+- its gradient (checkers with ``grad=True``): wrong, or missing (a result
+  that does not require grad, or a gradient that is None or zero where
+  torch's is not);
+- a call of the very operation the exercise asks the reader to write
+  (``F.unfold`` in an unfold exercise, ``F.fold`` in a fold exercise, any torch
+  convolution in a convolution exercise), recorded at the aten level by
+  :func:`convlab.aten.record_aten_ops` while the reader's function and its
+  backward run (torch's own answer is computed outside the recording).
+
+A function that still raises ``NotImplementedError`` gets a friendly "not
+implemented yet".
+
+The cases go from simple to hard: torch's defaults first (``stride=1``,
+``padding=0``, ``dilation=1``, ``groups=1``, ``output_padding=0``), then one
+parameter changed at a time, then combinations. A failure says what its case
+changes, so the first one names the parameter a function mishandles::
+
+    FAILED: unfold, 2 of 20 cases passed before this one failed:
+      case 3 (stride=2; everything else default)
+      called with x of shape (1, 2, 7, 6), kernel_size=(2, 3), ...
 
 Usage in a chapter::
 
@@ -26,11 +48,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from . import shapes
+from . import aten, shapes
 
 __all__ = [
     "CheckReport",
@@ -75,11 +98,40 @@ class CheckReport:
         if self.failure is not None:
             return (
                 f"FAILED: {self.name}, {self.passed} of {self.total} cases passed before "
-                f"this one failed:\n{self.failure}"
+                f"this one failed:\n{_wrap(self.failure)}"
             )
         return f"PASSED: {self.name}, all {self.total} cases agree with torch."
 
     __str__ = __repr__
+
+
+def _wrap(text, width=76):
+    """Fill each line of ``text`` to ``width`` columns, continuation lines indented two
+    more spaces; never inside parentheses (a shape stays whole)."""
+    out = []
+    for line in text.splitlines():
+        indent = line[: len(line) - len(line.lstrip())]
+        if line.lstrip().startswith("case "):  # "case 3 (what it changes)" stays whole
+            out.append(line)
+            continue
+        words, depth, word = [], 0, ""
+        for char in line.lstrip():
+            depth += (char in "([{") - (char in ")]}")
+            if char == " " and depth == 0:
+                words.append(word)
+                word = ""
+            else:
+                word += char
+        words.append(word)
+        current = indent + words[0]
+        for word in words[1:]:
+            if len(current) + 1 + len(word) > width:
+                out.append(current)
+                current = indent + "  " + word
+            else:
+                current += " " + word
+        out.append(current)
+    return "\n".join(out)
 
 
 def _fmt(kwargs):
@@ -102,23 +154,230 @@ def random_sliding_case(rng: random.Random, *, max_size=9):
             return dict(input_size=size, kernel_size=k, stride=s, padding=p, dilation=d)
 
 
-def _call(fn, report, args, kwargs):
-    """Run the reader's function; returns (ok, result)."""
+# --------------------------------------------------------------------------
+# the cases, from simple to hard
+# --------------------------------------------------------------------------
+#: torch's default of every parameter a case may change, in the order reports name them
+_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, output_padding=0)
+#: the values each parameter takes in the cases (inclusive)
+_RANGES = dict(stride=(1, 3), padding=(0, 2), dilation=(1, 2), groups=(1, 3))
+
+
+def _plans(rng, count, knobs, *, base=None, ranges=None, pairs=True, output_padding=False):
+    """The parameter settings of ``count`` cases, from simple to hard; and how many are simple.
+
+    A plan maps ``stride``, ``padding``, ``dilation`` and ``output_padding`` to
+    pairs and ``groups`` to an int. First torch's defaults (updated by ``base``)
+    twice; then each of ``knobs`` changed alone, twice (an equal pair, then an
+    uneven one; with ``pairs=False``, two values); then, with
+    ``output_padding``, an output_padding with the stride it needs, twice; then
+    random combinations changing at least two of ``knobs`` (at least one when
+    there is one knob; none when there are none).
+    """
+    ranges = {**_RANGES, **(ranges or {})}
+    start = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, output_padding=(0, 0))
+    start.update(base or {})
+    plans = [dict(start), dict(start)]
+    for knob in knobs:
+        low, high = ranges[knob]
+        if knob == "groups":
+            values = list(range(max(low, 2), high + 1))
+            plans += [{**start, knob: values[0]}, {**start, knob: values[-1]}]
+            continue
+        others = [v for v in range(low, high + 1) if v != start[knob][0]]
+        even = rng.choice(others)
+        if pairs:
+            uneven = tuple(rng.sample(range(low, high + 1), 2))
+        else:
+            v = rng.choice([o for o in others if o != even] or others)
+            uneven = (v, v)
+        plans += [{**start, knob: (even, even)}, {**start, knob: uneven}]
+    if output_padding:
+        s = rng.randint(2, 3)
+        plans.append({**start, "stride": (s, s), "output_padding": (s - 1, s - 1)})
+        stride = (2, 3) if rng.random() < 0.5 else (3, 2)
+        plans.append({**start, "stride": stride, "output_padding": (1, rng.randint(1, 2))})
+    simple = len(plans)
+    need = min(2, len(knobs))
+    while len(plans) < count:
+        plan = dict(start)
+        for knob in knobs:
+            low, high = ranges[knob]
+            if knob == "groups":
+                plan[knob] = rng.randint(low, high)
+            else:
+                v = rng.randint(low, high)
+                plan[knob] = (v, rng.randint(low, high) if pairs else v)
+        if output_padding:
+            plan["output_padding"] = tuple(
+                rng.randint(0, max(s, d) - 1) for s, d in zip(plan["stride"], plan["dilation"])
+            )
+        if sum(plan[k] != start[k] for k in knobs) >= need:
+            plans.append(plan)
+    return plans[:count], simple
+
+
+def _fit(rng, plan, *, simple, square=False, max_size=9):
+    """``(kernel_size, input_size)`` pairs for a plan, legal for unfold.
+
+    In a simple case the input is a block plus one stride or a little more, so
+    every parameter the case changes changes the result (and a dilated kernel
+    has at least two taps); other cases are as random as ``random_sliding_case``.
+    """
+    kernel, size = [], []
+    for s, p, d in zip(plan["stride"], plan["padding"], plan["dilation"]):
+        k = rng.randint(2, 4) if simple else rng.randint(2 if d > 1 else 1, 4)
+        extra = s if simple and s > 1 else 0
+        while k > 1 and d * (k - 1) + 1 + extra > max_size:
+            k -= 1
+        span = d * (k - 1) + 1
+        if simple:
+            low = span + extra
+            n = rng.randint(low, min(max_size, low + 3))
+        else:
+            n = rng.randint(max(1, span - 2 * p), max_size)
+        kernel.append(k)
+        size.append(n)
+    if square:
+        kernel[1], size[1] = kernel[0], size[0]
+    return tuple(kernel), tuple(size)
+
+
+def _sliding_cases(rng, count, knobs=("stride", "padding", "dilation"), **kw):
+    """Cases ``dict(input_size, kernel_size, stride, padding, dilation, groups)`` (pairs,
+    ``groups`` an int) from simple to hard; ``kw`` as for :func:`_plans`, plus
+    ``max_size``."""
+    max_size = kw.pop("max_size", 9)
+    plans, simple = _plans(rng, count, knobs, **kw)
+    out = []
+    for i, plan in enumerate(plans):
+        k, size = _fit(rng, plan, simple=i < simple, square=i == 0, max_size=max_size)
+        out.append(
+            dict(
+                input_size=size,
+                kernel_size=k,
+                stride=plan["stride"],
+                padding=plan["padding"],
+                dilation=plan["dilation"],
+                groups=plan["groups"],
+            )
+        )
+    return out
+
+
+def _short(value):
+    """``(2, 2)`` reads ``2``; an uneven pair stays a pair."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else tuple(value)
+    return value
+
+
+def _is_default(name, value):
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    return all(v == _DEFAULTS[name] for v in values)
+
+
+def _describe(case):
+    """What a case changes from torch's defaults, in words: ``stride=2; everything
+    else default``, or ``all defaults: stride=1, padding=0, dilation=1``."""
+    present = [k for k in _DEFAULTS if k in case]
+    changed = [f"{k}={_short(case[k])}" for k in present if not _is_default(k, case[k])]
+    if not changed:
+        return "all defaults: " + ", ".join(f"{k}={_DEFAULTS[k]}" for k in present)
+    if len(changed) < len(present):
+        return ", ".join(changed) + "; everything else default"
+    return ", ".join(changed)
+
+
+def _where(report, case, called, about=None):
+    """The first lines of a failure: the case number, what it changes, the call."""
+    return (
+        f"  case {report.passed + 1} ({about or _describe(case)})\n"
+        f"  called with {called or 'no arguments'}"
+    )
+
+
+# --------------------------------------------------------------------------
+# running the reader's function
+# --------------------------------------------------------------------------
+_TORCH_DIR = Path(torch.__file__).resolve().parent
+
+#: how a report names each kind of forbidden operation (keys of ``aten.OPS``)
+_CALLED = {
+    "unfold": "calls F.unfold",
+    "fold": "calls F.fold",
+    "convolution": "calls a torch convolution such as F.conv2d, F.conv_transpose2d or nn.Conv2d",
+    "convolution_backward": "asks torch for a convolution's gradient, by autograd or torch.nn.grad",
+}
+
+# What each exercise may not call (kinds of ``aten.OPS``), and what to do instead.
+_NO_UNFOLD = (("unfold",), "pad, then gather the blocks by indexing or views, and reshape.")
+_NO_FOLD = (("fold",), "add the blocks back yourself, with index_add_ or a loop.")
+_NO_CONV = (("convolution",), "use unfold (or fold) and matrix products instead.")
+_COUNT_BLOCKS = (("unfold", "fold"), "count the blocks yourself, with loops over the positions.")
+_ARITHMETIC_UNFOLD = (("unfold",), "compute the count with integer arithmetic.")
+_ARITHMETIC_DIVISOR = (("unfold", "fold"), "decide with arithmetic per dimension.")
+_ARITHMETIC_CONV = (("convolution",), "compute the size with integer arithmetic.")
+_NO_CONV_GRAD = (("convolution_backward",), "get it from one F.conv_transpose2d instead.")
+
+
+def _raised_by_torch(err):
+    """True if an exception was raised inside torch (an unsupported dtype, say),
+    not by the reader's own ``raise NotImplementedError``."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_TORCH_DIR)
+
+
+def _forbidden(report, ops, forbid, where):
+    """Fill ``report.failure`` if the recorded ``ops`` hold an op ``forbid`` names."""
+    if not forbid:
+        return False
+    kinds, advice = forbid
+    for kind in kinds:
+        names = aten.calls(ops, kind)
+        if names:
+            ran = ", ".join(f"aten.{n}" for n in names)
+            report.failure = (
+                f"{where}\n  it {_CALLED[kind]} (torch ran {ran}), which this "
+                f"exercise asks you to do without: {advice}"
+            )
+            return True
+    return False
+
+
+def _call(fn, report, args, kwargs, where, forbid=None, what="it"):
+    """Run the reader's function, recording the aten ops it dispatches; returns (ok, result).
+
+    Not ok: it raised ``NotImplementedError`` (``report.not_implemented``), raised
+    anything else, or called an operation ``forbid`` names (``report.failure``).
+    """
     try:
-        return True, fn(*args, **kwargs)
-    except NotImplementedError:
-        report.not_implemented = True
+        with aten.record_aten_ops() as ops:
+            result = fn(*args, **kwargs)
+    except NotImplementedError as err:
+        if not _raised_by_torch(err):
+            report.not_implemented = True
+            return False, None
+        report.failure = f"{where}\n  {what} raised NotImplementedError: {err}"
         return False, None
     except Exception as err:  # the reader's bug: report it, do not crash the notebook
-        report.failure = (
-            f"  case {report.passed + 1}: called with {_fmt(kwargs)}\n"
-            f"  it raised {type(err).__name__}: {err}"
-        )
+        report.failure = f"{where}\n  {what} raised {type(err).__name__}: {err}"
         return False, None
+    if _forbidden(report, ops, forbid, where):
+        return False, None
+    return True, result
 
 
 def _compare(report, got, expected, where, *, atol=1e-6):
-    """Fill ``report.failure`` if ``got`` differs from ``expected``; True if equal."""
+    """Fill ``report.failure`` if ``got`` differs from ``expected``; True if equal.
+
+    A nan or inf where torch's value is finite is a failure of its own (a nan
+    compares false with everything, so a plain difference would miss it).
+    """
     if not isinstance(got, torch.Tensor):
         report.failure = f"{where}\n  expected a torch.Tensor, got {type(got).__name__}"
         return False
@@ -127,82 +386,150 @@ def _compare(report, got, expected, where, *, atol=1e-6):
             f"{where}\n  shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
         )
         return False
-    diff = (got.detach().double() - expected.detach().double()).abs()
+    mine = got.detach().to(torch.float64)
+    theirs = expected.detach().to(torch.float64)
+    broken = ~torch.isfinite(mine) & torch.isfinite(theirs)
+    if broken.any():
+        index = tuple(int(i) for i in torch.nonzero(broken)[0])
+        report.failure = (
+            f"{where}\n  values: {int(broken.sum())} of {broken.numel()} values are nan "
+            f"or inf where torch's are finite; the first at index {index}: expected "
+            f"{theirs[index].item():.4g}, got {mine[index].item()}"
+        )
+        return False
+    same = (mine == theirs) | (torch.isnan(mine) & torch.isnan(theirs))
+    diff = torch.where(same, 0.0, (mine - theirs).abs()).nan_to_num(nan=float("inf"))
     if diff.numel() and diff.max() > atol:
         index = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0])
         report.failure = (
             f"{where}\n  values: largest difference {diff.max().item():.4g} at "
-            f"index {index}: expected {expected[index].item():.4g}, "
-            f"got {got[index].item():.4g}"
+            f"index {index}: expected {theirs[index].item():.4g}, "
+            f"got {mine[index].item():.4g}"
         )
         return False
     return True
 
 
-def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6):
-    """Shared loop: value, then (optionally) gradient with respect to the tensors."""
+_AUTOGRAD_HINT = (
+    "compute it from the inputs with torch operations that autograd can follow: "
+    "no .detach(), .data, .item(), .numpy() or torch.no_grad()."
+)
+
+
+def _grad_agrees(report, got, inputs, tensors, kwargs, reference, where, names, forbid, atol):
+    """Compare the gradients of ``sum(got * w)`` (``w`` random) with torch's; True if equal.
+
+    The reader's backward is recorded (a forbidden op may hide there); torch's
+    is not.
+    """
+    weight = torch.randn(got.shape, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    refs = [t.detach().clone().requires_grad_(True) for t in tensors]
+    out = reference(*refs, **kwargs)
+    theirs = torch.autograd.grad((out * weight.to(out.dtype)).sum(), refs, allow_unused=True)
+    theirs = [torch.zeros_like(r) if b is None else b for r, b in zip(refs, theirs)]
+    if not got.requires_grad:
+        if any(bool(b.any()) for b in theirs):
+            report.failure = (
+                f"{where}\n  the values are right, but the result does not require grad: "
+                f"it carries no gradient, and the checker compares gradients too; " + _AUTOGRAD_HINT
+            )
+            return False
+        return True
+    try:
+        with aten.record_aten_ops() as ops:
+            mine = torch.autograd.grad(
+                (got * weight.to(got.dtype)).sum(), inputs, allow_unused=True
+            )
+    except Exception as err:
+        report.failure = (
+            f"{where}\n  the values are right, but computing the gradient raised "
+            f"{type(err).__name__}: {err}"
+        )
+        return False
+    if _forbidden(report, ops, forbid, where):
+        return False
+    for name, a, b in zip(names, mine, theirs):
+        if (a is None or not a.any()) and b.any():
+            report.failure = (
+                f"{where}\n  the values are right, but no gradient reaches {name}: autograd "
+                f"gives {'None' if a is None else 'zeros'} where torch's gradient is not "
+                f"zero; " + _AUTOGRAD_HINT
+            )
+            return False
+        a = torch.zeros_like(b) if a is None else a
+        if not _compare(
+            report,
+            a,
+            b,
+            f"{where}\n  the values are right, but the gradient with respect to {name} is not:",
+            atol=atol,
+        ):
+            return False
+    return True
+
+
+def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6, names=("x",), forbid=None):
+    """Shared loop: the value, then (with ``grad``) the gradient with respect to the
+    tensors, named ``names`` in reports. ``cases``: ``(tensors, kwargs)`` pairs."""
     report = CheckReport(name, len(cases))
-    for case in cases:
-        tensors, kwargs = case
+    for tensors, kwargs in cases:
         expected = reference(*tensors, **kwargs)
         inputs = [t.detach().clone().requires_grad_(grad) for t in tensors]
-        ok, got = _call(fn, report, inputs, kwargs)
+        shown = [f"{n} of shape {tuple(t.shape)}" for n, t in zip(names, tensors)]
+        where = _where(report, kwargs, ", ".join([*shown, _fmt(kwargs)] if kwargs else shown))
+        ok, got = _call(fn, report, inputs, kwargs, where, forbid)
         if not ok:
             return report
-        shown = ", ".join(f"tensor of shape {tuple(t.shape)}" for t in tensors)
-        where = f"  case {report.passed + 1}: called with {shown}, {_fmt(kwargs)}"
         if not _compare(report, got, expected, where, atol=atol):
             return report
-        if grad and got.requires_grad:
-            weight = torch.randn(
-                expected.shape, generator=torch.Generator().manual_seed(7), dtype=expected.dtype
-            )
-            mine = torch.autograd.grad((got * weight).sum(), inputs, allow_unused=True)
-            refs = [t.detach().clone().requires_grad_(True) for t in tensors]
-            theirs = torch.autograd.grad((reference(*refs, **kwargs) * weight).sum(), refs)
-            for i, (a, b) in enumerate(zip(mine, theirs)):
-                a = torch.zeros_like(b) if a is None else a
-                if not _compare(
-                    report,
-                    a,
-                    b,
-                    f"{where}\n  (the gradient with respect to argument {i})",
-                    atol=atol,
-                ):
-                    return report
+        if grad and not _grad_agrees(
+            report, got, inputs, tensors, kwargs, reference, where, names, forbid, atol
+        ):
+            return report
         report.passed += 1
     return report
 
 
-def _value_checker(name, fn, cases, expected, why):
+def _value_checker(name, fn, cases, expected, why, *, forbid=None, about=None):
     """Shared loop: ``fn(**case) == expected(case)`` for every case (dicts of arguments).
 
-    ``why(case, value)`` says where the expected value comes from, for the report.
+    ``why(case, value)`` says where the expected value comes from, for the report;
+    ``about(case)``, what the case is (default: what it changes from the defaults).
     """
     cases = list(cases)
     report = CheckReport(name, len(cases))
     for case in cases:
         want = expected(case)
-        ok, got = _call(fn, report, (), case)
+        where = _where(report, case, _fmt(case), about and about(case))
+        ok, got = _call(fn, report, (), case, where, forbid)
         if not ok:
             return report
         if got != want:
-            report.failure = (
-                f"  case {report.passed + 1}: {_fmt(case)}\n  expected "
-                f"{want!r} ({why(case, want)}), got {got!r}"
-            )
+            report.failure = f"{where}\n  expected {want!r} ({why(case, want)}), got {got!r}"
             return report
         report.passed += 1
     return report
 
 
+# --------------------------------------------------------------------------
+# chapter 1
+# --------------------------------------------------------------------------
+def _unfold_args(c):
+    return dict(
+        input_size=c["input_size"],
+        kernel_size=c["kernel_size"],
+        stride=c["stride"],
+        padding=c["padding"],
+        dilation=c["dilation"],
+    )
+
+
 def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
     """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> L`` (2-D tuples).
 
-    The expected ``L`` is the number of columns ``F.unfold`` really returns.
-    Chapter 1.
+    The expected ``L`` is the number of columns ``F.unfold`` really returns; an
+    answer that runs ``F.unfold`` to find it fails. Chapter 1.
     """
-    rng = random.Random(seed)
 
     def unfold_L(c):
         x = torch.zeros(1, 1, *c["input_size"])
@@ -211,34 +538,33 @@ def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
     return _value_checker(
         "num_blocks",
         fn,
-        (random_sliding_case(rng) for _ in range(cases)),
+        [_unfold_args(c) for c in _sliding_cases(random.Random(seed), cases)],
         unfold_L,
         lambda c, v: "the number of columns F.unfold returns",
+        forbid=_ARITHMETIC_UNFOLD,
     )
 
 
 def _unfold_cases(rng, cases, dtype=torch.float64):
+    """``((x,), kwargs)`` for unfold, simple to hard; the first ``x`` has one image
+    and one channel."""
     out = []
-    for _ in range(cases):
-        c = random_sliding_case(rng)
+    for i, c in enumerate(_sliding_cases(rng, cases)):
+        N, C = (1, 1) if i == 0 else (rng.randint(1, 2), rng.randint(1, 3))
         x = torch.randn(
-            rng.randint(1, 2),
-            rng.randint(1, 3),
+            N,
+            C,
             *c["input_size"],
             dtype=dtype,
             generator=torch.Generator().manual_seed(rng.randint(0, 10**6)),
         )
-        out.append(
-            (
-                (x,),
-                dict(
-                    kernel_size=c["kernel_size"],
-                    dilation=c["dilation"],
-                    padding=c["padding"],
-                    stride=c["stride"],
-                ),
-            )
+        kw = dict(
+            kernel_size=c["kernel_size"],
+            dilation=c["dilation"],
+            padding=c["padding"],
+            stride=c["stride"],
         )
+        out.append(((x,), kw))
     return out
 
 
@@ -246,119 +572,49 @@ def check_unfold(fn, cases=20, seed=0, grad=True) -> CheckReport:
     """Check ``fn(x, kernel_size, dilation, padding, stride)`` against ``F.unfold``.
 
     ``x`` is ``(N, C, H, W)`` float64; parameters are 2-tuples. With ``grad``,
-    the gradient with respect to ``x`` is compared too (when the result
-    requires grad). Chapter 1.
+    the gradient with respect to ``x`` is compared too, and a result that
+    carries none fails. An answer that calls ``F.unfold`` fails. Chapter 1.
     """
     return _tensor_checker(
-        "unfold", fn, _unfold_cases(random.Random(seed), cases), F.unfold, grad=grad
+        "unfold",
+        fn,
+        _unfold_cases(random.Random(seed), cases),
+        F.unfold,
+        grad=grad,
+        forbid=_NO_UNFOLD,
     )
-
-
-def check_fold(fn, cases=20, seed=0, grad=True) -> CheckReport:
-    """Check ``fn(cols, output_size, kernel_size, dilation, padding, stride)`` against ``F.fold``.
-
-    Chapter 2.
-    """
-    rng = random.Random(seed)
-    built = []
-    for (x,), kw in _unfold_cases(rng, cases):
-        cols = F.unfold(x, **kw)
-        built.append(((cols,), dict(output_size=tuple(x.shape[2:]), **kw)))
-    return _tensor_checker("fold", fn, built, F.fold, grad=grad)
-
-
-def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
-    """Check ``fn(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``.
-
-    With ``groups=True`` the cases include grouped and depthwise convolutions.
-    Chapter 3.
-    """
-    rng = random.Random(seed)
-    built = []
-    for _ in range(cases):
-        c = random_sliding_case(rng)
-        g = rng.choice([1, 2, 3]) if groups else 1
-        C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
-        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        x = torch.randn(
-            rng.randint(1, 2), C_in, *c["input_size"], dtype=torch.float64, generator=gen
-        )
-        weight = torch.randn(
-            C_out, C_in // g, *c["kernel_size"], dtype=torch.float64, generator=gen
-        )
-        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
-        built.append(
-            (
-                (x, weight, bias),
-                dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g),
-            )
-        )
-    return _tensor_checker(
-        "conv2d" + (" with groups" if groups else ""), fn, built, F.conv2d, grad=grad
-    )
-
-
-TRANSPOSE_LEVELS = ("stride1", "stride", "all")
-
-
-def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> CheckReport:
-    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
-    against ``F.conv_transpose2d``.
-
-    ``level``: ``"stride1"`` (stride 1, padding 0, dilation 1, one group: the
-    forum's case), ``"stride"`` (any stride, still no padding, dilation or
-    groups) or ``"all"`` (every parameter, groups included). Chapter 4.
-    """
-    if level not in TRANSPOSE_LEVELS:
-        raise ValueError(f"level={level!r} is not a level: use one of {TRANSPOSE_LEVELS}")
-    rng = random.Random(seed)
-    built = []
-    while len(built) < cases:
-        k = (rng.randint(1, 4), rng.randint(1, 4))
-        s = (rng.randint(1, 3), rng.randint(1, 3)) if level != "stride1" else (1, 1)
-        full = level == "all"
-        d = (rng.randint(1, 2), rng.randint(1, 2)) if full else (1, 1)
-        p = (rng.randint(0, 2), rng.randint(0, 2)) if full else (0, 0)
-        op = tuple(rng.randint(0, max(s[i], d[i]) - 1) for i in range(2)) if full else (0, 0)
-        g = rng.choice([1, 1, 2]) if full else 1
-        size = (rng.randint(1, 6), rng.randint(1, 6))
-        try:
-            shapes.conv_transpose_output_shape(size, k, s, p, op, d)
-        except ValueError:
-            continue
-        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
-        x = torch.randn(rng.randint(1, 2), C_in, *size, dtype=torch.float64, generator=gen)
-        weight = torch.randn(C_in, C_out // g, *k, dtype=torch.float64, generator=gen)
-        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
-        built.append(
-            ((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d))
-        )
-    return _tensor_checker(f"conv_transpose2d ({level})", fn, built, F.conv_transpose2d, grad=grad)
 
 
 def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
     """Check ``fn(input_size, L) -> dict`` of 2-D ``kernel_size, stride, padding, dilation``.
 
     Any answer is right if ``F.unfold`` with those parameters really gives ``L``
-    blocks from an input of ``input_size``. Chapter 1.
+    blocks from an input of ``input_size``. The cases with ``L`` no more than
+    the width come first. Chapter 1.
     """
-    rng = random.Random(seed)
-    report = CheckReport("parameters_for_L", cases)
-    for _ in range(cases):
-        case = random_sliding_case(rng)
+    built = []
+    for c in _sliding_cases(random.Random(seed), cases):
         L = shapes.num_blocks(
-            case["input_size"],
-            case["kernel_size"],
-            case["dilation"],
-            case["padding"],
-            case["stride"],
+            c["input_size"],
+            c["kernel_size"],
+            dilation=c["dilation"],
+            padding=c["padding"],
+            stride=c["stride"],
         )
-        args = dict(input_size=case["input_size"], L=L)
-        ok, got = _call(fn, report, (), args)
+        built.append(dict(input_size=c["input_size"], L=L))
+    built.sort(key=lambda a: a["L"] > a["input_size"][1])  # stable: simple first
+
+    def about(a):
+        W = a["input_size"][1]
+        return f"L={a['L']}, {'more than' if a['L'] > W else 'no more than'} the width {W}"
+
+    report = CheckReport("parameters_for_L", len(built))
+    for args in built:
+        L = args["L"]
+        where = _where(report, args, _fmt(args), about(args))
+        ok, got = _call(fn, report, (), args, where)
         if not ok:
             return report
-        where = f"  case {report.passed + 1}: {_fmt(args)}"
         if not isinstance(got, dict) or not {"kernel_size", "stride", "padding", "dilation"} <= set(
             got
         ):
@@ -367,7 +623,7 @@ def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
                 f"and dilation, got {got!r}"
             )
             return report
-        x = torch.zeros(1, 1, *case["input_size"])
+        x = torch.zeros(1, 1, *args["input_size"])
         try:
             blocks = F.unfold(
                 x, got["kernel_size"], got["dilation"], got["padding"], got["stride"]
@@ -382,6 +638,21 @@ def check_parameters_for_L(fn, cases=20, seed=0) -> CheckReport:
     return report
 
 
+# --------------------------------------------------------------------------
+# chapter 2
+# --------------------------------------------------------------------------
+def check_fold(fn, cases=20, seed=0, grad=True) -> CheckReport:
+    """Check ``fn(cols, output_size, kernel_size, dilation, padding, stride)`` against
+    ``F.fold``: values and (with ``grad``) the gradient with respect to ``cols``.
+    An answer that calls ``F.fold`` fails (``F.unfold`` is allowed). Chapter 2.
+    """
+    built = []
+    for (x,), kw in _unfold_cases(random.Random(seed), cases):
+        cols = F.unfold(x, **kw)
+        built.append(((cols,), dict(output_size=tuple(x.shape[2:]), **kw)))
+    return _tensor_checker("fold", fn, built, F.fold, grad=grad, names=("cols",), forbid=_NO_FOLD)
+
+
 def _divisor(output_size, kernel_size, dilation, padding, stride):
     ones = torch.ones(1, 1, *output_size, dtype=torch.float64)
     cols = F.unfold(ones, kernel_size, dilation, padding, stride)
@@ -390,33 +661,28 @@ def _divisor(output_size, kernel_size, dilation, padding, stride):
 
 def check_divisor(fn, cases=20, seed=0) -> CheckReport:
     """Check ``fn(output_size, kernel_size, dilation, padding, stride)`` returns the
-    ``(H, W)`` divisor: how many blocks cover each pixel. Chapter 2.
+    ``(H, W)`` divisor: how many blocks cover each pixel. An answer that calls
+    ``F.fold`` or ``F.unfold`` fails. Chapter 2.
     """
-    rng = random.Random(seed)
     built = []
-    for _ in range(cases):
-        c = random_sliding_case(rng)
-        built.append(
-            (
-                (),
-                dict(
-                    output_size=c["input_size"],
-                    kernel_size=c["kernel_size"],
-                    dilation=c["dilation"],
-                    padding=c["padding"],
-                    stride=c["stride"],
-                ),
-            )
+    for c in _sliding_cases(random.Random(seed), cases):
+        kw = dict(
+            output_size=c["input_size"],
+            kernel_size=c["kernel_size"],
+            dilation=c["dilation"],
+            padding=c["padding"],
+            stride=c["stride"],
         )
-    return _tensor_checker("divisor", fn, built, _divisor, grad=False)
+        built.append(((), kw))
+    return _tensor_checker("divisor", fn, built, _divisor, grad=False, forbid=_COUNT_BLOCKS)
 
 
 def check_invertible(fn, cases=40, seed=0) -> CheckReport:
     """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> bool``: can
     ``x`` be recovered from ``unfold(x)`` by ``fold`` and a division? (True exactly
-    when every pixel is covered by some block.) Chapter 2.
+    when every pixel is covered by some block.) An answer that runs ``F.unfold``
+    or ``F.fold`` fails. Chapter 2.
     """
-    rng = random.Random(seed)
 
     def covered(c):
         return bool(
@@ -431,9 +697,10 @@ def check_invertible(fn, cases=40, seed=0) -> CheckReport:
     return _value_checker(
         "invertible",
         fn,
-        (random_sliding_case(rng) for _ in range(cases)),
+        [_unfold_args(c) for c in _sliding_cases(random.Random(seed), cases)],
         covered,
         lambda c, v: f"the divisor {'has no' if v else 'has'} zeros",
+        forbid=_ARITHMETIC_DIVISOR,
     )
 
 
@@ -452,83 +719,112 @@ def _patch_average(x, kernel_size, stride):
 def check_patch_average(fn, cases=20, seed=0, grad=True) -> CheckReport:
     """Check ``fn(x, kernel_size, stride)``: replace every block by its mean, fold the
     blocks back and divide by the divisor (pixels that no block covers keep their
-    value). Chapter 2.
+    value). Stride 1 first. Chapter 2.
     """
     rng = random.Random(seed)
     built = []
-    for _ in range(cases):
-        c = random_sliding_case(rng)
-        k = c["kernel_size"]
-        size = (max(c["input_size"][0], k[0]), max(c["input_size"][1], k[1]))
+    for i, c in enumerate(_sliding_cases(rng, cases, ("stride",))):
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        x = torch.randn(
-            rng.randint(1, 2), rng.randint(1, 3), *size, dtype=torch.float64, generator=gen
-        )
-        built.append(((x,), dict(kernel_size=k, stride=c["stride"])))
+        N, C = (1, 1) if i == 0 else (rng.randint(1, 2), rng.randint(1, 3))
+        x = torch.randn(N, C, *c["input_size"], dtype=torch.float64, generator=gen)
+        built.append(((x,), dict(kernel_size=c["kernel_size"], stride=c["stride"])))
     return _tensor_checker("patch_average", fn, built, _patch_average, grad=grad)
+
+
+# --------------------------------------------------------------------------
+# chapter 3
+# --------------------------------------------------------------------------
+def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``:
+    values and (with ``grad``) the gradients with respect to ``x``, ``weight`` and
+    ``bias``. With ``groups=True`` the cases include grouped convolutions. An
+    answer that runs a torch convolution fails (``F.unfold`` is allowed).
+    Chapter 3.
+    """
+    rng = random.Random(seed)
+    knobs = ("stride", "padding", "dilation") + (("groups",) if groups else ())
+    built = []
+    for i, c in enumerate(_sliding_cases(rng, cases, knobs)):
+        g = c["groups"]
+        C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        N = 1 if i == 0 else rng.randint(1, 2)
+        x = torch.randn(N, C_in, *c["input_size"], dtype=torch.float64, generator=gen)
+        weight = torch.randn(
+            C_out, C_in // g, *c["kernel_size"], dtype=torch.float64, generator=gen
+        )
+        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
+        built.append(
+            (
+                (x, weight, bias),
+                dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g),
+            )
+        )
+    return _tensor_checker(
+        "conv2d" + (" with groups" if groups else ""),
+        fn,
+        built,
+        F.conv2d,
+        grad=grad,
+        names=("x", "weight", "bias"),
+        forbid=_NO_CONV,
+    )
 
 
 def check_conv_module(cls, cases=12, seed=0) -> CheckReport:
     """Check a module class ``cls(in_channels, out_channels, kernel_size, stride, padding,
     dilation)`` without bias against ``nn.Conv2d(..., bias=False)`` with the same weight.
 
-    The weight is copied into ``module.weight``. Chapter 3 (the forum's ``MyConv2d``).
+    The weight is copied into ``module.weight``. A module that runs a torch
+    convolution fails. Chapter 3 (the forum's ``MyConv2d``).
     """
     rng = random.Random(seed)
-    report = CheckReport(getattr(cls, "__name__", "module"), cases)
-    for _ in range(cases):
-        c = random_sliding_case(rng)
+    built = _sliding_cases(rng, cases, pairs=False)
+    report = CheckReport(getattr(cls, "__name__", "module"), len(built))
+    for i, c in enumerate(built):
         k, s, p, d = (c["kernel_size"][0], c["stride"][0], c["padding"][0], c["dilation"][0])
         H = max(c["input_size"][0], d * (k - 1) + 1)
-        C_in, C_out = rng.randint(1, 3), rng.randint(1, 3)
+        C_in, C_out = (1, 1) if i == 0 else (rng.randint(1, 3), rng.randint(1, 3))
         kwargs = dict(
             in_channels=C_in, out_channels=C_out, kernel_size=k, stride=s, padding=p, dilation=d
         )
         reference = torch.nn.Conv2d(**kwargs, bias=False).double()
-        ok, module = _call(cls, report, (), kwargs)
-        if not ok:
-            return report
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
         x = torch.randn(2, C_in, H, H + 1, dtype=torch.float64, generator=gen)
+        where = _where(report, kwargs, f"{_fmt(kwargs)}; then x of shape {tuple(x.shape)}")
+        ok, module = _call(cls, report, (), kwargs, where, _NO_CONV)
+        if not ok:
+            return report
         try:
             module.weight.data = reference.weight.data.clone()
             module = module.double()
         except Exception as err:
-            report.failure = (
-                f"  case {report.passed + 1}: {_fmt(kwargs)}\n  could not set "
-                f"module.weight: {type(err).__name__}: {err}"
-            )
+            report.failure = f"{where}\n  could not set module.weight: {type(err).__name__}: {err}"
             return report
-        where = f"  case {report.passed + 1}: {_fmt(kwargs)}, x of shape {tuple(x.shape)}"
-        try:
-            got = module(x)
-        except NotImplementedError:
-            report.not_implemented = True
+        ok, got = _call(module, report, (x,), {}, where, _NO_CONV, what="forward")
+        if not ok:
             return report
-        except Exception as err:
-            report.failure = f"{where}\n  forward raised {type(err).__name__}: {err}"
-            return report
-        if not _compare(report, got, reference(x), where):
+        with torch.no_grad():
+            expected = reference(x)
+        if not _compare(report, got, expected, where):
             return report
         report.passed += 1
     return report
 
 
-def _legal_1d_cases(rng, cases, min_stride=1):
-    """``cases`` one-dimensional conv parameter sets whose block fits the input."""
-    out = []
-    while len(out) < cases:
-        c = random_sliding_case(rng, max_size=30)
-        args = dict(
+def _size_cases(rng, cases, **kw):
+    """One-dimensional conv arguments ``dict(size, kernel_size, stride, padding,
+    dilation)``, simple to hard, whose block fits the input."""
+    return [
+        dict(
             size=c["input_size"][0],
             kernel_size=c["kernel_size"][0],
-            stride=c["stride"][0] + min_stride - 1,
+            stride=c["stride"][0],
             padding=c["padding"][0],
             dilation=c["dilation"][0],
         )
-        if args["dilation"] * (args["kernel_size"] - 1) + 1 <= args["size"] + 2 * args["padding"]:
-            out.append(args)
-    return out
+        for c in _sliding_cases(rng, cases, pairs=False, max_size=30, **kw)
+    ]
 
 
 def _conv1d_size(a):
@@ -543,14 +839,16 @@ def _conv1d_size(a):
 
 def check_conv_output_size(fn, cases=40, seed=0) -> CheckReport:
     """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension)
-    against the size ``F.conv1d`` really produces. Chapter 3.
+    against the size ``F.conv1d`` really produces; an answer that runs a
+    convolution to find it fails. Chapter 3.
     """
     return _value_checker(
         "conv_output_size",
         fn,
-        _legal_1d_cases(random.Random(seed), cases),
+        _size_cases(random.Random(seed), cases),
         _conv1d_size,
         lambda c, v: "what F.conv1d returns",
+        forbid=_ARITHMETIC_CONV,
     )
 
 
@@ -558,18 +856,25 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
     """Check ``fn(x_shape, weight_shape, stride, padding, dilation, groups) -> tuple``,
     the shape of ``F.conv2d``'s output (``(N, C_out, H_out, W_out)``), and that it raises
     ``ValueError`` when torch refuses the shapes (channels that do not match ``groups``).
-    Chapter 3.
+    The first illegal case follows the simple ones; then every fifth case is
+    illegal. An answer that runs a convolution fails. Chapter 3.
     """
     rng = random.Random(seed)
-    report = CheckReport("output_shape", cases)
-    for case in range(cases):
-        c = random_sliding_case(rng, max_size=12)
-        illegal = case % 5 == 4  # every fifth case: channels that groups cannot split
-        g = rng.choice([2, 3]) if illegal else rng.choice([1, 1, 2, 3])
-        C_in = g * rng.randint(1, 3) + (1 if illegal else 0)
-        C_out = g * rng.randint(1, 3)
+    knobs = ("stride", "padding", "dilation", "groups")
+    built = _sliding_cases(rng, cases, knobs, max_size=12)
+    simple = 2 + 2 * len(knobs)
+    if len(built) > simple:  # the first illegal case changes groups only
+        built[simple] = dict(built[1], groups=rng.choice([2, 3]))
+    report = CheckReport("output_shape", len(built))
+    for case, c in enumerate(built):
+        illegal = case >= simple and (case - simple) % 5 == 0
+        g = c["groups"]
+        if illegal and g == 1:
+            g = rng.choice([2, 3])
+        C_in = g * (1 if case == 0 else rng.randint(1, 3)) + (1 if illegal else 0)
+        C_out = g * (1 if case == 0 else rng.randint(1, 3))
         args = dict(
-            x_shape=(rng.randint(1, 4), C_in, *c["input_size"]),
+            x_shape=(1 if case == 0 else rng.randint(1, 4), C_in, *c["input_size"]),
             weight_shape=(C_out, max(C_in // g, 1), *c["kernel_size"]),
             stride=c["stride"],
             padding=c["padding"],
@@ -590,45 +895,119 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
             )
         except RuntimeError:
             expected = ValueError
-        try:
-            got = fn(**args)
-        except NotImplementedError:
-            report.not_implemented = True
-            return report
-        except ValueError:
-            got = ValueError
-        except Exception as err:
-            report.failure = (
-                f"  case {report.passed + 1}: {_fmt(args)}\n  it raised {type(err).__name__}: {err}"
-            )
+        about = _describe(args) + (
+            f"; C_in={C_in}, which groups={g} cannot split" if illegal else ""
+        )
+        where = _where(report, args, _fmt(args), about)
+
+        def run(fn=fn, args=args):
+            try:
+                return fn(**args)
+            except ValueError:
+                return ValueError
+
+        ok, got = _call(run, report, (), {}, where, _ARITHMETIC_CONV)
+        if not ok:
             return report
         if expected is ValueError or got is ValueError:
             mismatch = got is not expected
         else:
-            mismatch = tuple(got) != expected
+            try:
+                mismatch = tuple(got) != expected
+            except TypeError:
+                mismatch = True
         if mismatch:
             shown = "a ValueError" if expected is ValueError else expected
             report.failure = (
-                f"  case {report.passed + 1}: {_fmt(args)}\n  expected {shown}, "
-                f"got {'a ValueError' if got is ValueError else got!r}"
+                f"{where}\n  expected {shown}, "
+                f"got {'a ValueError' if got is ValueError else repr(got)}"
             )
             return report
         report.passed += 1
     return report
 
 
+# --------------------------------------------------------------------------
+# chapter 4
+# --------------------------------------------------------------------------
+TRANSPOSE_LEVELS = ("stride1", "stride", "all")
+
+
+def _transposed_size(n, k, s, p, op, d):
+    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
+    against ``F.conv_transpose2d``: values and (with ``grad``) the gradients with
+    respect to ``x``, ``weight`` and ``bias``.
+
+    ``level``: ``"stride1"`` (stride 1, padding 0, dilation 1, one group: the
+    forum's case), ``"stride"`` (any stride, still no padding, dilation or
+    groups) or ``"all"`` (every parameter, groups included; the cases with an
+    ``output_padding`` come after each parameter alone). An answer that runs a
+    torch convolution (transposed or not) fails. Chapter 4.
+    """
+    if level not in TRANSPOSE_LEVELS:
+        raise ValueError(f"level={level!r} is not a level: use one of {TRANSPOSE_LEVELS}")
+    knobs = {
+        "stride1": (),
+        "stride": ("stride",),
+        "all": ("stride", "padding", "dilation", "groups"),
+    }[level]
+    rng = random.Random(seed)
+    plans, simple = _plans(
+        rng, cases, knobs, ranges=dict(groups=(1, 2)), output_padding=level == "all"
+    )
+    built = []
+    for i, plan in enumerate(plans):
+        s, p, op, d, g = (
+            plan[n] for n in ("stride", "padding", "output_padding", "dilation", "groups")
+        )
+        while True:  # a kernel and an input size whose output has a pixel
+            k = [rng.randint(2 if (i < simple or d[j] > 1) else 1, 4) for j in range(2)]
+            size = [rng.randint(2 if s[j] > 1 else 1, 4 if i < simple else 6) for j in range(2)]
+            if i == 0:
+                k[1], size[1] = k[0], size[0]
+            if all(_transposed_size(size[j], k[j], s[j], p[j], op[j], d[j]) >= 1 for j in range(2)):
+                break
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
+        N = 1 if i == 0 else rng.randint(1, 2)
+        x = torch.randn(N, C_in, *size, dtype=torch.float64, generator=gen)
+        weight = torch.randn(C_in, C_out // g, *k, dtype=torch.float64, generator=gen)
+        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
+        built.append(
+            ((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d))
+        )
+    return _tensor_checker(
+        f"conv_transpose2d ({level})",
+        fn,
+        built,
+        F.conv_transpose2d,
+        grad=grad,
+        names=("x", "weight", "bias"),
+        forbid=_NO_CONV,
+    )
+
+
 def check_output_padding(fn, cases=40, seed=0) -> CheckReport:
     """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension):
     the ``output_padding`` with which ``conv_transpose1d`` maps ``conv1d``'s output back
-    to ``size``. Verified by running both in torch. Chapter 4.
+    to ``size``. Verified by running both in torch. Every case has a stride of at
+    least 2: stride 2 alone first. An answer that runs a convolution fails.
+    Chapter 4.
     """
-    report = CheckReport("output_padding", cases)
-    for a in _legal_1d_cases(random.Random(seed), cases, min_stride=2):
+    built = _size_cases(
+        random.Random(seed), cases, base=dict(stride=(2, 2)), ranges=dict(stride=(2, 4))
+    )
+    report = CheckReport("output_padding", len(built))
+    for a in built:
         conv_size = _conv1d_size(a)
-        ok, got = _call(fn, report, (), a)
+        where = _where(report, a, f"{_fmt(a)} (conv output size {conv_size})")
+        ok, got = _call(fn, report, (), a, where, _ARITHMETIC_CONV)
         if not ok:
             return report
-        where = f"  case {report.passed + 1}: {_fmt(a)} (conv output size {conv_size})"
         try:
             back = F.conv_transpose1d(
                 torch.zeros(1, 1, conv_size),
@@ -655,17 +1034,21 @@ def check_output_padding(fn, cases=40, seed=0) -> CheckReport:
 
 def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
     """Check ``fn(grad_y, weight, input_size, stride, padding, dilation, groups)``, the
-    gradient of ``conv2d`` with respect to its input, against autograd. Chapter 4.
+    gradient of ``conv2d`` with respect to its input, against autograd. An answer
+    that asks torch for a convolution's gradient (autograd through ``F.conv2d``,
+    ``torch.nn.grad.conv2d_input``) fails; ``F.conv_transpose2d`` is the way.
+    Chapter 4.
     """
     rng = random.Random(seed)
-    report = CheckReport("input_grad", cases)
-    for _ in range(cases):
-        c = random_sliding_case(rng)
-        g = rng.choice([1, 1, 2])
-        C_in, C_out = g * rng.randint(1, 2), g * rng.randint(1, 2)
+    knobs = ("stride", "padding", "dilation", "groups")
+    built = _sliding_cases(rng, cases, knobs, ranges=dict(groups=(1, 2)))
+    report = CheckReport("input_grad", len(built))
+    for i, c in enumerate(built):
+        g = c["groups"]
+        C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
         x = torch.randn(
-            rng.randint(1, 2),
+            1 if i == 0 else rng.randint(1, 2),
             C_in,
             *c["input_size"],
             dtype=torch.float64,
@@ -680,13 +1063,15 @@ def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
         grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
         (expected,) = torch.autograd.grad(y, x, grad_y)
         args = dict(grad_y=grad_y, weight=weight, input_size=tuple(x.shape[2:]), **kw)
-        ok, got = _call(fn, report, (), args)
+        where = _where(
+            report,
+            kw,
+            f"grad_y of shape {tuple(grad_y.shape)}, weight of shape {tuple(weight.shape)}, "
+            f"input_size={tuple(x.shape[2:])}, {_fmt(kw)}",
+        )
+        ok, got = _call(fn, report, (), args, where, _NO_CONV_GRAD)
         if not ok:
             return report
-        where = (
-            f"  case {report.passed + 1}: grad_y of shape {tuple(grad_y.shape)}, weight "
-            f"of shape {tuple(weight.shape)}, input_size={tuple(x.shape[2:])}, {_fmt(kw)}"
-        )
         if not _compare(report, got, expected, where):
             return report
         report.passed += 1

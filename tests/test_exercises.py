@@ -1,6 +1,17 @@
-"""Every checker passes a correct answer and catches deliberately wrong ones."""
+"""Every checker passes a correct answer and catches deliberately wrong ones.
 
+Wrong answers of every kind: wrong shape, values or gradient; full of nan, or
+with an inf; detached (no gradient at all, or a zero one); calling the very
+operation the exercise asks for (recorded at the aten level, forward or
+backward). And the cases go from simple to hard: an answer that ignores one
+parameter first fails on the case that changes only that parameter.
+"""
+
+import re
+
+import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 import convlab
@@ -11,35 +22,124 @@ def _stub(*args, **kwargs):
     raise NotImplementedError
 
 
+def _text(report):
+    """A report's text, its lines joined (reports wrap at 76 columns)."""
+    return " ".join(repr(report).split())
+
+
+def _failed_on(report, case, changes):
+    """The report failed on ``case``, described as changing ``changes`` (a regex)."""
+    text = repr(report)
+    assert not report, text
+    assert f"{case - 1} of " in text.splitlines()[0], text
+    text = " ".join(text.split())
+    assert re.search(rf"case {case} \({changes}\)", text), text
+    return text
+
+
+# ---------------------------------------------------------------------------
+# answers broken the same way for every tensor checker
+# ---------------------------------------------------------------------------
+def _nan(right):
+    def answer(*tensors, **kw):
+        return torch.full_like(right(*tensors, **kw), float("nan"))
+
+    return answer
+
+
+def _inf(right):
+    """Right everywhere but at one value (and its gradient is right)."""
+
+    def answer(*tensors, **kw):
+        out = right(*tensors, **kw)
+        bump = torch.zeros_like(out)
+        bump.view(-1)[-1] = float("inf")
+        return out + bump
+
+    return answer
+
+
+def _detached(right):
+    def answer(*tensors, **kw):
+        return right(*(t.detach() for t in tensors), **kw)
+
+    return answer
+
+
+def _zero_grad(right):
+    """Right values that require grad, but no gradient flows to the inputs."""
+
+    def answer(*tensors, **kw):
+        out = right(*(t.detach() for t in tensors), **kw)
+        return out + 0 * sum(t.sum() for t in tensors)
+
+    return answer
+
+
+def _assert_catches_broken_answers(check, right, *, grad=True):
+    """nan, inf and (with ``grad``) detached answers fail, each with its sentence."""
+    assert check(right)
+    nan = check(_nan(right))
+    assert not nan and "values are nan or inf where torch's are finite" in _text(nan)
+    assert "got nan" in _text(nan) and _text(nan).startswith("FAILED: ")
+    inf = check(_inf(right))
+    assert not inf and "1 of " in _text(inf) and "got inf" in _text(inf)
+    if grad:
+        detached = check(_detached(right))
+        assert not detached and "the result does not require grad: it carries no gradient" in _text(
+            detached
+        )
+        zero = check(_zero_grad(right))
+        assert not zero and "no gradient reaches" in _text(zero) and "gives zeros" in _text(zero)
+        # without gradients, a detached answer with the right values passes
+        assert check(_detached(right), grad=False)
+
+
+# ---------------------------------------------------------------------------
+# chapter 1
+# ---------------------------------------------------------------------------
 def test_num_blocks_checker():
     def right(input_size, kernel_size, stride, padding, dilation):
-        return convlab.num_blocks(input_size, kernel_size, dilation, padding, stride)
+        return convlab.num_blocks(
+            input_size, kernel_size, dilation=dilation, padding=padding, stride=stride
+        )
 
     def no_dilation(input_size, kernel_size, stride, padding, dilation):
-        return convlab.num_blocks(input_size, kernel_size, 1, padding, stride)
+        return convlab.num_blocks(input_size, kernel_size, padding=padding, stride=stride)
+
+    def no_stride(input_size, kernel_size, stride, padding, dilation):
+        return convlab.num_blocks(input_size, kernel_size, dilation=dilation, padding=padding)
+
+    def runs_unfold(input_size, kernel_size, stride, padding, dilation):
+        x = torch.zeros(1, 1, *input_size)
+        return F.unfold(x, kernel_size, dilation, padding, stride).shape[-1]
 
     assert ex.check_num_blocks(right)
     report = ex.check_num_blocks(no_dilation)
-    assert not report and "columns F.unfold returns" in repr(report) and "dilation=" in repr(report)
+    text = _failed_on(report, 7, r"dilation=2; everything else default")
+    assert "columns F.unfold returns" in text and "dilation=(2, 2)" in text
+    _failed_on(ex.check_num_blocks(no_stride), 3, r"stride=\d; everything else default")
+    assert "got nan" in _text(ex.check_num_blocks(lambda **kw: float("nan")))
+    cheat = ex.check_num_blocks(runs_unfold)
+    assert not cheat and "it calls F.unfold (torch ran aten.im2col)" in _text(cheat)
     stub = ex.check_num_blocks(_stub)
-    assert not stub and repr(stub).startswith("NOT YET")
+    assert not stub and _text(stub).startswith("NOT YET")
 
 
 def test_unfold_checker_names_shape_value_and_gradient_failures():
     assert ex.check_unfold(convlab.unfold)
-    assert ex.check_unfold(F.unfold)
     shape = ex.check_unfold(
-        lambda x, kernel_size, dilation, padding, stride: F.unfold(
-            x, kernel_size, 1, padding, stride
+        lambda x, kernel_size, dilation, padding, stride: convlab.unfold(
+            x, kernel_size, padding=padding, stride=stride
         )
     )
-    assert not shape and "shape: expected" in repr(shape)
+    assert not shape and "shape: expected" in _text(shape)
     value = ex.check_unfold(
         lambda x, kernel_size, dilation, padding, stride: (
-            F.unfold(x, kernel_size, dilation, padding, stride) * 1.01
+            convlab.unfold(x, kernel_size, dilation, padding, stride) * 1.01
         )
     )
-    assert not value and "values: largest difference" in repr(value)
+    assert not value and "values: largest difference" in _text(value)
 
     class WrongGrad(torch.autograd.Function):
         @staticmethod
@@ -52,55 +152,72 @@ def test_unfold_checker_names_shape_value_and_gradient_failures():
 
     grad = ex.check_unfold(
         lambda x, kernel_size, dilation, padding, stride: WrongGrad.apply(
-            F.unfold(x, kernel_size, dilation, padding, stride)
+            convlab.unfold(x, kernel_size, dilation, padding, stride)
         )
     )
-    assert not grad and "gradient with respect to argument 0" in repr(grad)
+    assert not grad and "but the gradient with respect to x is not" in _text(grad)
     crash = ex.check_unfold(lambda x, **kw: x[99])
-    assert not crash and "it raised IndexError" in repr(crash)
+    assert not crash and "it raised IndexError" in _text(crash)
+    stub = ex.check_unfold(_stub)
+    assert not stub and _text(stub).startswith("NOT YET")
 
 
-def test_fold_checker():
-    assert ex.check_fold(convlab.fold)
-    wrong = ex.check_fold(
-        lambda cols, output_size, kernel_size, dilation, padding, stride: (
-            F.fold(cols, output_size, kernel_size, dilation, padding, stride) / 2
+def test_unfold_checker_catches_nan_inf_and_detached_answers():
+    def right(x, kernel_size, dilation, padding, stride):
+        return convlab.unfold(x, kernel_size, dilation, padding, stride)
+
+    _assert_catches_broken_answers(ex.check_unfold, right)
+
+
+def test_unfold_checker_refuses_F_unfold_even_hidden():
+    report = ex.check_unfold(F.unfold)
+    text = _failed_on(report, 1, "all defaults: stride=1, padding=0, dilation=1")
+    assert "it calls F.unfold (torch ran aten.im2col)" in text
+    assert "which this exercise asks you to do without" in text
+    # however it is spelled: torch's C function, or a method on a module
+    hidden = ex.check_unfold(lambda x, **kw: torch._C._nn.im2col(x, **kw))
+    assert not hidden and "aten.im2col" in _text(hidden)
+    layer = ex.check_unfold(lambda x, **kw: nn.Unfold(**kw)(x))
+    assert not layer and "aten.im2col" in _text(layer)
+    # Tensor.unfold (a strided view, aten.unfold) is allowed
+    assert ex.check_unfold(
+        lambda x, kernel_size, dilation, padding, stride: (
+            convlab.unfold(x, kernel_size, dilation, padding, stride) + 0 * x.unfold(2, 1, 1).sum()
         )
     )
-    assert not wrong
 
 
-def test_conv2d_checker_with_groups():
-    assert ex.check_conv2d(convlab.conv2d, groups=True)
-    no_bias = ex.check_conv2d(
-        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
-            x, w, None, stride, padding, dilation, groups
+def test_unfold_cases_go_from_defaults_to_one_parameter_to_combinations():
+    def ignoring(name):
+        def answer(x, kernel_size, dilation, padding, stride):
+            kw = dict(dilation=dilation, padding=padding, stride=stride)
+            kw[name] = 0 if name == "padding" else 1
+            return convlab.unfold(x, kernel_size, **kw)
+
+        return answer
+
+    _failed_on(ex.check_unfold(ignoring("stride")), 3, r"stride=\d; everything else default")
+    _failed_on(ex.check_unfold(ignoring("padding")), 5, r"padding=\d; everything else default")
+    text = _failed_on(
+        ex.check_unfold(ignoring("dilation")), 7, r"dilation=2; everything else default"
+    )
+    assert "shape: expected" in text
+
+    # the uneven pair comes right after the even one: swapping height and width
+    def swapped(x, kernel_size, dilation, padding, stride):
+        return convlab.unfold(x, kernel_size, dilation, padding, stride[::-1])
+
+    _failed_on(ex.check_unfold(swapped), 4, r"stride=\(\d, \d\); everything else default")
+    # after one parameter at a time, the combinations change two or more
+    late = ex.check_unfold(
+        lambda x, kernel_size, dilation, padding, stride: (
+            convlab.unfold(x, kernel_size, dilation, padding, stride)
+            * (1.5 if min(stride) > 1 and min(padding) > 0 else 1)
         )
     )
-    assert not no_bias and "values" in repr(no_bias)
-    ignores_groups = ex.check_conv2d(
-        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
-            x, w.repeat(1, groups, 1, 1), b, stride, padding, dilation, 1
-        ),
-        groups=True,
-    )
-    assert not ignores_groups
-
-
-def test_conv_transpose2d_checker():
-    for method in convlab.TRANSPOSE_METHODS:
-        assert ex.check_conv_transpose2d(
-            lambda *a, method=method, **kw: convlab.conv_transpose2d(*a, **kw, method=method)
-        )
-    assert ex.check_conv_transpose2d(F.conv_transpose2d, level="stride1")
-
-    def no_flip(x, weight, bias, stride, padding, output_padding, groups, dilation):
-        # the forum's trap: a convolution with transposed, unrotated weights
-        k = weight.shape[-2:]
-        return F.conv2d(x, weight.transpose(0, 1), bias, 1, (k[0] - 1, k[1] - 1))
-
-    wrong = ex.check_conv_transpose2d(no_flip, level="stride1")
-    assert not wrong and "values" in repr(wrong)
+    assert not late and late.passed >= 8
+    case = repr(late).splitlines()[1]
+    assert "stride=" in case and "padding=" in case
 
 
 def test_parameters_for_L_checker():
@@ -110,99 +227,257 @@ def test_parameters_for_L_checker():
         p = max(0, -(-(L - W) // 2))
         return dict(kernel_size=(H, W + 2 * p - L + 1), stride=1, padding=(0, p), dilation=1)
 
+    def no_padding(input_size, L):
+        H, W = input_size
+        return dict(kernel_size=(H, W - L + 1), stride=1, padding=0, dilation=1)
+
     assert ex.check_parameters_for_L(right)
     off_by_one = ex.check_parameters_for_L(
         lambda input_size, L: dict(kernel_size=1, stride=1, padding=0, dilation=1)
     )
-    assert not off_by_one and "F.unfold gives L=" in repr(off_by_one)
+    assert not off_by_one and "F.unfold gives L=" in _text(off_by_one)
     illegal = ex.check_parameters_for_L(
         lambda input_size, L: dict(kernel_size=99, stride=1, padding=0, dilation=1)
     )
-    assert not illegal and "F.unfold rejects" in repr(illegal)
+    assert not illegal and "F.unfold rejects" in _text(illegal)
     assert not ex.check_parameters_for_L(lambda input_size, L: (1, 1, 0, 1))
+    # the cases that need no padding come first
+    late = ex.check_parameters_for_L(no_padding)
+    assert not late and late.passed > 0 and "more than the width" in _text(late)
+
+
+# ---------------------------------------------------------------------------
+# chapter 2
+# ---------------------------------------------------------------------------
+def test_fold_checker():
+    assert ex.check_fold(convlab.fold)
+    wrong = ex.check_fold(
+        lambda cols, output_size, kernel_size, dilation, padding, stride: (
+            convlab.fold(cols, output_size, kernel_size, dilation, padding, stride) / 2
+        )
+    )
+    assert not wrong and "values: largest difference" in _text(wrong)
+    _assert_catches_broken_answers(ex.check_fold, convlab.fold)
+    cheat = ex.check_fold(F.fold)
+    assert not cheat and "it calls F.fold (torch ran aten.col2im)" in _text(cheat)
+    assert "called with cols of shape (1, " in _text(cheat)
+
+
+def test_fold_checker_sees_fold_in_the_backward_and_allows_unfold():
+    def fold_as_unfold_gradient(cols, output_size, kernel_size, dilation, padding, stride):
+        # the gradient of unfold is fold: this runs aten.col2im in autograd's backward
+        z = cols.new_zeros(cols.shape[0], cols.shape[1] // (kernel_size[0] * kernel_size[1]))
+        z = z[:, :, None, None].expand(-1, -1, *output_size).clone().requires_grad_(True)
+        unfolded = convlab.unfold(z, kernel_size, dilation, padding, stride)
+        (y,) = torch.autograd.grad(unfolded, z, cols, create_graph=True)
+        return y
+
+    assert ex.check_fold(fold_as_unfold_gradient)  # convlab's unfold: fine
+    with_F = ex.check_fold(_fold_through_F_unfold)
+    assert not with_F and "aten.col2im" in _text(with_F)
+
+    def index_add_with_F_unfold(cols, output_size, kernel_size, dilation, padding, stride):
+        # chapter 2's solution, with F.unfold (on float pixel numbers) instead
+        (H, W), (ph, pw) = output_size, padding
+        Hp, Wp = H + 2 * ph, W + 2 * pw
+        N, CK, L = cols.shape
+        K = kernel_size[0] * kernel_size[1]
+        numbers = torch.arange(Hp * Wp, dtype=torch.float64).view(1, 1, Hp, Wp)
+        where = F.unfold(numbers, kernel_size, dilation, 0, stride)[0].long()
+        out = cols.new_zeros(N, CK // K, Hp * Wp)
+        out = out.index_add(2, where.reshape(-1), cols.reshape(N, CK // K, K * L))
+        return out.view(N, CK // K, Hp, Wp)[:, :, ph : ph + H, pw : pw + W]
+
+    assert ex.check_fold(index_add_with_F_unfold)
+
+
+def _fold_through_F_unfold(cols, output_size, kernel_size, dilation, padding, stride):
+    C = cols.shape[1] // (kernel_size[0] * kernel_size[1])
+    z = cols.new_zeros(cols.shape[0], C, *output_size).requires_grad_(True)
+    unfolded = F.unfold(z, kernel_size, dilation, padding, stride)
+    (y,) = torch.autograd.grad(unfolded, z, cols, create_graph=True)
+    return y
+
+
+def test_a_NotImplementedError_from_torch_is_a_bug_not_a_stub():
+    def long_numbers(cols, output_size, kernel_size, dilation, padding, stride):
+        numbers = torch.arange(25).view(1, 1, 5, 5)
+        return F.unfold(numbers, 2)  # im2col has no int64 kernel
+
+    report = ex.check_fold(long_numbers)
+    assert not report and not report.not_implemented
+    assert "it raised NotImplementedError" in _text(report) and "Long" in _text(report)
 
 
 def test_divisor_and_invertible_checkers():
-    assert ex.check_divisor(
-        lambda output_size, kernel_size, dilation, padding, stride: convlab.fold_divisor(
-            output_size, kernel_size, dilation, padding, stride, dtype=torch.float64
+    def right_divisor(output_size, kernel_size, dilation, padding, stride):
+        return convlab.fold_divisor(
+            output_size,
+            kernel_size,
+            dilation=dilation,
+            padding=padding,
+            stride=stride,
+            dtype=torch.float64,
         )
-    )
+
+    assert ex.check_divisor(right_divisor)
     wrong = ex.check_divisor(
         lambda output_size, kernel_size, dilation, padding, stride: convlab.fold_divisor(
-            output_size, kernel_size, 1, padding, stride, dtype=torch.float64
+            output_size, kernel_size, padding=padding, stride=stride, dtype=torch.float64
         )
     )
-    assert not wrong
+    _failed_on(wrong, 7, r"dilation=2; everything else default")
+    nan = ex.check_divisor(lambda **kw: torch.full_like(right_divisor(**kw), float("nan")))
+    assert not nan and "nan or inf where torch's are finite" in _text(nan)
+    inf = ex.check_divisor(lambda **kw: right_divisor(**kw) / 0)
+    assert not inf and "got inf" in _text(inf)
+
+    def by_fold(output_size, kernel_size, dilation, padding, stride):
+        ones = torch.ones(1, 1, *output_size, dtype=torch.float64)
+        cols = convlab.unfold(ones, kernel_size, dilation, padding, stride)
+        return F.fold(cols, output_size, kernel_size, dilation, padding, stride)[0, 0]
+
+    cheat = ex.check_divisor(by_fold)
+    assert not cheat and "it calls F.fold" in _text(cheat)
 
     def right(input_size, kernel_size, stride, padding, dilation):
-        return bool(
-            (convlab.fold_divisor(input_size, kernel_size, dilation, padding, stride) > 0).all()
+        divisor = convlab.fold_divisor(
+            input_size, kernel_size, dilation=dilation, padding=padding, stride=stride
         )
+        return bool((divisor > 0).all())
 
     def naive(input_size, kernel_size, stride, padding, dilation):
         return all(s <= k for s, k in zip(stride, kernel_size))  # forgets dilation and floor
 
+    def by_divisor(input_size, kernel_size, stride, padding, dilation):
+        ones = torch.ones(1, 1, *input_size)
+        cols = F.unfold(ones, kernel_size, dilation, padding, stride)
+        return bool(
+            (convlab.fold(cols, input_size, kernel_size, dilation, padding, stride) > 0).all()
+        )
+
     assert ex.check_invertible(right)
     assert not ex.check_invertible(naive)
+    cheat = ex.check_invertible(by_divisor)
+    assert not cheat and "it calls F.unfold" in _text(cheat)
+
+
+def _patch_average(x, kernel_size, stride):
+    N, C, H, W = x.shape
+    cols = convlab.unfold(x, kernel_size, stride=stride)
+    K = cols.shape[1] // C
+    means = cols.view(N, C, K, -1).mean(2, keepdim=True).expand(-1, -1, K, -1)
+    summed = convlab.fold(means.reshape(N, C * K, -1), (H, W), kernel_size, stride=stride)
+    divisor = convlab.fold_divisor((H, W), kernel_size, stride=stride, dtype=x.dtype)
+    return torch.where(divisor > 0, summed / divisor.clamp(min=1), x)
 
 
 def test_patch_average_checker():
-    def right(x, kernel_size, stride):
-        N, C, H, W = x.shape
-        cols = convlab.unfold(x, kernel_size, stride=stride)
-        K = cols.shape[1] // C
-        means = cols.view(N, C, K, -1).mean(2, keepdim=True).expand(-1, -1, K, -1)
-        summed = convlab.fold(means.reshape(N, C * K, -1), (H, W), kernel_size, stride=stride)
-        divisor = convlab.fold_divisor((H, W), kernel_size, stride=stride, dtype=x.dtype)
-        return torch.where(divisor > 0, summed / divisor.clamp(min=1), x)
-
     def forgets_uncovered(x, kernel_size, stride):
-        out = right(x, kernel_size, stride)
+        out = _patch_average(x, kernel_size, stride)
         divisor = convlab.fold_divisor(x.shape[2:], kernel_size, stride=stride)
         return torch.where(divisor > 0, out, torch.zeros_like(out))
 
-    assert ex.check_patch_average(right)
+    def no_stride(x, kernel_size, stride):
+        return _patch_average(x, kernel_size, 1)
+
     assert not ex.check_patch_average(forgets_uncovered)
+    _failed_on(ex.check_patch_average(no_stride), 3, r"stride=\d")
+    _assert_catches_broken_answers(ex.check_patch_average, _patch_average)
+
+    def with_F(x, kernel_size, stride):  # F.unfold and F.fold are the way here
+        return ex._patch_average(x, kernel_size, stride)
+
+    assert ex.check_patch_average(with_F)
 
 
-def test_conv_transpose2d_levels_and_bad_level():
-    import pytest
-
-    for level in ("stride1", "stride", "all"):
-        assert ex.check_conv_transpose2d(F.conv_transpose2d, level=level)
-    with pytest.raises(ValueError, match="is not a level"):
-        ex.check_conv_transpose2d(F.conv_transpose2d, level="easy")
-
-    def global_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
-        # the groups trap: swap in/out channels globally instead of within each group
-        C_in, C_out_g = weight.shape[:2]
-        w = (
-            weight.transpose(0, 1).reshape(C_in, C_out_g, *weight.shape[2:])
-            if groups > 1
-            else weight
+# ---------------------------------------------------------------------------
+# chapter 3
+# ---------------------------------------------------------------------------
+def test_conv2d_checker_with_groups():
+    assert ex.check_conv2d(convlab.conv2d, groups=True)
+    no_bias = ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
+            x, w, None, stride, padding, dilation, groups
         )
-        return F.conv_transpose2d(x, w, bias, stride, padding, output_padding, groups, dilation)
+    )
+    text = _failed_on(no_bias, 1, "all defaults: stride=1, padding=0, dilation=1, groups=1")
+    assert "values" in text and "called with x of shape (1, 1, " in text
+    ignores_groups = ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
+            x, w.repeat(1, groups, 1, 1), b, stride, padding, dilation, 1
+        ),
+        groups=True,
+    )
+    _failed_on(ignores_groups, 9, "groups=2; everything else default")
+    no_dilation = ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups: convlab.conv2d(
+            x, w, b, stride, padding, 1, groups
+        )
+    )
+    _failed_on(no_dilation, 7, r"dilation=2; everything else default")
 
-    wrong = ex.check_conv_transpose2d(global_transpose, level="all", cases=40)
-    assert not wrong and "values" in repr(wrong)
+
+def test_conv2d_checker_catches_nan_inf_detached_and_torch_convolutions():
+    _assert_catches_broken_answers(ex.check_conv2d, convlab.conv2d)
+    no_bias_grad = ex.check_conv2d(lambda x, w, b, **kw: convlab.conv2d(x, w, b.detach(), **kw))
+    assert not no_bias_grad and "no gradient reaches bias: autograd gives None" in _text(
+        no_bias_grad
+    )
+    for cheat in (
+        F.conv2d,
+        torch.conv2d,
+        lambda x, w, b, **kw: torch.ops.aten.convolution(
+            x, w, b, kw["stride"], kw["padding"], kw["dilation"], False, (0, 0), kw["groups"]
+        ),
+    ):
+        report = ex.check_conv2d(cheat)
+        text = _failed_on(report, 1, "all defaults: .*")
+        assert "it calls a torch convolution" in text and "aten.convolution" in text
+
+    class ConvGradient(torch.autograd.Function):
+        """convlab's forward, but torch's own convolution gradients backward."""
+
+        @staticmethod
+        def forward(ctx, x, w, b, stride, padding, dilation, groups):
+            ctx.save_for_backward(x, w)
+            ctx.kw = (stride, padding, dilation, groups)
+            return convlab.conv2d(x, w, b, stride, padding, dilation, groups)
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, w = ctx.saved_tensors
+            s, p, d, g = ctx.kw
+            gx = torch.nn.grad.conv2d_input(x.shape, w, grad, s, p, d, g)
+            gw = torch.nn.grad.conv2d_weight(x, w.shape, grad, s, p, d, g)
+            return gx, gw, grad.sum((0, 2, 3)), None, None, None, None
+
+    backward = ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups: ConvGradient.apply(
+            x, w, b, stride, padding, dilation, groups
+        )
+    )
+    assert not backward and "aten.convolution_backward" in _text(backward)
+    assert ex.check_conv2d(
+        lambda x, w, b, stride, padding, dilation, groups: ConvGradient.apply(
+            x, w, b, stride, padding, dilation, groups
+        ),
+        grad=False,
+    )
+
+
+class _RightModule(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        self.kw = dict(stride=stride, padding=padding, dilation=dilation)
+
+    def forward(self, x):
+        return convlab.conv2d(x, self.weight, None, **self.kw)
 
 
 def test_conv_module_checker():
-    import torch.nn as nn
-
-    class Right(nn.Module):
-        def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation):
-            super().__init__()
-            self.weight = nn.Parameter(
-                torch.empty(out_channels, in_channels, kernel_size, kernel_size)
-            )
-            self.kw = dict(stride=stride, padding=padding, dilation=dilation)
-
-        def forward(self, x):
-            return convlab.conv2d(x, self.weight, None, **self.kw)
-
-    class ForumBug(Right):  # unfold without stride and dilation
+    class ForumBug(_RightModule):  # unfold without stride and dilation
         def forward(self, x):
             H, W = x.shape[2:]
             k = self.weight.shape[-1]
@@ -213,9 +488,27 @@ def test_conv_module_checker():
             out = self.weight.view(self.weight.shape[0], -1) @ cols
             return F.fold(out, (h, w), kernel_size=1)
 
-    assert ex.check_conv_module(Right)
+    class Torch(_RightModule):
+        def forward(self, x):
+            return F.conv2d(x, self.weight, None, **self.kw)
+
+    class Nan(_RightModule):
+        def forward(self, x):
+            return super().forward(x) * float("nan")
+
+    class Stub(nn.Module):
+        def __init__(self, *args, **kwargs):
+            raise NotImplementedError  # your code here
+
+    assert ex.check_conv_module(_RightModule)
     bug = ex.check_conv_module(ForumBug)
-    assert not bug and "forward raised RuntimeError" in repr(bug)
+    text = _failed_on(bug, 3, r"stride=\d; everything else default")
+    assert "forward raised RuntimeError" in text
+    cheat = ex.check_conv_module(Torch)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
+    nan = ex.check_conv_module(Nan)
+    assert not nan and "nan or inf where torch's are finite" in _text(nan)
+    assert _text(ex.check_conv_module(Stub)).startswith("NOT YET: Stub")
 
 
 def test_size_checkers():
@@ -225,15 +518,35 @@ def test_size_checkers():
     def forum_002(size, kernel_size, stride, padding, dilation):
         return int((size + 2 * padding - (kernel_size - 1) - 1) / stride + 1)
 
+    def by_conv(size, kernel_size, stride, padding, dilation):
+        x, w = torch.zeros(1, 1, size), torch.zeros(1, 1, kernel_size)
+        return F.conv1d(x, w, None, stride, padding, dilation).shape[-1]
+
     assert ex.check_conv_output_size(conv_size)
-    assert not ex.check_conv_output_size(forum_002)
+    _failed_on(ex.check_conv_output_size(forum_002), 7, "dilation=2; everything else default")
+    assert not ex.check_conv_output_size(lambda **kw: float("nan"))
+    cheat = ex.check_conv_output_size(by_conv)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
 
     def output_padding(size, kernel_size, stride, padding, dilation):
         return (size + 2 * padding - dilation * (kernel_size - 1) - 1) % stride
 
+    def by_search(size, kernel_size, stride, padding, dilation):
+        o = conv_size(size, kernel_size, stride, padding, dilation)
+        for a in range(stride):
+            y = F.conv_transpose1d(
+                torch.zeros(1, 1, o), torch.zeros(1, 1, kernel_size), None, stride, padding, a
+            )
+            if y.shape[-1] == size:
+                return a
+
     assert ex.check_output_padding(output_padding)
-    assert not ex.check_output_padding(lambda size, kernel_size, stride, padding, dilation: 0)
-    assert not ex.check_output_padding(lambda **kw: 99)
+    zero = ex.check_output_padding(lambda size, kernel_size, stride, padding, dilation: 0)
+    assert not zero and "stride=" in repr(zero).splitlines()[1]
+    first = repr(ex.check_output_padding(lambda **kw: 99)).splitlines()[1]
+    assert first == "  case 1 (stride=2; everything else default)"
+    cheat = ex.check_output_padding(by_search)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
 
 
 def test_output_shape_checker():
@@ -242,20 +555,139 @@ def test_output_shape_checker():
         C_out, per_group = weight_shape[:2]
         if C_in % groups or per_group * groups != C_in or C_out % groups:
             raise ValueError("channels do not match groups")
-        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding, dilation)
+        size = convlab.conv_output_shape(
+            x_shape[2:], weight_shape[2:], stride=stride, padding=padding, dilation=dilation
+        )
         return (N, C_out, *size)
 
     def never_raises(x_shape, weight_shape, stride, padding, dilation, groups):
-        size = convlab.conv_output_shape(x_shape[2:], weight_shape[2:], stride, padding, dilation)
+        size = convlab.conv_output_shape(
+            x_shape[2:], weight_shape[2:], stride=stride, padding=padding, dilation=dilation
+        )
         return (x_shape[0], weight_shape[0], *size)
+
+    def by_conv(x_shape, weight_shape, stride, padding, dilation, groups):
+        try:
+            y = F.conv2d(
+                torch.zeros(x_shape),
+                torch.zeros(weight_shape),
+                None,
+                stride,
+                padding,
+                dilation,
+                groups,
+            )
+        except RuntimeError as err:
+            raise ValueError(str(err)) from err
+        return tuple(y.shape)
 
     assert ex.check_output_shape(right)
     report = ex.check_output_shape(never_raises)
-    assert not report and "expected a ValueError" in repr(report)
+    text = _failed_on(
+        report, 11, r"groups=\d; everything else default; C_in=\d+, which groups=\d cannot split"
+    )
+    assert "expected a ValueError" in text
+    cheat = ex.check_output_shape(by_conv)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
+    assert _text(ex.check_output_shape(_stub)).startswith("NOT YET")
+
+
+# ---------------------------------------------------------------------------
+# chapter 4
+# ---------------------------------------------------------------------------
+def _tconv(method):
+    def answer(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        return convlab.conv_transpose2d(
+            x, weight, bias, stride, padding, output_padding, groups, dilation, method=method
+        )
+
+    return answer
+
+
+def test_conv_transpose2d_checker():
+    for method in convlab.TRANSPOSE_METHODS:
+        for level in ex.TRANSPOSE_LEVELS:
+            assert ex.check_conv_transpose2d(_tconv(method), level=level)
+
+    def no_flip(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        # the forum's trap: a convolution with transposed, unrotated weights
+        k = weight.shape[-2:]
+        return convlab.conv2d(x, weight.transpose(0, 1), bias, 1, (k[0] - 1, k[1] - 1))
+
+    wrong = ex.check_conv_transpose2d(no_flip, level="stride1")
+    assert not wrong and "values" in _text(wrong)
+
+
+def test_conv_transpose2d_checker_catches_broken_answers_and_torch_convolutions():
+    right = _tconv("fold")
+    _assert_catches_broken_answers(ex.check_conv_transpose2d, right)
+    for cheat in (F.conv_transpose2d, torch.conv_transpose2d):
+        report = ex.check_conv_transpose2d(cheat, level="stride1")
+        assert not report and "it calls a torch convolution" in _text(report)
+
+    def zeros_then_F_conv2d(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        # chapter 4's zero insertion, then torch's convolution: still a torch convolution
+        (sh, sw), (kh, kw) = stride, weight.shape[2:]
+        N, C, H, W = x.shape
+        up = x.new_zeros(N, C, (H - 1) * sh + 1, (W - 1) * sw + 1)
+        up[:, :, ::sh, ::sw] = x
+        up = F.pad(up, (kw - 1, kw - 1, kh - 1, kh - 1))
+        return F.conv2d(up, torch.rot90(weight, 2, dims=[2, 3]).transpose(0, 1), bias)
+
+    report = ex.check_conv_transpose2d(zeros_then_F_conv2d, level="stride")
+    assert not report and "aten.convolution" in _text(report)
+
+
+def test_conv_transpose2d_levels_order_and_bad_level():
+    with pytest.raises(ValueError, match="is not a level"):
+        ex.check_conv_transpose2d(_tconv("fold"), level="easy")
+
+    def global_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        # the groups trap: swap in/out channels globally instead of within each group
+        C_in, C_out_g = weight.shape[:2]
+        w = (
+            weight.transpose(0, 1).reshape(C_in, C_out_g, *weight.shape[2:])
+            if groups > 1
+            else weight
+        )
+        return convlab.conv_transpose2d(
+            x, w, bias, stride, padding, output_padding, groups, dilation
+        )
+
+    wrong = ex.check_conv_transpose2d(global_transpose, level="all", cases=40)
+    assert not wrong and "values" in _text(wrong)
+
+    def no_output_padding(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        return convlab.conv_transpose2d(x, weight, bias, stride, padding, 0, groups, dilation)
+
+    report = ex.check_conv_transpose2d(no_output_padding)
+    _failed_on(report, 11, r"stride=\d, output_padding=\d; everything else default")
+    assert ex.check_conv_transpose2d(no_output_padding, level="stride")
+
+    def no_stride(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        return convlab.conv_transpose2d(x, weight, bias, 1, padding, 0, groups, dilation)
+
+    _failed_on(
+        ex.check_conv_transpose2d(no_stride, level="stride"),
+        3,
+        r"stride=\d; everything else default",
+    )
+    stride1 = _text(ex.check_conv_transpose2d(lambda *a, **kw: 0, level="stride1"))
+    assert (
+        "case 1 (all defaults: stride=1, padding=0, dilation=1, groups=1, output_padding=0)"
+        in stride1
+    )
 
 
 def test_input_grad_checker():
     def right(grad_y, weight, input_size, stride, padding, dilation, groups):
+        a = []  # output_padding per dimension
+        sizes = zip(input_size, grad_y.shape[2:], weight.shape[2:])
+        for (n, o, k), s, p, d in zip(sizes, stride, padding, dilation):
+            a.append(n - ((o - 1) * s - 2 * p + d * (k - 1) + 1))
+        return F.conv_transpose2d(grad_y, weight, None, stride, padding, a, groups, dilation)
+
+    def torch_gradient(grad_y, weight, input_size, stride, padding, dilation, groups):
         return torch.nn.grad.conv2d_input(
             (grad_y.shape[0], weight.shape[1] * groups, *input_size),
             weight,
@@ -270,4 +702,12 @@ def test_input_grad_checker():
         return F.conv_transpose2d(grad_y, weight, None, stride, padding, 0, groups, dilation)
 
     assert ex.check_input_grad(right)
-    assert not ex.check_input_grad(no_output_padding)
+    report = ex.check_input_grad(no_output_padding)
+    assert not report and "shape: expected" in _text(report)
+    assert "stride=" in repr(report).splitlines()[1]
+    cheat = ex.check_input_grad(torch_gradient)
+    assert not cheat and "aten.convolution_backward" in _text(cheat)
+    nan = ex.check_input_grad(lambda **kw: right(**kw) * float("nan"))
+    assert not nan and "nan or inf where torch's are finite" in _text(nan)
+    inf = ex.check_input_grad(lambda **kw: right(**kw) + float("inf"))
+    assert not inf and "got inf" in _text(inf)
