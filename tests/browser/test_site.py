@@ -1,7 +1,8 @@
 """The built site as a reader's browser sees it (served on 127.0.0.1, no network).
 
 Every page: zero requests to other hosts, zero failed requests, zero
-JavaScript errors, every image with alt text. MathJax renders. Every static
+JavaScript errors, every image with alt text that describes it (not empty,
+not a file name or path), an icon that loads. MathJax renders. Every static
 animation changes its frame on Play, stops on Pause, and steps on Step.
 
 Set SCREENSHOT_DIR to also save a full-page screenshot of every page.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 
 import pytest
 from conftest import SITE, PageWatch
@@ -25,6 +27,63 @@ PAGES = (
     else []
 )
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
+
+
+IMAGE_FILE = re.compile(r"\.(png|svg|jpe?g|gif|webp|avif|ico)(\?.*)?$", re.IGNORECASE)
+
+
+def alt_text_problem(alt: str | None, src: str = "", resolved: str = "") -> str | None:
+    """Why ``alt`` does not describe its image, or None when it may.
+
+    Empty, the image's own address, a file name or a path is no description
+    (Sphinx writes the file's path when it has no alt text).
+    """
+    text = (alt or "").strip()
+    if not text:
+        return "empty alt"
+    names = {src, resolved, src.rsplit("/", 1)[-1], resolved.rsplit("/", 1)[-1]} - {""}
+    if text in names:
+        return "alt is the image's address"
+    if text.startswith(("data:", "http:", "https:", "file:")):
+        return "alt is an address"
+    if IMAGE_FILE.search(text):
+        return "alt is a file name"
+    if "/" in text and not any(c.isspace() for c in text):
+        return "alt is a path"
+    return None
+
+
+@pytest.mark.parametrize(
+    "alt, src",
+    [
+        (None, "../_images/a.png"),
+        ("  ", "../_images/a.png"),
+        (
+            "../_images/9e60a16391e23283917f84dd36ff57b9.png",
+            "../_images/9e60a16391e23283917f84dd36ff57b9.png",
+        ),
+        ("9e60a16391e2.png", "../_images/9e60a16391e2.png"),
+        ("figure.svg", "data:image/png;base64,iVBORw0KGgo="),
+        ("_images/some-figure", "../_images/some-figure"),
+        ("data:image/png;base64,iVBORw0KGgo=", "data:image/png;base64,iVBORw0KGgo="),
+        ("logo", "logo"),
+    ],
+)
+def test_alt_text_rule_rejects_non_descriptions(alt, src):
+    assert alt_text_problem(alt, src, "http://127.0.0.1:8000/" + src.lstrip("./")) is not None
+
+
+@pytest.mark.parametrize(
+    "alt",
+    [
+        "unfold with kernel_size=3, stride=2 on a 5x5 input: block 1 of 4",
+        "Divisor fold(unfold(ones)), the number of blocks covering each pixel",
+        "The 4 x 16 matrix of a 3x3 convolution (stride 1, padding 0)",
+        "frame 3 of 9: block 2 reads rows 0..2 / columns 2..4",
+    ],
+)
+def test_alt_text_rule_accepts_descriptions(alt):
+    assert alt_text_problem(alt, "../_images/9e60.png", "http://127.0.0.1/_images/9e60.png") is None
 
 
 def _open(page, site_url, path):
@@ -46,12 +105,16 @@ def test_page_is_offline_and_error_free(page, site_url, path):
     assert watch.external == [], f"requests to other hosts: {watch.external}"
     assert watch.failed == [], f"failed requests: {watch.failed}"
     assert watch.errors == [], f"JavaScript errors: {watch.errors}"
-    missing_alt = page.eval_on_selector_all(
+    images = page.eval_on_selector_all(
         "img",
-        "imgs => imgs.filter(i => !(i.getAttribute('alt') || '').trim())"
-        ".map(i => (i.src || '').slice(0, 80))",
+        "imgs => imgs.map(i => [i.getAttribute('alt'), i.getAttribute('src') || '', i.src])",
     )
-    assert missing_alt == [], f"images without alt text: {missing_alt}"
+    bad_alt = [
+        f"{src[:80]}: {problem} ({(alt or '')[:80]!r})"
+        for alt, src, resolved in images
+        if (problem := alt_text_problem(alt, src, resolved))
+    ]
+    assert bad_alt == [], f"images without a description as alt text: {bad_alt}"
     broken = page.eval_on_selector_all(
         "img",
         "imgs => imgs.filter(i => i.complete && i.naturalWidth === 0)"
@@ -64,6 +127,18 @@ def test_page_is_offline_and_error_free(page, site_url, path):
         page.screenshot(path=str(out / (path.replace("/", "__") + ".png")), full_page=True)
 
 
+@pytest.mark.parametrize("path", PAGES)
+def test_page_has_an_icon_that_loads(page, site_url, path):
+    # Chromium asks for a page's icon outside the page (no request event), so
+    # without a <link rel=icon> the /favicon.ico 404 goes unseen by PageWatch.
+    _open(page, site_url, path)
+    icon = page.eval_on_selector_all("link[rel~=icon]", "links => links.map(l => l.href)")
+    assert icon, "no <link rel=icon>: browsers ask for /favicon.ico, which is a 404"
+    response = page.request.get(icon[0])
+    assert response.ok, f"{icon[0]}: HTTP {response.status}"
+    assert response.headers["content-type"].startswith("image/")
+
+
 @pytest.mark.parametrize("path", ["book/notation.html", *CHAPTERS])
 def test_mathjax_renders(page, site_url, path):
     _open(page, site_url, path)
@@ -72,6 +147,32 @@ def test_mathjax_renders(page, site_url, path):
     rendered = page.locator("mjx-container").count()
     assert rendered > 0, "no formula was typeset by MathJax"
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"renderer": "SVG"},
+        {"explorer": True, "speech": True, "braille": True},
+        {"collapsible": True},
+    ],
+    ids=["svg-renderer", "explorer", "collapsible"],
+)
+def test_mathjax_menu_settings_keep_math_typeset(page, site_url, settings):
+    # MathJax keeps a reader's menu choices in localStorage (for the whole
+    # origin) and loads what they need on every page: each must be shipped
+    # (tools/vendor_assets.sh), or no formula typesets any more.
+    path = (CHAPTERS or ["book/notation.html"])[0]
+    _open(page, site_url, path)
+    page.evaluate("s => localStorage.setItem('MathJax-Menu-Settings', JSON.stringify(s))", settings)
+    watch = _open(page, site_url, path)
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("() => MathJax.startup.promise")
+    page.wait_for_timeout(500)
+    assert watch.failed == [], f"failed requests: {watch.failed}"
+    assert page.locator("mjx-container").count() > 0, "no formula was typeset by MathJax"
+    if settings.get("renderer") == "SVG":
+        assert page.locator("mjx-container[jax=SVG]").count() > 0
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
