@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-## assets: MathJax, RequireJS and the widget manager from npm into vendor/
+## assets: MathJax from npm, only what pages load, into vendor/
 assets: vendor/.installed
 
 vendor/.installed: package.json package-lock.json tools/vendor_assets.sh

@@ -393,7 +393,8 @@ class Picture:
     """A PNG with its alt text: displays as an image everywhere, reads as text.
 
     In a notebook the output carries ``image/png`` with ``{"alt": ...}`` in
-    its metadata (myst-nb turns it into the ``<img alt>`` of the site) and
+    its metadata (the site's ``book/_ext/nb_image_alt.py`` makes it the
+    ``<img alt>``: myst-nb itself reads only width and height there) and
     ``text/plain`` with the same description, which nbval compares: the words
     of a figure are checked, its pixels are not.
     """

@@ -22,8 +22,8 @@
 #   reader who picks one gets English speech (SRE logs "Unable to load
 #   locale") and the math still typesets.
 #
-# Not shipped: RequireJS and the Jupyter widgets HTML manager (package.json).
-# No notebook stores widget state (`make outputs` removes it) and the site
+# Not shipped (and not installed): RequireJS and the Jupyter widgets HTML
+# manager. No notebook stores widget state (`make outputs` removes it) and the site
 # shows each widget's self-contained animation (nb_mime_priority_overrides),
 # so no page would load them; nb_ipywidgets_js is {} in _config.yml.
 set -euo pipefail
