@@ -311,7 +311,8 @@ def _check_not_str(padding, fname):
 
 
 def _check_nonempty(x, name, fname, first):
-    """Every dim from ``first`` on must be non-empty (as torch requires)."""
+    """Every dim from ``first`` on must be non-empty (as torch requires); ``x``
+    is the tensor as the caller passed it."""
     for dim in range(first, x.dim()):
         if x.shape[dim] == 0:
             which = "every dim but the batch dim" if first else "every dim"
@@ -333,10 +334,21 @@ def _unfold(n, input, kernel_size, dilation, padding, stride):
             f"input{_rank_hint(input.dim(), fname)}"
         )
     batched = input.dim() == n + 2
+    _check_nonempty(input, "input", fname, 1 if batched else 0)
     x = input if batched else input.unsqueeze(0)
-    _check_nonempty(x, "input", fname, 1)
     k, s, pads, d = shapes.conv_params(n, kernel_size, stride, padding, dilation)
-    shapes.check_fits(x.shape[2:], k, pads, d, kernel_size, dilation)
+    try:
+        shapes.check_fits(x.shape[2:], k, pads, d, kernel_size, dilation)
+    except ValueError as err:
+        if batched or n == 1:
+            raise
+        other = "signals (N, C, L) is for convlab.unfold1d"
+        if n == 3:
+            other = "images (N, C, H, W) is for convlab.unfold"
+        raise ValueError(
+            f"{err}. Note: a {n + 1}-D input {tuple(input.shape)} is read as one unbatched "
+            f"(C, {_SPATIAL_NAMES[n]}) {'image' if n == 2 else 'volume'}; a batch of {other}"
+        ) from None
     cols = _unfold_batched(x, k, d, pads, s)
     return cols if batched else cols.squeeze(0)
 
@@ -362,11 +374,12 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         L = prod over (H, W) of
             floor((in + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
 
-    Takes exactly what ``F.unfold`` takes, ``(N, C, H, W)`` or unbatched
-    ``(C, H, W)``, and returns the same, in any dtype (integers and bool too).
-    Each parameter is an int or a tuple of 2; a tuple of 1 is replicated (as
-    the ``nn.Unfold`` docstring promises; torch 2.13 itself raises there);
-    any other length is a ``ValueError``. 1-D signals: :func:`unfold1d`;
+    Takes the input shapes ``F.unfold`` takes, ``(N, C, H, W)`` or unbatched
+    ``(C, H, W)``, and returns the same, in any dtype (``F.unfold`` refuses
+    integer dtypes on the CPU). Each parameter is an int or a tuple of 2; a
+    tuple of 1 is replicated (as the ``nn.Unfold`` docstring promises; torch
+    2.13's ``nn.Unfold`` and ``F.unfold`` raise there); any other length is a
+    ``ValueError``. 1-D signals: :func:`unfold1d`;
     volumes: :func:`unfold3d`.
 
     Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
@@ -379,7 +392,8 @@ def unfold1d(input, kernel_size, dilation=1, padding=0, stride=1):
 
     Row ``c*k + i``, column ``l`` hold ``x_padded[n, c, l*stride + i*dilation]``;
     ``L = floor((L_in + 2*padding - dilation*(k-1) - 1) / stride) + 1``. Equal
-    to ``F.unfold`` on ``x[:, :, None]`` with kernel ``(1, k)``.
+    to ``F.unfold(x[:, :, None], (1, k), dilation=(1, dilation),
+    padding=(0, padding), stride=(1, stride))``: an image of height 1.
 
     Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``, section 1.5).
     """
@@ -453,9 +467,10 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             floor((output_size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1
 
     ``fold(unfold(x)) == fold_divisor(...) * x``: fold is unfold's adjoint, not
-    its inverse. Takes exactly what ``F.fold`` takes; each parameter (and
-    ``output_size``) is an int or a tuple of 2, a tuple of 1 is replicated,
-    any other length is a ``ValueError``. 1-D: :func:`fold1d`; 3-D: :func:`fold3d`.
+    its inverse. Takes the input shapes ``F.fold`` takes; each parameter (and
+    ``output_size``) is an int or a tuple of 2, a tuple of 1 is replicated
+    (torch 2.13's ``F.fold`` raises there), any other length is a
+    ``ValueError``. 1-D: :func:`fold1d`; 3-D: :func:`fold3d`.
 
     Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
     """
@@ -488,11 +503,13 @@ def fold_divisor(output_size, kernel_size, dilation=1, padding=0, stride=1, *, d
 
     ``fold(unfold(x)) == divisor * x`` for every ``x`` of that spatial size, so
     where the divisor has no zeros, ``fold(unfold(x)) / divisor`` recovers
-    ``x``. A zero means no block covers that pixel (stride larger than the
-    dilated kernel, or rows/columns dropped by the floor in the size formula):
-    there, no inverse exists. The number of spatial dims is the length of
-    ``output_size`` (an int means 2-D, as in ``F.fold``). ``dtype`` defaults to
-    torch's default dtype.
+    ``x``. A zero means no block covers that pixel (a stride larger than the
+    dilated kernel, gaps between dilated taps that no block fills, or rows and
+    columns dropped by the floor in the size formula): there, no inverse
+    exists. The number of spatial dims is the length of ``output_size``: a
+    tuple of one is the divisor of :func:`fold1d`, two of :func:`fold`, three
+    of :func:`fold3d`; an int means 2-D, as in ``F.fold``. ``dtype`` defaults
+    to torch's default dtype.
 
     Taught in chapter 2 (``notebooks/02_putting_blocks_back.ipynb``).
     """
@@ -622,7 +639,7 @@ def _batched_input(input, n, fname):
     """``(x with a batch dim, was_batched)``; channels and every spatial size
     must be non-empty (as torch requires); a batch of 0 is fine."""
     x, batched = _batch(input, n, "input", fname)
-    _check_nonempty(x, "input", fname, 1)
+    _check_nonempty(input, "input", fname, 1 if batched else 0)
     return x, batched
 
 
@@ -881,13 +898,16 @@ def conv_matrix(input_size, weight, stride=1, padding=0, dilation=1):
     ``j`` (zero where the block misses it). Its transpose is the transposed
     convolution back to ``input_size``::
 
-        Cm.T @ y.flatten() == conv_transpose2d(y, weight, stride, padding,
-                                               output_padding, dilation).flatten()
-        output_padding = output_padding_for(input_size, kernel_size, ...)
+        Cm.T @ y.flatten() == conv_transpose2d(
+            y[None, None], weight[None, None], stride=stride, padding=padding,
+            output_padding=output_padding, dilation=dilation).flatten()
+        output_padding = output_padding_for(input_size, kernel_size, stride=...,
+                                            padding=..., dilation=...)
 
-    The ``output_padding`` matters when the convolution's floor dropped
-    trailing rows or columns (``(H + 2p - d(k-1) - 1) mod stride != 0``):
-    without it the transposed convolution returns a smaller image.
+    ``output_padding = (H + 2*padding - dilation*(k-1) - 1) mod stride`` per
+    dim: the trailing rows and columns of the *padded* input that the floor
+    dropped (padding rows count too). Where it is not zero, the transposed
+    convolution without it returns a smaller image.
 
     Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``) and
     used in chapter 4.

@@ -5,9 +5,11 @@ Pure integer arithmetic: nothing here needs torch. Every function takes the
 the batch or channel sizes, and parameters that are an ``int`` (the same in
 every spatial dimension) or a tuple with one entry per spatial dimension,
 exactly as ``torch.nn.functional`` takes them. ``padding`` is per side.
-Every parameter after ``input_shape, kernel_size`` is keyword-only:
-``F.unfold`` orders them (dilation, padding, stride) and ``F.conv2d``
-(stride, padding, dilation), so a positional call would be a trap.
+In the public helpers (``conv_output_shape``, ``num_blocks``,
+``conv_transpose_output_shape``, ``output_padding_for``,
+``fold_output_sizes_for``) every parameter after the first two is
+keyword-only: ``F.unfold`` orders them (dilation, padding, stride) and
+``F.conv2d`` (stride, padding, dilation), so a positional call would be a trap.
 
 The validation helpers at the bottom are shared by everything in ``convlab``:
 a bad value raises ``ValueError`` (or ``TypeError`` for a wrong type) whose
