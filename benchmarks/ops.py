@@ -155,6 +155,12 @@ def main():
             flush=True,
         )
 
+    sizes_report()
+
+
+def sizes_report():
+    """The untimed part of the report: memory of the unfolded matrix and the
+    multiply-adds of both transposed methods (``tests/test_bench.py`` runs it)."""
     print("\nUnfolded matrix against its input (float32):")
     for label, xs, ws, kw in CONV_CASES:
         if kw.get("groups", 1) != 1:
@@ -171,7 +177,7 @@ def main():
         N, C_in, H, W = xs
         C_out, k = ws[1], ws[2:]
         s, p = kw.get("stride", 1), kw.get("padding", 0)
-        out = convlab.conv_transpose_output_shape((H, W), k, s, p)
+        out = convlab.conv_transpose_output_shape((H, W), k, stride=s, padding=p)
         fold_macs = N * C_in * C_out * math.prod(k) * H * W
         rot_macs = N * C_out * math.prod(out) * C_in * math.prod(k)
         # Which of the rot90 method's inputs are real: unfold a mask of the zero-inserted,

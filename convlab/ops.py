@@ -118,8 +118,9 @@ def _check_method(method):
 # --------------------------------------------------------------------------
 # Padding is applied by copy (``F.pad``, then ``Tensor.unfold`` views) unless
 # the padded (and, for a transposed convolution, zero-inserted) copy would be
-# more than PAD_COPY_FACTOR times the input and more than PAD_COPY_BYTES: then
-# the blocks are gathered by index and only what blocks read is read
+# more than PAD_COPY_FACTOR times what the op must hold anyway (its input plus
+# the unfolded matrix) and more than PAD_COPY_BYTES: then the blocks are
+# gathered by index and only what blocks read is read
 # (``unfold(x, 2, dilation=8000, padding=4000)`` on a 5 x 5 image allocates
 # kilobytes, not the 8005 x 8005 padded image). Both paths give identical
 # results (the tests force each one on every case).
@@ -138,19 +139,20 @@ def _out_sizes(size, k, d, pads, s, up=None):
     )
 
 
-def _by_index(shape, itemsize, pads, up=None):
+def _by_index(shape, itemsize, pads, up=None, cols=0):
     """Whether to pad an ``(N, C, *spatial)`` tensor by index rather than by
-    copy (see PAD_COPY_FACTOR)."""
+    copy (see PAD_COPY_FACTOR); ``cols`` is the number of elements of the
+    unfolded matrix."""
     if _FORCE_PATH is not None:
         return _FORCE_PATH == "index"
     if torch.compiler.is_compiling():
         return False  # no size-dependent branch in a traced graph
     up = up or (1,) * len(pads)
-    numel = math.prod(shape)
+    needed = math.prod(shape) + cols
     padded = math.prod(shape[:2]) * math.prod(
         (shape[2 + i] - 1) * up[i] + 1 + max(b, 0) + max(a, 0) for i, (b, a) in enumerate(pads)
     )
-    return padded > PAD_COPY_FACTOR * numel and padded * itemsize > PAD_COPY_BYTES
+    return padded > PAD_COPY_FACTOR * needed and padded * itemsize > PAD_COPY_BYTES
 
 
 def _insert_zeros(x, up):
@@ -200,7 +202,7 @@ def _unfold_batched(x, k, d, pads, s, up=None):
     N, C = x.shape[:2]
     K = math.prod(k)
     out = _out_sizes(x.shape[2:], k, d, pads, s, up)
-    if _by_index(x.shape, x.element_size(), pads, up):
+    if _by_index(x.shape, x.element_size(), pads, up, N * C * K * math.prod(out)):
         for i in range(n):
             dim = 2 + i
             size = x.shape[dim]
@@ -234,7 +236,7 @@ def _fold_batched(cols, size, k, d, pads, s):
     N = cols.shape[0]
     C = cols.shape[1] // math.prod(k)
     blocks = _out_sizes(size, k, d, pads, s)
-    if _by_index((N, C, *size), cols.element_size(), pads):
+    if _by_index((N, C, *size), cols.element_size(), pads, cols=cols.numel()):
         y = cols.reshape(N, C, *k, *blocks)
         perm = [0, 1, *(v for i in range(n) for v in (2 + n + i, 2 + i))]
         y = y.permute(perm).reshape(N, C, *(blocks[i] * k[i] for i in range(n)))

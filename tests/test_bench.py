@@ -28,3 +28,19 @@ def test_interleaved_calls_every_function_each_round():
 def test_interleaved_rejects_bad_arguments(kwargs, words):
     with pytest.raises(ValueError, match=words):
         interleaved({"a": lambda: None}, **kwargs)
+
+
+def test_the_benchmark_report_runs(capsys):
+    """benchmarks/ops.py's untimed report (memory and multiply-adds) runs on the
+    current API; its timed rows run in `make bench`."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks/ops.py"
+    spec = importlib.util.spec_from_file_location("bench_ops", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert len(module.jobs()) > 10
+    module.sizes_report()
+    out = capsys.readouterr().out
+    assert "9.00x" in out and "4.00x" in out and "land on inserted or padded zeros" in out

@@ -280,7 +280,10 @@ def test_the_index_path_is_taken_only_where_padding_dwarfs_the_input():
     ops = convlab.ops
     assert not ops._by_index((8, 64, 56, 56), 4, ((1, 1), (1, 1)))
     assert not ops._by_index((1, 1, 5, 5), 4, ((4, 4), (4, 4)))  # small: copy is cheaper
-    assert ops._by_index((1, 4, 5, 5), 4, ((4000, 4000), (4000, 4000)))
+    assert ops._by_index((1, 4, 5, 5), 4, ((4000, 4000), (4000, 4000)), cols=400)
+    # a transposed convolution's zero insertion is dwarfed by its unfolded matrix
+    tconv = ((8, 64, 28, 28), 4, ((2, 3), (2, 3)), (2, 2))
+    assert not ops._by_index(*tconv, cols=8 * 64 * 16 * 56 * 56)
 
 
 # --------------------------------------------------------------------------
