@@ -49,6 +49,12 @@ TCONV = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 OURS_CONV = {1: convlab.conv1d, 2: convlab.conv2d, 3: convlab.conv3d}
 OURS_TCONV = {1: convlab.conv_transpose1d, 2: convlab.conv_transpose2d, 3: convlab.conv_transpose3d}
 METHODS = convlab.TRANSPOSE_METHODS
+# every convolution kind: plain, and transposed by either method
+CONV_KINDS = pytest.mark.parametrize(
+    "transposed,method",
+    [(False, None), (True, "fold"), (True, "rot90")],
+    ids=["conv", "conv_transpose-fold", "conv_transpose-rot90"],
+)
 LOWP = (torch.float16, torch.bfloat16)
 
 # convlab pads by copy, or (huge padding) by gathering with an index; the
@@ -288,11 +294,7 @@ def test_unfold_fold_layouts(op, data):
         torch.testing.assert_close(ours_grad, their_grad, **F64)
 
 
-@pytest.mark.parametrize(
-    "transposed,method",
-    [(False, None), (True, "fold"), (True, "rot90")],
-    ids=["conv", "conv_transpose-fold", "conv_transpose-rot90"],
-)
+@CONV_KINDS
 @pytest.mark.parametrize("n", [2, 3])
 @_examples(120)
 @given(data=st.data())
@@ -507,11 +509,7 @@ def test_meta_unfold_fold(data):
     )
 
 
-@pytest.mark.parametrize(
-    "transposed,method",
-    [(False, None), (True, "fold"), (True, "rot90")],
-    ids=["conv", "conv_transpose-fold", "conv_transpose-rot90"],
-)
+@CONV_KINDS
 @pytest.mark.parametrize("n", [1, 2, 3])
 @_examples(100)
 @given(data=st.data())
@@ -720,11 +718,7 @@ def test_func_conv_transpose2d(method, data):
     _check_func_conv(2, True, method, data)
 
 
-@pytest.mark.parametrize(
-    "transposed,method",
-    [(False, None), (True, "fold"), (True, "rot90")],
-    ids=["conv", "conv_transpose-fold", "conv_transpose-rot90"],
-)
+@CONV_KINDS
 @pytest.mark.parametrize("n", [1, 3])
 @_examples(40)
 @given(data=st.data())
