@@ -14,7 +14,7 @@ NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
 .PHONY: setup assets browser book site test test-start test-summary lint hygiene \
-        test-unit test-notebooks test-site test-browser test-fast lab outputs bench \
+        test-unit test-notebooks test-browser test-fast lab outputs bench \
         constraints clean
 
 ## setup: .venv with the pinned Python packages, and the front-end assets

@@ -34,6 +34,10 @@ def test_allowed_cell_metadata_is_kept_and_the_rest_dropped(monkeypatch):
         "jupyter": {"source_hidden": True},
     }
     assert run_notebooks.problems(nb, "nb") == []
+    # a cell without the allowed nested key keeps no empty parent
+    other = _notebook({"jupyter": {"outputs_hidden": True}})
+    run_notebooks.clean(other)
+    assert other.cells[0].metadata == {}
 
 
 def test_every_allowed_key_says_why():

@@ -52,15 +52,15 @@ def _allowed(metadata: dict) -> dict:
     kept: dict = {}
     for path in ALLOWED_CELL_METADATA:
         *parents, leaf = path.split(".")
-        source, target = metadata, kept
+        source = metadata
         for key in parents:
-            source = source.get(key)
-            if not isinstance(source, dict):
-                break
+            source = source.get(key) if isinstance(source, dict) else None
+        if not isinstance(source, dict) or leaf not in source:
+            continue
+        target = kept
+        for key in parents:
             target = target.setdefault(key, {})
-        else:
-            if leaf in source:
-                target[leaf] = source[leaf]
+        target[leaf] = source[leaf]
     return kept
 
 
