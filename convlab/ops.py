@@ -674,8 +674,9 @@ _CONV_DOC = """{n}-D convolution as unfold -> matmul -> view (same signature as 
     With ``groups=g`` the rows of ``cols`` split into ``g`` contiguous blocks
     of ``(C_in/g)*prod(k)`` and the rows of the weight into ``g`` blocks of
     ``C_out/g``; each block multiplies its own. ``padding`` may be an int, a
-    tuple, ``'valid'`` or ``'same'`` (stride 1 only; an even dilated kernel
-    gets its extra zero at the end, as in torch).
+    tuple, ``'valid'`` or ``'same'`` (stride 1 only; when
+    ``dilation*(kernel_size-1)`` is odd the extra zero goes at the end, as in
+    torch). float16 and bfloat16 are summed in float32 and rounded once.
 
     Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``).
     """
