@@ -204,3 +204,40 @@ def test_static_animations_play_pause_and_step(page, site_url, path):
         assert caption and caption in anim.locator("img").get_attribute("alt")
         anim.locator("button[data-act=prev]").click()
         assert anim.get_attribute("data-frame") == "0"
+
+
+def _visible(page, selector):
+    return [h for h in page.query_selector_all(selector) if h.is_visible()]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_sidebar_toggles_open_the_navigation(page, site_url, width):
+    """The article header's toggle opens the navigation on a phone (a dialog
+    with the home page link) and collapses and restores it on a wide screen
+    (book/assets/sidebar-toggles.js works around pydata-sphinx-theme #2451)."""
+    page.set_viewport_size({"width": width, "height": 800})
+    watch = _open(page, site_url, CHAPTERS[0])
+    (toggle,) = _visible(page, "button.primary-toggle")
+    sidebar = page.locator("#pst-primary-sidebar")
+    if width < 992:
+        assert not page.evaluate("document.querySelector('#pst-primary-sidebar-modal').open")
+        toggle.click()
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.querySelector('#pst-primary-sidebar-modal').open")
+        home = page.locator("#pst-primary-sidebar-modal a.reference", has_text="Fold & Unfold")
+        assert home.first.is_visible()
+        page.keyboard.press("Escape")
+        (contents,) = _visible(page, "button.secondary-toggle")
+        contents.click()
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.querySelector('#pst-secondary-sidebar-modal').open")
+    else:
+        assert sidebar.is_visible()
+        toggle.click()
+        page.wait_for_timeout(500)
+        assert "pst-sidebar-hidden" in sidebar.get_attribute("class")
+        assert not sidebar.is_visible()
+        toggle.click()
+        page.wait_for_timeout(500)
+        assert sidebar.is_visible()
+    assert watch.errors == [], f"JavaScript errors: {watch.errors}"
