@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 SITE := _build/html
 STAGE := tools/stage.sh
-LINTED := convlab tests tools benchmarks notebooks
+LINTED := convlab tests tools benchmarks notebooks book/_ext
 NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
