@@ -71,7 +71,6 @@ __all__ = [
     "check_output_shape",
     "check_output_padding",
     "check_input_grad",
-    "random_sliding_case",
 ]
 
 
@@ -142,18 +141,6 @@ def _fmt(kwargs):
     )
 
 
-def random_sliding_case(rng: random.Random, *, max_size=9):
-    """Random legal 2-D unfold parameters: input size, kernel, stride, padding, dilation."""
-    while True:
-        k = (rng.randint(1, 4), rng.randint(1, 4))
-        s = (rng.randint(1, 3), rng.randint(1, 3))
-        p = (rng.randint(0, 2), rng.randint(0, 2))
-        d = (rng.randint(1, 2), rng.randint(1, 2))
-        size = (rng.randint(1, max_size), rng.randint(1, max_size))
-        if all(d[i] * (k[i] - 1) + 1 <= size[i] + 2 * p[i] for i in range(2)):
-            return dict(input_size=size, kernel_size=k, stride=s, padding=p, dilation=d)
-
-
 # --------------------------------------------------------------------------
 # the cases, from simple to hard
 # --------------------------------------------------------------------------
@@ -175,7 +162,7 @@ def _plans(rng, count, knobs, *, base=None, ranges=None, pairs=True, output_padd
     there is one knob; none when there are none).
     """
     ranges = {**_RANGES, **(ranges or {})}
-    start = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, output_padding=(0, 0))
+    start = {k: v if k == "groups" else (v, v) for k, v in _DEFAULTS.items()}
     start.update(base or {})
     plans = [dict(start), dict(start)]
     for knob in knobs:
@@ -220,9 +207,10 @@ def _plans(rng, count, knobs, *, base=None, ranges=None, pairs=True, output_padd
 def _fit(rng, plan, *, simple, square=False, max_size=9):
     """``(kernel_size, input_size)`` pairs for a plan, legal for unfold.
 
-    In a simple case the input is a block plus one stride or a little more, so
-    every parameter the case changes changes the result (and a dilated kernel
-    has at least two taps); other cases are as random as ``random_sliding_case``.
+        In a simple case the input is a block plus one stride or a little more, so
+        every parameter the case changes changes the result (and a dilated kernel
+        has at least two taps); in other cases kernel and input size are random, as
+    long as the dilated kernel fits the padded input.
     """
     kernel, size = [], []
     for s, p, d in zip(plan["stride"], plan["padding"], plan["dilation"]):
@@ -933,10 +921,6 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
 TRANSPOSE_LEVELS = ("stride1", "stride", "all")
 
 
-def _transposed_size(n, k, s, p, op, d):
-    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
-
-
 def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> CheckReport:
     """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
     against ``F.conv_transpose2d``: values and (with ``grad``) the gradients with
@@ -969,7 +953,7 @@ def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> Chec
             size = [rng.randint(2 if s[j] > 1 else 1, 4 if i < simple else 6) for j in range(2)]
             if i == 0:
                 k[1], size[1] = k[0], size[0]
-            if all(_transposed_size(size[j], k[j], s[j], p[j], op[j], d[j]) >= 1 for j in range(2)):
+            if all(v >= 1 for v in shapes.transposed_sizes(size, k, s, p, op, d)):
                 break
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
         C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))

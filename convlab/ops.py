@@ -129,16 +129,6 @@ PAD_COPY_BYTES = 2**20
 _FORCE_PATH = None  # tests set "copy" or "index"
 
 
-def _out_sizes(size, k, d, pads, s, up=None):
-    """Blocks per dim: ``floor((span_in + before + after - d*(k-1) - 1) / s) + 1``,
-    where ``span_in = (in - 1)*up + 1`` is the input after zero insertion."""
-    up = up or (1,) * len(k)
-    return tuple(
-        ((size[i] - 1) * up[i] + 1 + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
-        for i in range(len(k))
-    )
-
-
 def _by_index(shape, itemsize, pads, up=None, cols=0):
     """Whether to pad an ``(N, C, *spatial)`` tensor by index rather than by
     copy (see PAD_COPY_FACTOR); ``cols`` is the number of elements of the
@@ -201,7 +191,7 @@ def _unfold_batched(x, k, d, pads, s, up=None):
     up = up or (1,) * n
     N, C = x.shape[:2]
     K = math.prod(k)
-    out = _out_sizes(x.shape[2:], k, d, pads, s, up)
+    out = shapes.block_counts(x.shape[2:], k, s, pads, d, up)
     if _by_index(x.shape, x.element_size(), pads, up, N * C * K * math.prod(out)):
         for i in range(n):
             dim = 2 + i
@@ -235,7 +225,7 @@ def _fold_batched(cols, size, k, d, pads, s):
     n = len(k)
     N = cols.shape[0]
     C = cols.shape[1] // math.prod(k)
-    blocks = _out_sizes(size, k, d, pads, s)
+    blocks = shapes.block_counts(size, k, s, pads, d)
     if _by_index((N, C, *size), cols.element_size(), pads, cols=cols.numel()):
         y = cols.reshape(N, C, *k, *blocks)
         perm = [0, 1, *(v for i in range(n) for v in (2 + n + i, 2 + i))]
@@ -437,7 +427,7 @@ def _fold(n, input, output_size, kernel_size, dilation, padding, stride):
             "expects C*prod(kernel_size) rows, channel-major, with C >= 1"
         )
     shapes.check_fits(size, k, pads, d, kernel_size, dilation)
-    blocks = _out_sizes(size, k, d, pads, s)
+    blocks = shapes.block_counts(size, k, s, pads, d)
     expected = math.prod(blocks)
     L = cols.shape[2]
     if L != expected:
@@ -609,7 +599,7 @@ def _matmul_conv(x, weight, s, pads, d, g, up=None):
     k = tuple(weight.shape[2:])
     N, C_in = x.shape[:2]
     C_out = weight.shape[0]
-    out_shape = _out_sizes(x.shape[2:], k, d, pads, s, up)
+    out_shape = shapes.block_counts(x.shape[2:], k, s, pads, d, up)
     L = math.prod(out_shape)
     w = weight.reshape(C_out, -1) if g == 1 else weight.reshape(g, C_out // g, -1)
 
@@ -718,9 +708,7 @@ def _tconv_fold(x, weight, k, s, p, op, d, g):
     w = weight.reshape(g, C_in // g, -1)  # (g, C_in/g, C_out/g*K)
     cols = w.transpose(1, 2) @ x.reshape(N, g, C_in // g, L_in)  # (N, g, C_out/g*K, L_in)
     cols = cols.reshape(N, C_out * math.prod(k), L_in)
-    out = tuple(
-        (spatial[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(n)
-    )
+    out = shapes.transposed_sizes(spatial, k, s, p, op, d)
     return _fold_batched(cols, out, k, d, tuple((p[i], p[i] - op[i]) for i in range(n)), s)
 
 
@@ -763,18 +751,11 @@ def _conv_transpose(
     k = tuple(weight.shape[2:])
     s = shapes._as_tuple(stride, n, "stride", minimum=1)
     p = shapes._as_tuple(padding, n, "padding", minimum=0)
-    op = shapes._as_tuple(output_padding, n, "output_padding", minimum=0)
     d = shapes._as_tuple(dilation, n, "dilation", minimum=1)
-    shapes._check_output_padding(output_padding, s, d, n)
-    for i in range(n):
-        size = (x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
-        if size < 1:
-            raise ValueError(
-                f"padding={padding!r} is too large: {shapes._TCONV_FORMULA} gives {size} in "
-                f"spatial dim {i} (in={x.shape[2 + i]}, stride={s[i]}, padding={p[i]}, "
-                f"kernel_size={k[i]}, dilation={d[i]}, output_padding={op[i]}); the output "
-                "must have at least 1 pixel"
-            )
+    op = shapes._check_output_padding(output_padding, s, d, n)
+    spatial = tuple(x.shape[2:])
+    out = shapes.transposed_sizes(spatial, k, s, p, op, d)
+    shapes.check_transposed_sizes(out, spatial, k, s, p, op, d, padding)
     impl = _tconv_fold if method == "fold" else _tconv_rot90
     (x, weight, bias), dtype = _widen(x, weight, bias)
     out = _add_bias(impl(x, weight, k, s, p, op, d, g), bias).to(dtype)

@@ -175,6 +175,46 @@ def conv_params(n, kernel_size, stride=1, padding=0, dilation=1):
     return k, s, resolve_padding(padding, k, stride, d, n), d
 
 
+def block_counts(size, k, s, pads, d, up=None):
+    """Blocks per spatial dim, with no validation (``size`` may be symbolic)::
+
+        out = floor((span_in + before + after - d*(k-1) - 1) / s) + 1
+
+    where ``span_in = (in - 1)*up + 1`` is the input after inserting ``up-1``
+    zeros between neighbours (``up=None``: none, ``span_in = in``). The one
+    place this formula is written; :func:`conv_output_shape` validates, then
+    calls it.
+    """
+    up = up or (1,) * len(k)
+    return tuple(
+        ((size[i] - 1) * up[i] + 1 + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
+        for i in range(len(k))
+    )
+
+
+def transposed_sizes(size, k, s, p, op, d):
+    """Output size per spatial dim of a transposed convolution, with no
+    validation (``size`` may be symbolic; :func:`check_transposed_sizes`)::
+
+        out = (in - 1)*s - 2*p + d*(k-1) + output_padding + 1
+    """
+    return tuple(
+        (size[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(len(k))
+    )
+
+
+def check_transposed_sizes(out, size, k, s, p, op, d, padding):
+    """Raise ``ValueError`` if a transposed convolution's output (``out``,
+    from :func:`transposed_sizes`) has no pixel in some dim."""
+    for i, o in enumerate(out):
+        if o < 1:
+            raise ValueError(
+                f"padding={padding!r} is too large: {_TCONV_FORMULA} gives {o} in spatial "
+                f"dim {i} (in={size[i]}, stride={s[i]}, padding={p[i]}, kernel_size={k[i]}, "
+                f"dilation={d[i]}, output_padding={op[i]}); the output must have at least 1 pixel"
+            )
+
+
 def check_fits(size, k, pads, d, kernel_size=None, dilation=None):
     """Raise ``ValueError`` if a dilated kernel ``d*(k-1)+1`` is larger than the
     padded input ``in + before + after`` in some spatial dim.
@@ -237,10 +277,7 @@ def conv_output_shape(input_shape, kernel_size, *, stride=1, padding=0, dilation
     Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
     """
     size, k, s, pads, d = normalize(input_shape, kernel_size, stride, padding, dilation)
-    return tuple(
-        (size[i] + pads[i][0] + pads[i][1] - d[i] * (k[i] - 1) - 1) // s[i] + 1
-        for i in range(len(size))
-    )
+    return block_counts(size, k, s, pads, d)
 
 
 def num_blocks(input_shape, kernel_size, *, dilation=1, padding=0, stride=1) -> int:
@@ -313,14 +350,8 @@ def conv_transpose_output_shape(
     p = _as_tuple(padding, n, "padding", minimum=0)
     d = _as_tuple(dilation, n, "dilation", minimum=1)
     op = _check_output_padding(output_padding, s, d, n)
-    out = tuple((size[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i in range(n))
-    for i, o in enumerate(out):
-        if o < 1:
-            raise ValueError(
-                f"padding={padding!r} is too large: {_TCONV_FORMULA} gives {o} in spatial "
-                f"dim {i} (in={size[i]}, stride={s[i]}, padding={p[i]}, kernel_size={k[i]}, "
-                f"dilation={d[i]}, output_padding={op[i]}); the output must have at least 1 pixel"
-            )
+    out = transposed_sizes(size, k, s, p, op, d)
+    check_transposed_sizes(out, size, k, s, p, op, d, padding)
     return out
 
 

@@ -2,7 +2,7 @@
 strides and padding up to 8, other memory layouts, float16/bfloat16, meta
 tensors, second derivatives and torch.func transforms.
 
-Parameters come from ``strategies_wide.py`` (kernel 1..4, stride 1..8,
+Parameters come from the ``wide_*`` strategies of ``strategies.py`` (kernel 1..4, stride 1..8,
 padding 0..8, dilation 1..3, groups 1..3, only legal combinations). Tensor
 values come from a ``torch.Generator`` seeded by a drawn integer, so that a
 failing example printed by hypothesis reproduces.
@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies_wide import channels, tiny_sliding, wide_sliding, wide_transpose
+from strategies import channels, tiny_sliding, wide_sliding, wide_transpose
 from torch.func import grad, vmap
 
 import convlab
