@@ -97,3 +97,101 @@ def test_F_unfold_reads_a_batch_of_signals_as_one_image():
         F.unfold(signals, 3)
     with pytest.raises(ValueError, match=r"read as one unbatched \(C, H, W\) image.*unfold1d"):
         convlab.unfold(signals, 3)
+
+
+def test_the_argument_orders_differ_between_F_unfold_and_F_conv2d():
+    """Chapter 1: "`F.unfold` orders its parameters kernel_size, dilation,
+    padding, stride and `F.conv2d` orders them stride, padding, dilation"."""
+    x = torch.randn(1, 1, 9, 9)
+    # positionally, the third number is padding for unfold, dilation for conv2d
+    assert F.unfold(x, 3, 1, 2, 1).shape == F.unfold(x, 3, padding=2).shape
+    w = torch.randn(1, 1, 3, 3)
+    assert (
+        F.conv2d(x, w, None, 2, 1, 3).shape == F.conv2d(x, w, stride=2, padding=1, dilation=3).shape
+    )
+    assert (
+        F.conv2d(x, w, None, 2, 1, 3).shape != F.conv2d(x, w, stride=2, padding=3, dilation=1).shape
+    )
+
+
+def test_convlab_unfold_fold_keep_torchs_signatures():
+    """Notation: "convlab's ops keep torch's exact signatures"."""
+    import inspect
+
+    for ours, theirs in [(convlab.unfold, F.unfold), (convlab.fold, F.fold)]:
+        a, b = inspect.signature(ours), inspect.signature(theirs)
+        assert [(p.name, p.default) for p in a.parameters.values()] == [
+            (p.name, p.default) for p in b.parameters.values()
+        ]
+
+
+def test_a_length_chosen_rank_would_read_a_batch_of_images_as_a_volume():
+    """Chapter 1: with three entries in padding, a batch of two 4-channel images
+    (2, 4, 9, 8) would be read as one volume (C, D, H, W) with 2 channels of
+    4 x 9 x 8: exactly what unfold3d does with it."""
+    x = torch.randn(2, 4, 9, 8)
+    volume = convlab.unfold3d(x, 3, padding=(1, 1, 1))
+    assert volume.shape == (2 * 27, 4 * 9 * 8)  # C = 2 channels, L = D*H*W blocks
+    with pytest.raises(ValueError, match=r"padding=.*has 3 entries"):
+        convlab.unfold(x, 3, padding=(1, 1, 1))
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (1, 2, 3, 5, 5)])
+def test_F_unfold_wants_3d_or_4d_input(shape):
+    """Chapter 1: "`F.unfold` wants 3-D or 4-D input"."""
+    with pytest.raises((RuntimeError, IndexError)):
+        F.unfold(torch.randn(shape), 2)
+    for ok in [(2, 5, 5), (1, 2, 5, 5)]:
+        F.unfold(torch.randn(ok), 2)
+
+
+def test_F_fold_refuses_a_tuple_of_one():
+    """fold's docstring: "torch 2.13's F.fold raises there"; convlab repeats it."""
+    cols = F.unfold(torch.randn(1, 2, 6, 6), 3)
+    with pytest.raises(RuntimeError):
+        F.fold(cols, (6,), (3,))
+    assert torch.equal(convlab.fold(cols, (6,), (3,)), F.fold(cols, (6, 6), 3))
+
+
+def test_conv_transpose_without_output_padding_picks_the_smallest_size():
+    """Chapter 3: several input sizes give the same output and `conv_transpose2d`
+    picks the smallest of them (or refuses, when padding pushes that below one
+    pixel) unless output_padding says otherwise."""
+    refused = 0
+    for H, k, s, p, d in itertools.product(
+        range(1, 12), range(1, 4), range(1, 4), range(3), (1, 2)
+    ):
+        if d * (k - 1) + 1 > H + 2 * p:
+            continue
+        out = (H + 2 * p - d * (k - 1) - 1) // s + 1
+        same = [h for h in range(1, H + s + 1) if h + 2 * p >= d * (k - 1) + 1]
+        same = [h for h in same if (h + 2 * p - d * (k - 1) - 1) // s + 1 == out]
+        smallest = (out - 1) * s - 2 * p + d * (k - 1) + 1
+        y, w = torch.zeros(1, 1, out), torch.zeros(1, 1, k)
+        if smallest < 1:
+            refused += 1
+            with pytest.raises(RuntimeError):
+                F.conv_transpose1d(y, w, stride=s, padding=p, dilation=d)
+            continue
+        back = F.conv_transpose1d(y, w, stride=s, padding=p, dilation=d)
+        assert back.shape[-1] == min(same) == smallest, (H, k, s, p, d)
+    assert refused > 0
+
+
+def test_each_row_of_the_conv_matrix_starts_where_its_block_starts():
+    """Chapter 3: "row o is the kernel laid out along the flattened image,
+    starting where block o starts: the next row starts stride pixels later, or
+    stride image rows lower at the end of a row of blocks"."""
+    for H, W, k, s in itertools.product((5, 6, 7), (5, 8), (1, 2, 3), (1, 2, 3)):
+        Cm = convlab.conv_matrix((H, W), torch.ones(k, k), stride=s)
+        W_out = (W - k) // s + 1
+        for o in range(Cm.shape[0]):
+            first = int(Cm[o].nonzero()[0])
+            assert first == (o // W_out) * s * W + (o % W_out) * s
+
+
+def test_dilation_gaps_leave_pixels_no_block_reads():
+    """fold_divisor's docstring: a zero can come from "gaps between dilated taps
+    that no block fills", with a stride smaller than the dilated kernel."""
+    divisor = convlab.fold_divisor((7,), 2, dilation=2, stride=2)
+    assert divisor.tolist() == [1, 0, 2, 0, 2, 0, 1]
