@@ -1,0 +1,683 @@
+"""The geometry of the book's explorers, computed by convlab, drawn by ``explorer.js``.
+
+An explorer shows labelled grids ("panels") and steps through frames; each
+frame highlights some cells. Everything the reader sees is computed here, in
+Python, from convlab's own ops (``unfold`` of an image of pixel numbers gives
+every block, ``fold`` of ones gives every overlap count); the JavaScript
+renderer (``convlab/explorer.js``) only looks values up and draws them. No
+size formula, no index arithmetic of a convolution is written in JavaScript.
+
+A *scene* is a JSON-able dict:
+
+``panels``
+    ``[{"name", "title", "rows", "cols", "ids" | "labels", "prefix",
+    "rowLabels"?, "tally"?}]``. ``ids`` (row-major, ``-1`` for a zero that is
+    not a pixel of the input: padding, or a zero inserted between pixels) are
+    shown as ``prefix + id``, and ``-1`` as a padding cell (hatched, dashed,
+    labelled ``0``); ``labels`` are shown as they are. A ``tally`` panel
+    shows, in each cell, how many frames up to the current one highlighted
+    it (``tallyMax`` fixes one shading scale for every frame).
+``frames``, ``frameWord``
+    How many frames, and what one is ("block 3 of 9").
+``tables``
+    ``name -> {"width": w, "data": [...]}``: a ``frames x w`` integer table,
+    row-major (``-1`` entries are skipped).
+``marks``
+    ``[{"panel", "role", "kind": "cells" | "rect", "table", "tags"?,
+    "tagLabels"?}]``: in frame ``f`` a ``cells`` mark highlights the cells
+    whose flat indices are row ``f`` of its table; a ``rect`` mark outlines
+    ``[row, col, height, width]``. ``tags`` (a table of the same width) names
+    each cell with ``tagLabels[tag]`` (a kernel tap, a weight).
+``caption``
+    ``{"templates": [...], "which": table | None, "values": table}``: frame
+    ``f`` uses template ``which[f]`` (or 0), where ``{i}`` is value ``i`` of
+    row ``f`` of ``values``, ``{terms:m}`` the products ``tag*label`` of mark
+    ``m``'s cells (padding skipped, ``0`` if none) and ``{count:m}`` how many
+    cells mark ``m`` highlights. :func:`caption` is the same rule in Python.
+``legend``, ``facts``
+    The roles shown, and numbers the tests compare with torch (``L``,
+    output size, ...).
+
+Chapters: 1 (sliding blocks, dilation), 2 (fold), 3 (matmul), 4 (transposed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import torch
+
+from . import ops, shapes
+
+__all__ = [
+    "caption",
+    "sliding_blocks",
+    "dilation",
+    "fold_accumulation",
+    "matmul",
+    "transpose",
+    "grid_scenes",
+]
+
+
+def _pair_text(pair):
+    return str(pair[0]) if pair[0] == pair[1] else str(tuple(pair))
+
+
+def _table(rows, width=None):
+    """A ``frames x width`` int table (``rows``: array-like, or a list of ragged lists)."""
+    if isinstance(rows, np.ndarray):
+        arr = rows.reshape(rows.shape[0], -1)
+    else:
+        width = width or max((len(r) for r in rows), default=0)
+        arr = np.full((len(rows), width), -1, np.int64)
+        for f, r in enumerate(rows):
+            arr[f, : len(r)] = r
+    return {"width": int(arr.shape[1]), "data": [int(v) for v in arr.ravel()]}
+
+
+def _row(table, f):
+    w = table["width"]
+    return table["data"][f * w : (f + 1) * w]
+
+
+def _panel(name, title, rows, cols, *, ids=None, labels=None, prefix="x", **extra):
+    panel = {"name": name, "title": title, "rows": int(rows), "cols": int(cols)}
+    if ids is not None:
+        panel["ids"] = [int(v) for v in np.asarray(ids).ravel()]
+        panel["prefix"] = prefix
+    if labels is not None:
+        panel["labels"] = [str(v) for v in np.asarray(labels, dtype=object).ravel()]
+    panel.update(extra)
+    return panel
+
+
+def cell_label(panel, index: int) -> str:
+    """The text of cell ``index`` of a panel (the renderer's rule): ``prefix+id`` or ``0``."""
+    if "ids" in panel:
+        v = panel["ids"][index]
+        return "0" if v < 0 else f"{panel['prefix']}{v}"
+    return panel["labels"][index] if "labels" in panel else ""
+
+
+def _is_pad(panel, index):
+    return "ids" in panel and panel["ids"][index] < 0
+
+
+def caption(scene: dict, f: int) -> str:
+    """The caption of frame ``f``: the rule ``explorer.js`` applies, written in Python.
+
+    >>> s = sliding_blocks(4, 2, stride=2)
+    >>> caption(s, 3)[:24]
+    'Block 4 of 4: column l=3'
+    """
+    cap = scene["caption"]
+    tables = scene["tables"]
+    which = _row(tables[cap["which"]], f)[0] if cap.get("which") else 0
+    values = _row(tables[cap["values"]], f) if cap.get("values") else []
+
+    def mark_cells(m):
+        mark = scene["marks"][m]
+        cells = [c for c in _row(tables[mark["table"]], f)]
+        tags = _row(tables[mark["tags"]], f) if mark.get("tags") else [-1] * len(cells)
+        return mark, [(c, t) for c, t in zip(cells, tags) if c >= 0]
+
+    def sub(match):
+        kind, arg = match.group(1), int(match.group(2))
+        if kind is None:
+            return str(values[arg])
+        mark, cells = mark_cells(arg)
+        if kind == "count":
+            return str(len(cells))
+        panel = scene["panels"][mark["panel"]]
+        terms = [
+            f"{mark['tagLabels'][t]}*{cell_label(panel, c)}"
+            for c, t in cells
+            if not _is_pad(panel, c)
+        ]
+        return " + ".join(terms) if terms else "0"
+
+    return re.sub(r"\{(?:(terms|count):)?(\d+)\}", sub, cap["templates"][which])
+
+
+def _caption(templates, values, which=None):
+    tables = {"values": _table(np.asarray(values, np.int64))}
+    if which is not None:
+        tables["which"] = _table(np.asarray(which, np.int64).reshape(-1, 1))
+    return {
+        "templates": templates,
+        "which": "which" if which is not None else None,
+        "values": "values",
+    }, tables
+
+
+#: The legend's words for each role (a scene may replace some).
+LEGEND = {
+    "block": "orange, thick outline: the cells of the current block",
+    "span": "dashed box: the block's span",
+    "column": "blue, thick outline: the current column of unfold(x)",
+    "output": "green, thick outline: the output cell it becomes",
+    "done": "pale blue: columns already added",
+    "tally": "grey, darker with the number: blocks added onto a pixel",
+    "padding": "hatched, dashed border, labelled 0: padding, a zero that is not a pixel of x",
+}
+
+
+def _legend(roles, **words):
+    return [[role, words.get(role, LEGEND[role])] for role in roles]
+
+
+def _scene(panels, frames, frame_word, marks, tables, cap, legend, facts, title):
+    return {
+        "title": title,
+        "panels": panels,
+        "frames": int(frames),
+        "frameWord": frame_word,
+        "marks": marks,
+        "tables": tables,
+        "caption": cap,
+        "legend": legend,
+        "facts": facts,
+    }
+
+
+def _layout(input_size, kernel_size, stride, padding, dilation):
+    """Which pixel lands where, by ``convlab.unfold`` of index images (chapter 1).
+
+    Returns ``(size, k, s, p, d, out, pixel_ids, padded_ids, cells)``:
+    ``pixel_ids`` (K x L) is ``unfold(ids + 1) - 1`` for the image of pixel
+    numbers ``ids`` (so padding reads ``-1``); ``cells`` (L x K) is the flat
+    index, in the padded image, of every cell of every block: ``unfold`` of
+    the padded image's own index.
+    """
+    size, k, s, pads, d = shapes.normalize(
+        input_size, kernel_size, stride, padding, dilation, ndim=2
+    )
+    p = tuple(pair[0] for pair in pads)
+    out = shapes.conv_output_shape(size, k, stride=s, padding=p, dilation=d)
+    H, W = size
+    ids = torch.arange(H * W).view(1, 1, H, W) + 1
+    pixel_ids = ops.unfold(ids, k, d, p, s)[0].numpy() - 1
+    Hp, Wp = H + 2 * p[0], W + 2 * p[1]
+    padded = torch.arange(Hp * Wp).view(1, 1, Hp, Wp)
+    cells = ops.unfold(padded, k, d, 0, s)[0].numpy().T.copy()
+    padded_ids = np.full((Hp, Wp), -1, np.int64)
+    padded_ids[p[0] : p[0] + H, p[1] : p[1] + W] = np.arange(H * W).reshape(H, W)
+    return size, k, s, p, d, out, pixel_ids, padded_ids, cells
+
+
+def _offsets(k):
+    return [f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
+
+
+def _rects_of(cells, cols):
+    """``[row, col, height, width]`` around each row of flat ``cells`` in a grid of ``cols``."""
+    r, c = cells // cols, cells % cols
+    r0, c0 = r.min(axis=1), c.min(axis=1)
+    return np.stack([r0, c0, r.max(axis=1) - r0 + 1, c.max(axis=1) - c0 + 1], axis=1)
+
+
+def _pad_note(p):
+    return f", padding={_pair_text(p)} per side" if any(p) else ""
+
+
+def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1) -> dict:
+    """The blocks of ``unfold``: padded input, unfolded matrix, output (chapter 1).
+
+    Frame ``l`` is block ``l``: its ``K`` cells in the padded input (the
+    dashed box is its span, ``d*(k-1)+1`` wide), column ``l`` of
+    ``unfold(x)`` (``K = k_h*k_w`` rows, ``L = prod(out)`` columns), and
+    output cell ``divmod(l, W_out)``, where
+    ``out = floor((in + 2p - d(k-1) - 1)/s) + 1``.
+    """
+    size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
+        input_size, kernel_size, stride, padding, dilation
+    )
+    (H, W), (Ho, Wo) = size, out
+    Hp, Wp = padded_ids.shape
+    K, L = pixel_ids.shape
+    panels = [
+        _panel("x", f"input x: {H}×{W}{_pad_note(p)}", Hp, Wp, ids=padded_ids),
+        _panel(
+            "cols",
+            f"unfold(x): K={K} rows × L={L} columns",
+            K,
+            L,
+            ids=pixel_ids,
+            rowLabels=_offsets(k),
+        ),
+        _panel("y", f"output: {Ho}×{Wo}, cell l", Ho, Wo, labels=np.arange(L)),
+    ]
+    ls = np.arange(L)
+    tables = {
+        "block": _table(cells),
+        "span": _table(_rects_of(cells, Wp)),
+        "column": _table(np.stack([0 * ls, ls, 0 * ls + K, 0 * ls + 1], 1)),
+        "out": _table(np.stack([ls // Wo, ls % Wo, 0 * ls + 1, 0 * ls + 1], 1)),
+    }
+    marks = [
+        {"panel": 0, "role": "block", "kind": "cells", "table": "block"},
+        {"panel": 0, "role": "span", "kind": "rect", "table": "span"},
+        {"panel": 1, "role": "column", "kind": "rect", "table": "column"},
+        {"panel": 2, "role": "output", "kind": "rect", "table": "out"},
+    ]
+    spans = _rects_of(cells, Wp)
+    n_pad = (pixel_ids < 0).sum(axis=0)
+    values = np.stack(
+        [
+            ls + 1,
+            ls,
+            spans[:, 0] - p[0],
+            spans[:, 0] + spans[:, 2] - 1 - p[0],
+            spans[:, 1] - p[1],
+            spans[:, 1] + spans[:, 3] - 1 - p[1],
+            ls // Wo,
+            ls % Wo,
+            n_pad,
+        ],
+        1,
+    )
+    head = (
+        f"Block {{0}} of {L}: column l={{1}} of unfold(x) reads rows {{2}}..{{3}} "
+        f"(step {d[0]}) and columns {{4}}..{{5}} (step {d[1]}) of x; it becomes "
+        f"output cell ({{6}}, {{7}})"
+    )
+    templates = [
+        head + ".",
+        head + f"; {{8}} of its {K} values are padding zeros "
+        f"(outside rows 0..{H - 1}, columns 0..{W - 1}).",
+    ]
+    cap, cap_tables = _caption(templates, values, which=(n_pad > 0).astype(int))
+    tables.update(cap_tables)
+    title = (
+        f"unfold with kernel_size={_pair_text(k)}, stride={_pair_text(s)}, "
+        f"padding={_pair_text(p)}, dilation={_pair_text(d)} on a {H}×{W} input"
+    )
+    facts = {"L": L, "K": K, "out": [Ho, Wo], "padded": [Hp, Wp]}
+    legend = _legend(["block", "span", "column", "output", "padding"])
+    return _scene(panels, L, "block", marks, tables, cap, legend, facts, title)
+
+
+def dilation(input_size=9, kernel_size=3) -> dict:
+    """One block of a ``kernel_size`` kernel as ``dilation`` grows (chapter 1).
+
+    Frame ``i`` is dilation ``i+1``: the taps stay ``k x k``, ``d`` pixels
+    apart; the block spans ``d*(k-1)+1`` pixels (its receptive field). The
+    block shown is the one nearest the centre, found with ``unfold`` of the
+    image of pixel numbers. Frames go up to the largest dilation that fits.
+    """
+    n = shapes._as_int(input_size, "input_size")
+    k = shapes._as_int(kernel_size, "kernel_size")
+    shapes.normalize((n, n), k)  # the dilation-1 block must fit
+    dilations = [1] if k == 1 else list(range(1, (n - 1) // (k - 1) + 1))
+    taps, spans, values = [], [], []
+    for d in dilations:
+        size, kk, s, p, dd, out, pixel_ids, padded_ids, cells = _layout(n, k, 1, 0, d)
+        span = d * (k - 1) + 1
+        top = (n - span) // 2
+        block = cells[top * out[1] + top]  # the block whose top-left pixel is (top, top)
+        taps.append(block)
+        spans.append(_rects_of(block[None], n)[0])
+        values.append([d, span, span, k * k, out[0] * out[1]])
+    tables = {
+        "taps": _table(np.array(taps)),
+        "tags": _table(np.tile(np.arange(k * k), (len(dilations), 1))),
+        "span": _table(np.array(spans)),
+    }
+    tap_names = [f"{i},{j}" for i in range(k) for j in range(k)]
+    marks = [
+        {
+            "panel": 0,
+            "role": "block",
+            "kind": "cells",
+            "table": "taps",
+            "tags": "tags",
+            "tagLabels": tap_names,
+        },
+        {"panel": 0, "role": "span", "kind": "rect", "table": "span"},
+    ]
+    tail = (
+        f"so one block spans d*(k-1)+1 = {{1}} × {{2}} pixels (its receptive field) and "
+        f"still reads {{3}} values; a {n}×{n} input has L = {{4}} such blocks."
+    )
+    cap, cap_tables = _caption(
+        [
+            f"dilation={{0}}: the {k}×{k} taps are neighbours, " + tail,
+            f"dilation={{0}}: the {k}×{k} taps are {{0}} pixels apart, " + tail,
+        ],
+        values,
+        which=[int(d > 1) for d in dilations],
+    )
+    tables.update(cap_tables)
+    panels = [
+        _panel(
+            "x",
+            f"input x: {n}×{n}, one block of a {k}×{k} kernel",
+            n,
+            n,
+            ids=np.arange(n * n),
+        )
+    ]
+    facts = {"dilations": dilations, "L": [v[4] for v in values]}
+    title = f"dilation spreads a {k}×{k} block over a {n}×{n} input"
+    legend = _legend(
+        ["block", "span"],
+        block="orange, thick outline: the taps of one block, tagged with their offset (i,j)",
+        span="dashed box: the block's span, its receptive field",
+    )
+    return _scene(panels, len(dilations), "dilation", marks, tables, cap, legend, facts, title)
+
+
+def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1) -> dict:
+    """``fold`` adding the blocks back one at a time (chapter 2).
+
+    Frame ``l`` has added columns ``0..l``: each cell of the padded image
+    counts the blocks added onto it so far; the last frame's counts inside the
+    image are ``fold_divisor`` = ``fold(unfold(ones))``. The counts after
+    block ``l`` are ``fold`` of a matrix of ones whose columns after ``l``
+    are zero.
+    """
+    size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
+        input_size, kernel_size, stride, padding, dilation
+    )
+    (H, W) = size
+    Hp, Wp = padded_ids.shape
+    K, L = pixel_ids.shape
+    ones = torch.ones(1, K, L, dtype=torch.float64)
+    ls = np.arange(L)
+    inside_max, uncovered = [], []
+    for l in range(L):
+        partial = ones.clone()
+        partial[..., l + 1 :] = 0
+        counts = ops.fold(partial, size, k, d, p, s)[0, 0].long().numpy()
+        inside_max.append(int(counts.max()))
+        uncovered.append(int((counts == 0).sum()))
+    final = ops.fold(ones, size, k, d, p, s)[0, 0].long()
+    padded_final = ops.fold(ones, (Hp, Wp), k, d, 0, s)[0, 0].long()
+    panels = [
+        _panel(
+            "cols",
+            f"columns of unfold(x): K={K} × L={L}",
+            K,
+            L,
+            ids=pixel_ids,
+            rowLabels=_offsets(k),
+        ),
+        _panel(
+            "img",
+            f"blocks added onto each pixel of the padded {Hp}×{Wp} image"
+            + (" (fold crops the padding)" if any(p) else ""),
+            Hp,
+            Wp,
+            ids=padded_ids,
+            tally=1,
+            tallyMax=int(padded_final.max()),
+        ),
+    ]
+    tables = {
+        "done": _table(np.stack([0 * ls, 0 * ls, 0 * ls + K, ls], 1)),
+        "column": _table(np.stack([0 * ls, ls, 0 * ls + K, 0 * ls + 1], 1)),
+        "block": _table(cells),
+    }
+    marks = [
+        {"panel": 0, "role": "done", "kind": "rect", "table": "done"},
+        {"panel": 0, "role": "column", "kind": "rect", "table": "column"},
+        {"panel": 1, "role": "block", "kind": "cells", "table": "block", "tally": 1},
+    ]
+    values = np.stack([ls, ls + 1, inside_max, uncovered], 1)
+    head = (
+        f"After block {{0}} ({{1}} of {L} added): most blocks on one pixel so far {{2}}, "
+        f"pixels not yet covered {{3}} of {H * W}"
+    )
+    which = (ls == L - 1).astype(int)
+    cap, cap_tables = _caption(
+        [
+            head + ".",
+            head + "; these final counts are fold_divisor, the divisor of fold(unfold(x)).",
+        ],
+        values,
+        which=which,
+    )
+    tables.update(cap_tables)
+    title = (
+        f"fold with kernel_size={_pair_text(k)}, stride={_pair_text(s)}, "
+        f"padding={_pair_text(p)}, dilation={_pair_text(d)} onto a {H}×{W} image"
+    )
+    facts = {"L": L, "divisor": final.numpy().tolist(), "padded": [Hp, Wp]}
+    legend = _legend(
+        ["done", "column", "block", "tally", "padding"],
+        block="thick outline: the cells the current block adds onto",
+    )
+    return _scene(panels, L, "block", marks, tables, cap, legend, facts, title)
+
+
+def matmul(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, out_channels=2) -> dict:
+    """Convolution as ``weight.view(C_out, K) @ unfold(x)``, one output value a frame (chapter 3).
+
+    Frame ``f`` is output channel ``c = f // L`` at column ``l = f % L``:
+    ``y[c, l] = weight.view(C_out, -1)[c] @ unfold(x)[:, l]``. Its block in
+    the input, its column (each entry tagged with the weight that multiplies
+    it) and its weight row are highlighted.
+    """
+    size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
+        input_size, kernel_size, stride, padding, dilation
+    )
+    Co = shapes._as_int(out_channels, "out_channels")
+    if Co < 1:
+        raise ValueError(f"out_channels={out_channels!r} is invalid: it must be >= 1")
+    (H, W), (Ho, Wo) = size, out
+    Hp, Wp = padded_ids.shape
+    K, L = pixel_ids.shape
+    letters = "abcdefgh"
+    w_labels = np.array(
+        [[f"{letters[c]}{i}{j}" for i in range(k[0]) for j in range(k[1])] for c in range(Co)]
+    )
+    panels = [
+        _panel("x", f"input x: {H}×{W}{_pad_note(p)}", Hp, Wp, ids=padded_ids),
+        _panel("cols", f"cols = unfold(x): K={K} × L={L}", K, L, ids=pixel_ids),
+        _panel(
+            "w",
+            f"weight.view({Co}, {K})",
+            Co,
+            K,
+            labels=w_labels,
+            rowLabels=[f"c={c}" for c in range(Co)],
+        ),
+        _panel(
+            "y",
+            f"weight @ cols: {Co} × {L} (output {Co}×{Ho}×{Wo})",
+            Co,
+            L,
+            labels=[[f"y{c},{l}" for l in range(L)] for c in range(Co)],
+        ),
+    ]
+    fs = np.arange(Co * L)
+    co, ls = fs // L, fs % L
+    column_cells = (np.arange(K)[None, :] * L + ls[:, None]).astype(np.int64)
+    tags = co[:, None] * K + np.arange(K)[None, :]
+    tables = {
+        "block": _table(cells[ls]),
+        "colcells": _table(column_cells),
+        "coltags": _table(tags),
+        "row": _table(np.stack([co, 0 * fs, 0 * fs + 1, 0 * fs + K], 1)),
+        "out": _table(np.stack([co, ls, 0 * fs + 1, 0 * fs + 1], 1)),
+    }
+    marks = [
+        {"panel": 0, "role": "block", "kind": "cells", "table": "block"},
+        {
+            "panel": 1,
+            "role": "column",
+            "kind": "cells",
+            "table": "colcells",
+            "tags": "coltags",
+            "tagLabels": [str(v) for v in w_labels.ravel()],
+        },
+        {"panel": 2, "role": "block", "kind": "rect", "table": "row"},
+        {"panel": 3, "role": "output", "kind": "rect", "table": "out"},
+    ]
+    n_pad = (pixel_ids < 0).sum(axis=0)[ls]
+    values = np.stack([co, ls // Wo, ls % Wo, ls, n_pad], 1)
+    head = "y[{0}, {1}, {2}] = row {0} of the weights · column {3} of unfold(x) = {terms:1}"
+    cap, cap_tables = _caption(
+        [head + ".", head + " (+ {4} padding zeros)."], values, which=(n_pad > 0).astype(int)
+    )
+    tables.update(cap_tables)
+    title = (
+        f"conv2d as a matrix product: {Co} output channel{'s' if Co > 1 else ''}, "
+        f"kernel_size={_pair_text(k)}, stride={_pair_text(s)}, padding={_pair_text(p)}, "
+        f"dilation={_pair_text(d)}, {H}×{W} input"
+    )
+    facts = {"L": L, "K": K, "out": [Co, Ho, Wo]}
+    legend = _legend(
+        ["block", "column", "output", "padding"],
+        block="orange, thick outline: the block in x, and the row of weights",
+        column="blue, thick outline: its column of unfold(x), each value tagged with its weight",
+        output="green, thick outline: the output value y[c, l]",
+    )
+    return _scene(panels, Co * L, "output value", marks, tables, cap, legend, facts, title)
+
+
+def transpose(
+    input_size=3, kernel_size=3, stride=2, padding=1, output_padding=0, dilation=1
+) -> dict:
+    """Transposed convolution as scatter and as gather, one output pixel a frame (chapter 4).
+
+    Scatter: input pixel ``(r, c)`` adds ``x[r, c] * w[i, j]`` at
+    ``(r*s + i*d - p, c*s + j*d - p)``. Gather: the input with ``s-1``
+    zeros inserted between pixels and ``q = d*(k-1) - p`` padding (plus
+    ``output_padding`` at the bottom and right; negative ``q`` crops) is read
+    by the kernel rotated 180 degrees; its windows are the blocks of
+    ``unfold`` of that canvas. Output size
+    ``(in-1)*s - 2p + d*(k-1) + output_padding + 1``.
+    """
+    n = shapes._as_int(input_size, "input_size")
+    O = shapes.conv_transpose_output_shape(
+        n,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+    )[0]
+    k, s = shapes._as_int(kernel_size, "kernel_size"), shapes._as_int(stride, "stride")
+    p, op = shapes._as_int(padding, "padding"), shapes._as_int(output_padding, "output_padding")
+    d = shapes._as_int(dilation, "dilation")
+    q = d * (k - 1) - p
+    G = (n - 1) * s + 1 + 2 * q + op
+    # the canvas: pixel numbers where they land, -1 for every inserted or padding zero
+    spread = np.full(((n - 1) * s + 1,) * 2, -1, np.int64)
+    spread[::s, ::s] = np.arange(n * n).reshape(n, n)
+    canvas = _pad_or_crop(spread, q, q + op)
+    assert canvas.shape == (G, G)
+    # gather windows: unfold of the canvas's own index (stride 1, dilation d)
+    index = torch.arange(G * G).view(1, 1, G, G)
+    windows = ops.unfold(index, k, d, 0, 1)[0].numpy().T  # (O*O, k*k)
+    rotated = np.arange(k * k)[::-1]  # window tap (a, b) carries weight (k-1-a, k-1-b)
+    flat = canvas.ravel()
+    scatter_cells, scatter_tags, counts = [], [], []
+    for f in range(O * O):
+        reads = flat[windows[f]]
+        keep = reads >= 0
+        scatter_cells.append(list(reads[keep]))
+        scatter_tags.append(list(rotated[keep]))
+        counts.append(int(keep.sum()))
+    tap_names = [f"w{i}{j}" for i in range(k) for j in range(k)]
+    panels = [
+        _panel("x", "scatter: input x (each pixel stamps the kernel)", n, n, ids=np.arange(n * n)),
+        _panel(
+            "g",
+            f"gather: {s - 1} zero{'s' if s != 2 else ''} inserted, padded {q}"
+            + (f" + {op}" if op else "")
+            + "; kernel rotated 180°",
+            G,
+            G,
+            ids=canvas,
+        ),
+        _panel("y", f"output y: {O}×{O}", O, O, labels=[""] * (O * O)),
+    ]
+    fs = np.arange(O * O)
+    tables = {
+        "scatter": _table(scatter_cells, k * k),
+        "scattertags": _table(scatter_tags, k * k),
+        "window": _table(windows),
+        "windowtags": _table(np.tile(rotated, (O * O, 1))),
+        "out": _table(np.stack([fs // O, fs % O, 0 * fs + 1, 0 * fs + 1], 1)),
+    }
+    marks = [
+        {
+            "panel": 0,
+            "role": "block",
+            "kind": "cells",
+            "table": "scatter",
+            "tags": "scattertags",
+            "tagLabels": tap_names,
+        },
+        {
+            "panel": 1,
+            "role": "column",
+            "kind": "cells",
+            "table": "window",
+            "tags": "windowtags",
+            "tagLabels": tap_names,
+        },
+        {"panel": 2, "role": "output", "kind": "rect", "table": "out"},
+    ]
+    values = np.stack([fs // O, fs % O, counts], 1)
+    counts = np.asarray(counts)
+    cap, cap_tables = _caption(
+        [
+            "y[{0}, {1}] = 0: no stamp reaches it, and the gather window reads only zeros.",
+            "y[{0}, {1}] = {terms:0}: scatter (the stamps of these pixels land here) and "
+            "gather (the rotated kernel reads it) give the same single product.",
+            "y[{0}, {1}] = {terms:0}: scatter (the stamps of these pixels land here) and "
+            "gather (the rotated kernel reads them) give the same {2} products.",
+        ],
+        values,
+        which=np.minimum(counts, 2),
+    )
+    tables.update(cap_tables)
+    title = (
+        f"conv_transpose2d with kernel_size={k}, stride={s}, padding={p}, "
+        f"output_padding={op}, dilation={d} on a {n}×{n} input"
+    )
+    facts = {"out": [O, O], "canvas": [G, G], "q": q}
+    legend = _legend(
+        ["block", "column", "output", "padding"],
+        block="orange (scatter): the pixels whose stamps reach the output pixel, tagged with "
+        "the tap that lands there",
+        column="blue (gather): the rotated kernel's window, each tap tagged with its weight",
+        output="green: the output pixel",
+        padding="hatched, dashed border, labelled 0: a zero inserted or padded, not a pixel of x",
+    )
+    return _scene(panels, O * O, "output pixel", marks, tables, cap, legend, facts, title)
+
+
+def _pad_or_crop(a, before, after):
+    """``a`` with ``before`` rows/columns of ``-1`` added top/left and ``after`` bottom/right
+    (a negative amount crops that many instead)."""
+    out = np.pad(a, ((max(before, 0), max(after, 0)),) * 2, constant_values=-1)
+    top, end = max(-before, 0), out.shape[0] - max(-after, 0)
+    return out[top:end, top:end]
+
+
+def grid_scenes(build, grid: dict) -> tuple[dict, list]:
+    """Every scene of ``build`` over the product of ``grid`` (``name -> values``).
+
+    Returns ``(scenes, errors)``: ``scenes[key]`` (``key`` the values joined
+    by ``,`` in ``grid``'s order) is a scene, or ``{"error": i}`` where
+    ``errors[i]`` is convlab's message for parameters that do not fit.
+    """
+    names = list(grid)
+    scenes, errors = {}, []
+    for values in itertools.product(*(grid[n] for n in names)):
+        key = ",".join(map(str, values))
+        try:
+            scenes[key] = build(**dict(zip(names, values)))
+        except (ValueError, TypeError) as err:
+            msg = str(err)
+            if msg not in errors:
+                errors.append(msg)
+            scenes[key] = {"error": errors.index(msg)}
+    return scenes, errors
