@@ -314,7 +314,7 @@ def dilation(input_size=9, kernel_size=3) -> dict:
     dilations = [1] if k == 1 else list(range(1, (n - 1) // (k - 1) + 1))
     taps, spans, values = [], [], []
     for d in dilations:
-        size, kk, s, p, dd, out, pixel_ids, padded_ids, cells = _layout(n, k, 1, 0, d)
+        *_, out, _, _, cells = _layout(n, k, 1, 0, d)
         span = d * (k - 1) + 1
         top = (n - span) // 2
         block = cells[top * out[1] + top]  # the block whose top-left pixel is (top, top)
@@ -379,7 +379,7 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     block ``l`` are ``fold`` of a matrix of ones whose columns after ``l``
     are zero.
     """
-    size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
+    size, k, s, p, d, _, pixel_ids, padded_ids, cells = _layout(
         input_size, kernel_size, stride, padding, dilation
     )
     (H, W) = size
