@@ -1,0 +1,274 @@
+"""The explorers' scenes (convlab/scenes.py) against torch, over every grid the site embeds.
+
+What a reader sees in an explorer is a scene: which cells a frame lights
+up, the labels in them, the caption. Each is checked here against
+``torch.nn.functional`` (unfold, fold, conv2d, conv_transpose2d), with the
+caption rule of :func:`convlab.scenes.caption` (the JavaScript renderer's
+rule: the browser tests check that the two agree).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convlab import scenes, widgets
+
+EXPLORERS = [
+    widgets.SlidingBlocks,
+    widgets.Dilation,
+    widgets.FoldAccumulation,
+    widgets.MatmulView,
+    widgets.TransposeViews,
+]
+
+
+def _grid(explorer):
+    names = list(explorer.grid)
+    for values in itertools.product(*explorer.grid.values()):
+        yield dict(zip(names, values))
+
+
+def _row(scene, name, f):
+    t = scene["tables"][name]
+    return t["data"][f * t["width"] : (f + 1) * t["width"]]
+
+
+def _marked(scene, m, f):
+    mark = scene["marks"][m]
+    panel = scene["panels"][mark["panel"]]
+    return [scenes.cell_label(panel, c) for c in _row(scene, mark["table"], f) if c >= 0]
+
+
+def _torch_fits(fn):
+    try:
+        return fn(), None
+    except RuntimeError as err:
+        return None, err
+
+
+def _unfold_ids(p):
+    H = W = p["input_size"]
+    ids = torch.arange(1, H * W + 1, dtype=torch.float64).view(1, 1, H, W)
+    kw = {k: p[k] for k in ("kernel_size", "stride", "padding", "dilation")}
+    return F.unfold(ids, **kw)[0].long() - 1  # (K, L); -1 where a block reads padding
+
+
+@pytest.mark.parametrize("params", list(_grid(widgets.SlidingBlocks)), ids=str)
+def test_sliding_blocks_scene_is_torch_unfold(params):
+    cols, err = _torch_fits(lambda: _unfold_ids(params))
+    if err is not None:
+        with pytest.raises(ValueError):
+            scenes.sliding_blocks(**params)
+        return
+    scene = scenes.sliding_blocks(**params)
+    K, L = cols.shape
+    assert scene["frames"] == L and scene["facts"]["L"] == L and scene["facts"]["K"] == K
+    x = torch.zeros(1, 1, params["input_size"], params["input_size"])
+    w = torch.zeros(1, 1, params["kernel_size"], params["kernel_size"])
+    kw = {k: params[k] for k in ("stride", "padding", "dilation")}
+    assert scene["facts"]["out"] == list(F.conv2d(x, w, **kw).shape[-2:])
+    for f in range(L):
+        want = ["0" if v < 0 else f"x{v}" for v in cols[:, f].tolist()]
+        assert _marked(scene, 0, f) == want  # the block's cells, in tap order
+        matrix = scene["panels"][1]
+        assert [scenes.cell_label(matrix, r * L + f) for r in range(K)] == want
+        text = scenes.caption(scene, f)
+        assert text.startswith(f"Block {f + 1} of {L}: column l={f} ")
+        n_pad = want.count("0")
+        assert (f"{n_pad} of its {K} values are padding zeros" in text) == (n_pad > 0)
+
+
+@pytest.mark.parametrize("params", list(_grid(widgets.Dilation)), ids=str)
+def test_dilation_scene_spreads_taps_like_torch(params):
+    n, k = params["input_size"], params["kernel_size"]
+    scene = scenes.dilation(**params)
+    for f, d in enumerate(scene["facts"]["dilations"]):
+        L = F.unfold(torch.zeros(1, 1, n, n), k, dilation=d).shape[-1]
+        assert scene["facts"]["L"][f] == L
+        cells = [c for c in _row(scene, "taps", f)]
+        rows, cols = [c // n for c in cells], [c % n for c in cells]
+        assert sorted(set(rows)) == list(range(min(rows), min(rows) + d * (k - 1) + 1, d))
+        assert sorted(set(cols)) == list(range(min(cols), min(cols) + d * (k - 1) + 1, d))
+        assert f"L = {L} such blocks" in scenes.caption(scene, f)
+    # the last frame is the largest dilation that fits: one more does not
+    d_next = scene["facts"]["dilations"][-1] + 1
+    if k > 1:
+        with pytest.raises(RuntimeError):
+            F.unfold(torch.zeros(1, 1, n, n), k, dilation=d_next)
+
+
+def _tally(scene, f):
+    """The running count the renderer shows (explorer.js ``tallies``), in Python."""
+    counts = {}
+    for m, mark in enumerate(scene["marks"]):
+        if mark.get("tally"):
+            for g in range(f + 1):
+                for c in _row(scene, mark["table"], g):
+                    if c >= 0:
+                        counts[c] = counts.get(c, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("params", list(_grid(widgets.FoldAccumulation)), ids=str)
+def test_fold_scene_ends_at_torch_fold_of_ones(params):
+    n = params["input_size"]
+    kw = {k: params[k] for k in ("kernel_size", "stride", "padding", "dilation")}
+    ones, err = _torch_fits(lambda: F.unfold(torch.ones(1, 1, n, n), **kw))
+    if err is not None:
+        with pytest.raises(ValueError):
+            scenes.fold_accumulation(**params)
+        return
+    scene = scenes.fold_accumulation(**params)
+    L = ones.shape[-1]
+    assert scene["frames"] == L
+    divisor = F.fold(torch.ones_like(ones), (n, n), **kw)[0, 0].long()
+    assert scene["facts"]["divisor"] == divisor.tolist()
+    img = scene["panels"][1]
+    Hp, Wp = img["rows"], img["cols"]
+    p = params["padding"]
+    counts = _tally(scene, L - 1)
+    shown = torch.tensor([[counts.get(r * Wp + c, 0) for c in range(Wp)] for r in range(Hp)])
+    assert torch.equal(shown[p : p + n, p : p + n], divisor)  # the last frame is fold_divisor
+    assert img["tallyMax"] == int(shown.max())  # one shading scale for every frame
+    for f in (0, L // 2, L - 1):
+        partial = torch.ones_like(ones)
+        partial[..., f + 1 :] = 0
+        counts = F.fold(partial, (n, n), **kw)[0, 0]
+        text = scenes.caption(scene, f)
+        assert f"so far {int(counts.max())}," in text
+        assert f"not yet covered {int((counts == 0).sum())} of {n * n}" in text
+
+
+def _evaluate(terms: str, x, w):
+    """The value of a caption's ``a00*x3 + ...`` with weights ``w[name]`` and pixels ``x``."""
+    if terms == "0":
+        return 0.0
+    total = 0.0
+    for term in terms.split(" + "):
+        tap, pixel = term.split("*")
+        total += w[tap] * x[int(pixel[1:])]
+    return total
+
+
+@pytest.mark.parametrize("params", list(_grid(widgets.MatmulView)), ids=str)
+def test_matmul_scene_captions_compute_torch_conv2d(params):
+    n, Co, k = params["input_size"], params["out_channels"], params["kernel_size"]
+    kw = {key: params[key] for key in ("stride", "padding", "dilation")}
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(-4, 5, (1, 1, n, n), generator=gen).double()
+    weight = torch.randint(-4, 5, (Co, 1, k, k), generator=gen).double()
+    y, err = _torch_fits(lambda: F.conv2d(x, weight, **kw))
+    if err is not None:
+        with pytest.raises(ValueError):
+            scenes.matmul(**params)
+        return
+    scene = scenes.matmul(**params)
+    assert scene["facts"]["out"] == list(y.shape[1:])
+    names = {
+        f"{'abcdefgh'[c]}{i}{j}": weight[c, 0, i, j].item()
+        for c in range(Co)
+        for i in range(k)
+        for j in range(k)
+    }
+    pixels = x.flatten().tolist()
+    Ho, Wo = y.shape[-2:]
+    for f in range(scene["frames"]):
+        text = scenes.caption(scene, f)
+        c, oh, ow = map(int, re.match(r"y\[(\d+), (\d+), (\d+)\]", text).groups())
+        assert (c, oh, ow) == (f // (Ho * Wo), (f % (Ho * Wo)) // Wo, f % Wo)
+        terms = text.split("unfold(x) = ")[1].split(" (+")[0].rstrip(".")
+        assert _evaluate(terms, pixels, names) == y[0, c, oh, ow].item()
+
+
+def _scatter_terms(n, k, params):
+    """Which (pixel, tap) products torch's conv_transpose2d puts on each output pixel."""
+    kw = {key: params[key] for key in ("stride", "padding", "output_padding", "dilation")}
+    terms = None
+    for r in range(n * n):
+        for t in range(k * k):
+            x = torch.zeros(1, 1, n * n, dtype=torch.float64)
+            x[0, 0, r] = 1
+            w = torch.zeros(1, 1, k * k, dtype=torch.float64)
+            w[0, 0, t] = 1
+            y = F.conv_transpose2d(x.view(1, 1, n, n), w.view(1, 1, k, k), **kw)[0, 0]
+            if terms is None:
+                terms = [set() for _ in range(y.numel())]
+            for o in torch.nonzero(y.flatten()).flatten().tolist():
+                terms[o].add(f"w{t // k}{t % k}*x{r}")
+    return terms
+
+
+@pytest.mark.parametrize("params", list(_grid(widgets.TransposeViews)), ids=str)
+def test_transpose_scene_is_torch_conv_transpose2d(params):
+    n, k = params["input_size"], params["kernel_size"]
+    kw = {key: params[key] for key in ("stride", "padding", "output_padding", "dilation")}
+    y, err = _torch_fits(
+        lambda: F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), **kw)
+    )
+    if err is not None:
+        with pytest.raises(ValueError):
+            scenes.transpose(**params)
+        return
+    scene = scenes.transpose(**params)
+    assert scene["facts"]["out"] == list(y.shape[-2:])
+    want = _scatter_terms(n, k, params)
+    O = y.shape[-1]
+    for f in range(scene["frames"]):
+        text = scenes.caption(scene, f)
+        assert text.startswith(f"y[{f // O}, {f % O}] = ")
+        shown = text.split(" = ")[1].split(":")[0]
+        got = set() if shown == "0" else set(shown.split(" + "))
+        assert got == want[f], f"frame {f}: {text}"
+        # gather reads the same pixels through the rotated kernel
+        window = scene["marks"][1]
+        g = scene["panels"][1]
+        reads = {
+            f"{window['tagLabels'][t]}*{scenes.cell_label(g, c)}"
+            for c, t in zip(_row(scene, "window", f), _row(scene, "windowtags", f))
+            if g["ids"][c] >= 0
+        }
+        assert reads == want[f]
+
+
+def test_caption_rule_fills_values_terms_and_counts():
+    scene = {
+        "panels": [
+            {"name": "x", "title": "", "rows": 1, "cols": 3, "ids": [0, -1, 2], "prefix": "x"}
+        ],
+        "marks": [
+            {
+                "panel": 0,
+                "role": "block",
+                "kind": "cells",
+                "table": "m",
+                "tags": "t",
+                "tagLabels": ["a", "b", "c"],
+            }
+        ],
+        "tables": {
+            "m": {"width": 3, "data": [0, 1, 2, 2, -1, -1]},
+            "t": {"width": 3, "data": [0, 1, 2, 1, -1, -1]},
+            "v": {"width": 1, "data": [7, 8]},
+            "w": {"width": 1, "data": [0, 1]},
+        },
+        "caption": {
+            "templates": ["{0}: {terms:0} ({count:0})", "{0} only {terms:0}"],
+            "which": "w",
+            "values": "v",
+        },
+    }
+    assert scenes.caption(scene, 0) == "7: a*x0 + c*x2 (3)"  # the padding cell is skipped
+    assert scenes.caption(scene, 1) == "8 only b*x2"
+
+
+def test_grid_scenes_keeps_convlab_messages():
+    found, errors = scenes.grid_scenes(
+        scenes.sliding_blocks, {"input_size": [3], "kernel_size": [2, 5]}
+    )
+    assert "error" not in found["3,2"] and found["3,5"] == {"error": 0}
+    assert "kernel_size" in errors[0]
