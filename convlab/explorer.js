@@ -116,8 +116,8 @@ function panelGeometry(scene, p) {
 function drawPanel(scene, p, parent) {
   const panel = scene.panels[p];
   const g = panelGeometry(scene, p);
-  const wrap = node("figure", { class: "cx-panel", "data-panel": panel.name }, parent);
-  node("figcaption", { class: "cx-panel-title" }, wrap, panel.title);
+  const wrap = node("div", { class: "cx-panel", "data-panel": panel.name }, parent);
+  node("div", { class: "cx-panel-title" }, wrap, panel.title);
   const scroller = node("div", { class: "cx-scroll" }, wrap);
   const width = g.left + panel.cols * g.cw + 6;
   const height = g.top + panel.rows * g.ch + 6;
@@ -328,11 +328,11 @@ export function mount(root, source) {
   const steps = node("div", { class: "cx-steps" }, controls);
   const button = (act, text) =>
     node("button", { type: "button", "data-act": act, class: "cx-button" }, steps, text);
-  const first = button("first", "⏮ First");
-  const prev = button("prev", "◀ Back");
+  const first = button("first", "« First");
+  const prev = button("prev", "‹ Back");
   const play = button("play", "▶ Play");
   play.setAttribute("aria-pressed", "false");
-  const next = button("next", "Next ▶");
+  const next = button("next", "Next ›");
   const frameBox = node("div", { class: "cx-param cx-frame-box" }, steps);
   const frameId = `${uid}-frame`;
   const frameLabel = node("label", { for: frameId }, frameBox, "step");
