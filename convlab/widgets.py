@@ -164,6 +164,7 @@ def _live_widget(explorer: Explorer):
         _esm = _HERE / "explorer.js"
         _css = _HERE / "explorer.css"
         title = t.Unicode().tag(sync=True)
+        kind = t.Unicode().tag(sync=True)
         controls = t.List().tag(sync=True)
         params = t.Dict().tag(sync=True)
         result = t.Dict().tag(sync=True)
@@ -177,6 +178,7 @@ def _live_widget(explorer: Explorer):
     ]
     return ExplorerWidget(
         title=explorer.title,
+        kind=type(explorer).__name__,
         controls=controls,
         params=dict(explorer.params),
         result=_result(type(explorer).build, explorer.params),

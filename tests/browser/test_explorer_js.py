@@ -206,8 +206,8 @@ def test_every_control_is_labelled_by_its_visible_text_and_44_px(browser):
             """() => [...document.querySelectorAll('#root button, #root input')].map((el) => {
               const r = el.getBoundingClientRect();
               const label = el.labels && el.labels[0] ? el.labels[0].textContent : null;
-              return { tag: el.tagName, text: el.textContent, label, aria: el.getAttribute('aria-label'),
-                       w: r.width, h: r.height };
+              return { tag: el.tagName, text: el.textContent, label,
+                       aria: el.getAttribute('aria-label'), w: r.width, h: r.height };
             })"""
         )
         for c in controls:

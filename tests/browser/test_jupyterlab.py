@@ -1,9 +1,11 @@
 """A real JupyterLab on 127.0.0.1, driven like a reader would drive it.
 
 For each chapter notebook (on a copy, so nothing committed is touched):
-opened before anything runs, the stored output of a widget cell shows a
-picture; Run All Cells produces no error output; then moving the widget's
-step slider and a parameter slider changes the figure.
+opened before anything runs, the stored output of an explorer cell says in
+words what it shows; Run All Cells produces no error output; then each live
+explorer (an anywidget running convlab/explorer.js) is at its natural size,
+with controls and caption in one 900 px window, steps, and redraws after a
+parameter move within 150 ms median, the kernel's round trip included.
 """
 
 from __future__ import annotations
@@ -102,33 +104,22 @@ def _screenshot(page, locator, label):
         page.screenshot(path=out)
 
 
-def _widget_cells(name):
-    """How many cells of the committed notebook store a widget's static twin."""
+def _explorer_cells(name):
+    """How many cells of the committed notebook store an explorer's static rendering."""
     nb = json.loads((ROOT / "notebooks" / name).read_text())
     return sum(
         any(
-            "convlab-anim" in "".join(o.get("data", {}).get("text/html", ""))
+            "convlab-explorer" in "".join(o.get("data", {}).get("text/html", ""))
             for o in cell.get("outputs", [])
         )
         for cell in nb["cells"]
     )
 
 
-def _press_slider(widget, label, key="ArrowRight"):
-    """Focus the handle of the slider described by ``label`` inside ``widget``; press a key."""
-    slider = (
-        widget.locator(".widget-slider")
-        .filter(has=widget.page.locator(f"label:text-is('{label}')"))
-        .first
-    )
-    handle = slider.locator(".noUi-handle").first
-    handle.focus()
-    handle.press(key)
-
-
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_chapter_runs_live_in_jupyterlab(browser, lab, name):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # 900 px high: an explorer's controls and caption must fit together in it
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     watch = PageWatch(page)
     # ?reset: a fresh workspace, not the tabs that the previous chapter left open
@@ -136,58 +127,89 @@ def test_chapter_runs_live_in_jupyterlab(browser, lab, name):
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60000)
     panel = page.locator(".jp-NotebookPanel:visible").first
 
-    # Before running: a widget cell's stored output is its animation's first frame.
-    stored = panel.locator(".jp-OutputArea-output .convlab-anim img").first
+    # Before running: an explorer cell's stored output says in words what it shows
+    # (JupyterLab runs no script of an output it did not produce).
+    n = _explorer_cells(name)
+    stored = panel.locator(".jp-OutputArea-output .cx-fallback").first
     stored.wait_for(state="attached", timeout=60000)
     stored.scroll_into_view_if_needed()  # JupyterLab renders only cells near the viewport
     stored.wait_for(state="visible", timeout=30000)
-    assert stored.evaluate("img => img.complete && img.naturalWidth > 100"), (
-        "the stored widget output shows no picture"
-    )
-    n_widgets = _widget_cells(name)
-    assert panel.locator(".jp-OutputArea-output .convlab-anim").count() == n_widgets
+    assert stored.inner_text().startswith("Explorer: ")
+    assert panel.locator(".jp-OutputArea-output .cx-fallback").count() == n
     _screenshot(page, stored, f"{name}-before-run")
 
-    # Run all cells; done when every widget cell shows its live widget and no cell
+    # Run all cells; done when every explorer cell shows its live explorer and no cell
     # is queued or running ("[*]") and the kernel is idle.
     page.locator(".lm-MenuBar-item", has_text="Run").first.click()
     page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
     page.wait_for_function(
-        """n => document.querySelectorAll('.convlab-widget').length >= n
+        """n => document.querySelectorAll('.convlab-explorer[data-host=live][data-frames]')
+                 .length >= n
                && ![...document.querySelectorAll('.jp-InputPrompt')]
                     .some(p => p.textContent.includes('*'))
                && [...document.querySelectorAll('.jp-StatusBar-TextItem')]
                     .some(e => /[|] Idle/.test(e.textContent))""",
-        arg=n_widgets,
+        arg=n,
         timeout=240000,
     )
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, f"error output: {errors.first.inner_text()[:800]}"
 
-    # Every live widget: stepping and changing a parameter both redraw its figure.
-    widgets = panel.locator(".convlab-widget")
-    assert widgets.count() == n_widgets
-    for i in range(n_widgets):
-        widget = widgets.nth(i)
-        widget.scroll_into_view_if_needed()
-        image = widget.locator(".widget-image").first
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 100",
-            arg=image.element_handle(),
-            timeout=60000,
+    # Every live explorer: at its natural size, controls and caption seen together;
+    # stepping redraws; a parameter asks the kernel for a new scene.
+    explorers = panel.locator(".convlab-explorer[data-host=live]")
+    assert explorers.count() == n
+    redraws = []
+    for i in range(n):
+        explorer = explorers.nth(i)
+        explorer.locator(".cx-controls").scroll_into_view_if_needed()
+        box = explorer.evaluate(
+            """root => {
+              const c = root.querySelector('.cx-controls').getBoundingClientRect();
+              const t = root.querySelector('.cx-caption').getBoundingClientRect();
+              const out = root.closest('.jp-OutputArea-output').getBoundingClientRect();
+              const svgs = [...root.querySelectorAll('.cx-figure svg')];
+              return { span: t.bottom - c.top, width: root.getBoundingClientRect().width,
+                       outWidth: out.width,
+                       natural: svgs.every(s => Math.abs(s.getBoundingClientRect().width
+                                - s.width.baseVal.value) < 1) };
+            }"""
         )
-        before = image.get_attribute("src")
-        _press_slider(widget, "step")
+        assert box["span"] <= 900, f"controls and caption need {box['span']} px"
+        assert box["natural"], "an explorer's panels are scaled, not at their natural size"
+        assert box["width"] <= box["outWidth"] + 1
+        before = explorer.get_attribute("data-frame")
+        explorer.locator("button[data-act=next]").click()
         page.wait_for_function(
-            "([img, src]) => img.src !== src", arg=[image.element_handle(), before], timeout=20000
+            "([root, f]) => root.dataset.frame !== f",
+            arg=[explorer.element_handle(), before],
+            timeout=20000,
         )
-        caption = widget.locator(".widget-html").last.inner_text()
-        assert caption.strip(), "no caption under the live figure"
-        stepped = image.get_attribute("src")
-        _press_slider(widget, "kernel_size", "ArrowLeft")
-        page.wait_for_function(
-            "([img, src]) => img.src !== src", arg=[image.element_handle(), stepped], timeout=30000
-        )
-        _screenshot(page, widget, f"{name}-live-widget-{i}")
+        assert explorer.locator(".cx-caption").inner_text().strip(), "no caption"
+        frames = explorer.get_attribute("data-frames")
+        for key in ("ArrowLeft", "ArrowRight", "ArrowLeft", "ArrowRight"):
+            slider = explorer.locator("input[data-param=kernel_size]")
+            value = slider.get_attribute("aria-valuetext")
+            slider.focus()
+            page.keyboard.press(key)
+            page.wait_for_function(
+                "([s, v]) => s.getAttribute('aria-valuetext') !== v",
+                arg=[slider.element_handle(), value],
+                timeout=10000,
+            )
+            page.wait_for_function(
+                "root => root.dataset.loading === 'false'",
+                arg=explorer.element_handle(),
+                timeout=30000,
+            )
+            redraws.append(float(explorer.get_attribute("data-redraw-ms")))
+        assert explorer.get_attribute("data-frames") == frames  # back where it started
+        _screenshot(page, explorer, f"{name}-live-explorer-{i}")
+    median = sorted(redraws)[len(redraws) // 2]
+    print(
+        f"\n{name}: JupyterLab redraw after a parameter move: median {median:.0f} ms, "
+        f"max {max(redraws):.0f} ms ({len(redraws)} moves, kernel round trip included)"
+    )
+    assert median <= 150
     assert watch.external == [], f"JupyterLab page requested other hosts: {watch.external}"
     context.close()
