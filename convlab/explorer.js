@@ -474,36 +474,42 @@ export async function mountStatic(root) {
 
 // ---- host 2: JupyterLab, as an anywidget (Python recomputes each scene) -------
 function render({ model, el }) {
+  // Each parameter set is a request with a new id; Python answers with a result
+  // carrying that id (the scene, or convlab's error message).
   const waiting = new Map();
   const onResult = () => {
     const result = model.get("result");
-    const resolve = waiting.get(result.key);
+    const resolve = waiting.get(result.id);
     if (resolve) {
-      waiting.delete(result.key);
+      waiting.delete(result.id);
       resolve(result.error !== undefined ? { error: result.error } : result.scene);
     }
   };
   model.on("change:result", onResult);
   const root = document.createElement("div");
   root.dataset.host = "live";
+  root.dataset.explorer = model.get("kind");
   // keys pressed on the explorer's controls are theirs, not JupyterLab's shortcuts
   root.setAttribute("data-lm-suppress-shortcuts", "true");
   root.addEventListener("keydown", (event) => event.stopPropagation());
-  root.dataset.explorer = model.get("kind");
   el.appendChild(root);
+  let first = true;
+  let n = 0;
   mount(root, {
     title: model.get("title"),
     controls: model.get("controls"),
     initial: model.get("params"),
     scene: (params) => {
-      const current = model.get("result");
-      const key = JSON.stringify(params);
-      if (current && current.key === key) {
-        return Promise.resolve(current.error !== undefined ? { error: current.error } : current.scene);
+      if (first) {
+        first = false; // the scene of the initial parameters came with the widget
+        const r = model.get("result");
+        return Promise.resolve(r.error !== undefined ? { error: r.error } : r.scene);
       }
+      n += 1;
+      const id = `${Date.now().toString(36)}-${n}`;
       return new Promise((resolve) => {
-        waiting.set(key, resolve);
-        model.set("params", params);
+        waiting.set(id, resolve);
+        model.set("request", { id, params });
         model.save_changes();
       });
     },

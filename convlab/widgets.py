@@ -166,12 +166,14 @@ def _live_widget(explorer: Explorer):
         title = t.Unicode().tag(sync=True)
         kind = t.Unicode().tag(sync=True)
         controls = t.List().tag(sync=True)
-        params = t.Dict().tag(sync=True)
-        result = t.Dict().tag(sync=True)
+        params = t.Dict().tag(sync=True)  # the initial parameters
+        request = t.Dict().tag(sync=True)  # {"id", "params"}, from the front end
+        result = t.Dict().tag(sync=True)  # {"id", "scene" | "error"}, the answer
 
-        @t.observe("params")
+        @t.observe("request")
         def _recompute(self, change):
-            self.result = _result(type(explorer).build, change["new"])
+            request = change["new"]
+            self.result = _result(type(explorer).build, request["params"], request["id"])
 
     controls = [
         {"name": n, "values": list(range(lo, hi + 1))} for n, (lo, hi) in explorer.live.items()
@@ -181,17 +183,16 @@ def _live_widget(explorer: Explorer):
         kind=type(explorer).__name__,
         controls=controls,
         params=dict(explorer.params),
-        result=_result(type(explorer).build, explorer.params),
+        result=_result(type(explorer).build, explorer.params, "initial"),
     )
 
 
-def _result(build, params) -> dict:
+def _result(build, params, request_id) -> dict:
     """What the live widget sends: the scene for ``params``, or convlab's error."""
-    key = _compact(params)
     try:
-        return {"key": key, "scene": build(**params)}
+        return {"id": request_id, "scene": build(**params)}
     except (ValueError, TypeError) as err:
-        return {"key": key, "error": str(err)}
+        return {"id": request_id, "error": str(err)}
 
 
 _SPATIAL = {"kernel_size": [1, 2, 3, 4], "stride": [1, 2, 3], "padding": [0, 1, 2]}

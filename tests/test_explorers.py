@@ -65,15 +65,17 @@ def test_live_widget_recomputes_the_scene_or_says_why_not(make):
         lo, hi = type(explorer).live[c["name"]]
         assert c["values"] == list(range(lo, hi + 1))
     params = dict(explorer.params, kernel_size=1)
-    w.params = params
-    assert w.result["key"] == json.dumps(params, separators=(",", ":"))
+    w.request = {"id": "a", "params": params}
+    assert w.result["id"] == "a"
     assert w.result["scene"] == type(explorer).build(**params)
+    w.request = {"id": "b", "params": params}  # the same parameters again: answered again
+    assert w.result["id"] == "b"
     if "output_padding" in explorer.params:
         bad, name = dict(stride=1, dilation=1, output_padding=2), "output_padding"
     else:
         bad, name = dict(kernel_size=20), "kernel_size"
-    w.params = dict(explorer.params, **bad)
-    assert "scene" not in w.result and name in w.result["error"]
+    w.request = {"id": "c", "params": dict(explorer.params, **bad)}
+    assert w.result["id"] == "c" and "scene" not in w.result and name in w.result["error"]
 
 
 def test_bundle_has_static_html_and_widget_view():

@@ -105,7 +105,7 @@ def test_dilation_scene_spreads_taps_like_torch(params):
 def _tally(scene, f):
     """The running count the renderer shows (explorer.js ``tallies``), in Python."""
     counts = {}
-    for m, mark in enumerate(scene["marks"]):
+    for mark in scene["marks"]:
         if mark.get("tally"):
             for g in range(f + 1):
                 for c in _row(scene, mark["table"], g):
