@@ -14,6 +14,9 @@
 //    box can neither be reached by keyboard nor told apart from a cut-off
 //    formula. Each one wider than its box gets the class is-overflowing (the
 //    hint in convlab.css), tabindex=0 (arrow keys scroll it) and a name.
+// 3. Printed, a page cannot scroll: an equation wider than the page is set in
+//    a smaller font until it fits (MathJax sizes everything in em), and gets
+//    its size back after printing.
 (function () {
   var MODE_NAMES = { light: "Light", dark: "Dark", auto: "System Settings" };
 
@@ -52,6 +55,24 @@
     });
   }
 
+  function fitEquationsToPage() {
+    document.querySelectorAll('mjx-container[display="true"]').forEach(function (box) {
+      if (box.scrollWidth <= box.clientWidth + 1) return;
+      if (!("printFontSize" in box.dataset)) box.dataset.printFontSize = box.style.fontSize;
+      var size = parseFloat(getComputedStyle(box).fontSize);
+      // a little under the ratio: the width of an equation is not exactly linear in its font size
+      box.style.fontSize = (size * box.clientWidth * 0.98) / box.scrollWidth + "px";
+    });
+  }
+
+  function unfitEquations() {
+    document.querySelectorAll("mjx-container[data-print-font-size]").forEach(function (box) {
+      box.style.fontSize = box.dataset.printFontSize;
+      delete box.dataset.printFontSize;
+    });
+    scheduleMark();
+  }
+
   var pending = false;
   function scheduleMark() {
     if (pending) return;
@@ -65,6 +86,13 @@
   function start() {
     labelInName();
     window.addEventListener("resize", scheduleMark);
+    window.addEventListener("beforeprint", fitEquationsToPage);
+    window.addEventListener("afterprint", unfitEquations);
+    var print = window.matchMedia("print");
+    print.addEventListener("change", function (event) {
+      if (event.matches) fitEquationsToPage();
+      else unfitEquations();
+    });
     // MathJax typesets after the page loads, and its fonts arrive later still
     var whenTypeset = function () {
       var startup = window.MathJax && window.MathJax.startup;
