@@ -17,6 +17,7 @@ Set SCREENSHOT_DIR to also save what the dark-mode and print checks saw.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import pathlib
 import sys
@@ -125,12 +126,54 @@ def test_axe_finds_nothing_serious_on_any_page(browser, site_url, capsys):
                 rules = ", ".join(sorted({v["id"] for v in violations})) or "-"
                 rows.append((path, width, mode, counts, rules))
     with capsys.disabled():
-        print("\naxe-core " + AXE.parent.name + ": violations (nodes) by impact")
+        version = json.loads((AXE.parent / "package.json").read_text())["version"]
+        print(f"\naxe-core {version}: violations (nodes) by impact")
         print(f"| {'page':<40} | width | mode  | " + " | ".join(IMPACTS) + " | rules")
         for path, width, mode, counts, rules in rows:
             cells = " | ".join(f"{counts[i]:>{len(i)}}" for i in IMPACTS)
             print(f"| {path:<40} | {width:>5} | {mode:<5} | {cells} | {rules}")
     assert serious == [], "\n".join(serious)
+
+
+def test_theme_buttons_are_named_by_what_they_show(browser, site_url):
+    """a11y.js: search buttons named by their text, the mode button by its mode."""
+    context, page = _open(browser, site_url, CHAPTERS[0], viewport={"width": 1280, "height": 900})
+    fields = page.eval_on_selector_all(
+        ".search-button-field",
+        "bs => bs.map(b => [b.getAttribute('aria-label'), b.getAttribute('aria-keyshortcuts')])",
+    )
+    assert fields and all(label is None and keys for label, keys in fields), fields
+    button = page.locator(".bd-header-article .theme-switch-button")
+    names = [button.get_attribute("aria-label")]
+    for _ in range(2):
+        button.click()
+        names.append(button.get_attribute("aria-label"))
+    context.close()
+    # the theme cycles through the three modes (in an order that depends on
+    # the system's preference); the name follows each click
+    assert names[0] == "Color mode: Light", names
+    assert sorted(names) == ["Color mode: Dark", "Color mode: Light", "Color mode: System Settings"]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_theme_icons_show_without_font_awesome_script(browser, site_url, width):
+    """book/_templates/layout.html drops fontawesome.js: the web font draws the icons."""
+    context, page = _open(browser, site_url, CHAPTERS[0], viewport={"width": width, "height": 900})
+    scripts = page.eval_on_selector_all("script[src]", "ss => ss.map(s => s.src)")
+    page.evaluate("document.fonts.ready")
+    icons = page.evaluate(
+        """() => [...document.querySelectorAll('.bd-header-article .btn [class*="fa-"]')]
+            .filter(i => i.getBoundingClientRect().width > 0)
+            .map(i => [i.className, getComputedStyle(i, '::before').content,
+                       getComputedStyle(i).fontFamily, i.getBoundingClientRect().width])"""
+    )
+    loaded = page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
+    _shot(page, f"header-icons-{width}")
+    context.close()
+    assert not any("fontawesome.js" in s for s in scripts), scripts
+    assert len(icons) >= 3 and loaded, icons
+    for name, content, family, w in icons:
+        assert content not in ("none", "normal", "") and "Font Awesome" in family and w >= 10, name
 
 
 # --- a phone -----------------------------------------------------------------
