@@ -98,6 +98,12 @@ def _dark_background(page) -> float:
     )
 
 
+def test_axe_is_not_shipped():
+    """axe-core is for the tests only: tools/vendor_assets.sh never copies it."""
+    assert SITE.exists()
+    assert [p for p in SITE.rglob("axe*.js")] == []
+
+
 def test_axe_finds_nothing_serious_on_any_page(browser, site_url, capsys):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci` (make assets does)")
@@ -227,22 +233,38 @@ def test_a_phone_never_scrolls_sideways(browser, site_url, path):
         assert "scroll" in eq["hint"], eq
 
 
+CONTRAST = """e => {
+    const lum = c => {
+        const [r, g, b] = c.match(/[0-9.]+/g).slice(0, 3).map(Number).map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const fg = lum(getComputedStyle(e, '::before').color);
+    const bg = lum(getComputedStyle(document.body).backgroundColor);
+    return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}"""
+
+
 def test_wide_equations_scroll_by_keyboard_on_a_phone(browser, site_url):
     found = 0
-    for path in CHAPTERS + ["book/notation.html"]:
-        context, page = _open(browser, site_url, path, viewport=PHONE)
+    for path, mode in [(p, "light") for p in CHAPTERS + ["book/notation.html"]] + [
+        (CHAPTERS[0], "dark")
+    ]:
+        context, page = _open(browser, site_url, path, viewport=PHONE, mode=mode)
         boxes = page.locator('mjx-container[display="true"].is-overflowing')
         for i in range(boxes.count()):
             box = boxes.nth(i)
             box.focus()
             assert box.evaluate("e => e === document.activeElement")
+            # the hint is text the site adds: axe does not see generated content
+            assert box.evaluate(CONTRAST) >= 4.5, f"{path} {mode}: hint contrast"
             before = box.evaluate("e => e.scrollLeft")
             page.keyboard.press("ArrowRight")
             page.wait_for_timeout(50)
             assert box.evaluate("e => e.scrollLeft") > before, f"{path}: equation {i}"
             if found == 0:
                 box.scroll_into_view_if_needed()
-                _shot(page, f"wide-equation-390-{path}")
+                _shot(page, f"wide-equation-390-{mode}-{path}")
             found += 1
         context.close()
     # the book has formulas wider than a phone: the check above ran on some
