@@ -22,6 +22,10 @@
 #   reader who picks one gets English speech (SRE logs "Unable to load
 #   locale") and the math still typesets.
 #
+# Not shipped: axe-core (package.json's devDependencies), which only the
+# browser tests inject into pages from node_modules/ (tests/browser/test_a11y.py
+# checks that no axe*.js is in the built site).
+#
 # Not shipped (and not installed): RequireJS and the Jupyter widgets HTML
 # manager. No notebook stores widget state (`make outputs` removes it) and the site
 # shows each widget's self-contained animation (nb_mime_priority_overrides),
