@@ -751,7 +751,11 @@ def _mark(ax, cells, tint, *, outline=True, hatched=()):
     """Tint ``cells`` (``(row, col)``) under their labels and outline each; ``hatched``
     cells (padding) keep their hatching over the tint."""
     for r, c in cells:
-        ax.add_patch(Rectangle((c, r), 1, 1, facecolor=tint, edgecolor="none", zorder=1.5))
+        ax.add_patch(
+            Rectangle(
+                (c, r), 1, 1, facecolor=tint, edgecolor=PALETTE["grid"], linewidth=0.6, zorder=1.5
+            )
+        )
         if (r, c) in hatched:
             _pad_mark(ax, r, c, zorder=1.6)
         if outline:
@@ -931,7 +935,13 @@ def _shade_counts(ax, counts, vmax):
     for (r, c), v in np.ndenumerate(counts):
         ax.add_patch(
             Rectangle(
-                (c, r), 1, 1, facecolor=count_shade(int(v), vmax), edgecolor="none", zorder=1.5
+                (c, r),
+                1,
+                1,
+                facecolor=count_shade(int(v), vmax),
+                edgecolor=PALETTE["grid"],
+                linewidth=0.6,
+                zorder=1.5,
             )
         )
         if v == 0:  # uncovered: no block reads this pixel
