@@ -164,18 +164,23 @@ def draw_grid(
     row_labels=None,
     col_labels=None,
     tick_fontsize=None,
+    pad_style="hatch",
 ):
     """Draw a grid of labelled cells; cell ``(r, c)`` spans ``[c, c+1] x [r, r+1]``.
 
     ``labels`` is a 2-D array of strings; ``hatched`` an optional boolean mask
-    of padding cells, drawn in the padding colour, hatched and with a dashed
-    inner border (the label tells the value). ``row_labels``/``col_labels``
+    of padding cells, drawn hatched in the padding colour (``pad_style="hatch"``)
+    or, for the static pictures (``pad_style="mark"``), lighter, finely hatched
+    and with a dashed inner border (the label tells the value). ``row_labels``/``col_labels``
     are drawn at ``tick_fontsize`` (default ``fontsize - 1``). Row 0 is at the
     top. Returns the list of artists drawn.
     """
     labels = np.asarray(labels, dtype=object)
     rows, cols = labels.shape
     hatched = np.zeros(labels.shape, bool) if hatched is None else np.asarray(hatched)
+    if pad_style not in ("hatch", "mark"):
+        raise ValueError(f"pad_style={pad_style!r}: use 'hatch' or 'mark'")
+    mark = pad_style == "mark"
     artists = []
     for r in range(rows):
         for c in range(cols):
@@ -184,13 +189,16 @@ def draw_grid(
                 (c, r),
                 1,
                 1,
-                facecolor=TINT["padding"] if pad else (facecolor or PALETTE["input"]),
+                facecolor=(TINT if mark else PALETTE)["padding"]
+                if pad
+                else (facecolor or PALETTE["input"]),
                 edgecolor=PALETTE["grid"],
                 linewidth=0.6,
+                hatch="///" if pad and not mark else None,
             )
             ax.add_patch(rect)
             artists.append(rect)
-            if pad:
+            if pad and mark:
                 artists.extend(_pad_mark(ax, r, c))
             if labels[r, c] != "":
                 artists.append(
@@ -201,7 +209,7 @@ def draw_grid(
                         ha="center",
                         va="center",
                         fontsize=fontsize,
-                        color="black",
+                        color="#333333" if pad and not mark else "black",
                     )
                 )
     ax.set_xlim(0, cols)
@@ -737,6 +745,7 @@ class _Panel:
             hatched=self.hatched,
             fontsize=self.fontsize,
             tick_fontsize=SMALL_PT,
+            pad_style="mark",
             row_labels=self.row_labels,
             col_labels=self.col_labels,
         )
