@@ -882,9 +882,9 @@ def sliding_blocks_picture(
         if K > 1 and (lay.dilation[0] > 1 or lay.dilation[1] > 1):  # the block's span
             ax_in.add_patch(
                 Rectangle(
-                    (cols_.min() - 0.15, rows_.min() - 0.15),
-                    cols_.max() - cols_.min() + 1.3,
-                    rows_.max() - rows_.min() + 1.3,
+                    (cols_.min() - 0.05, rows_.min() - 0.05),
+                    cols_.max() - cols_.min() + 1.1,
+                    rows_.max() - rows_.min() + 1.1,
                     fill=False,
                     linestyle="--",
                     edgecolor=PALETTE["edge"],
