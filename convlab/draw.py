@@ -1,9 +1,10 @@
 """Pure matplotlib drawing for the book's figures (no widgets, no pyplot state).
 
 Every figure is labelled so that nothing relies on colour alone: padding cells
-are hatched and show their value ``0``, the current block is drawn with thick
-outlines, the current column and output pixel are outlined and named in the
-caption, and the palette (Okabe & Ito) is colour-blind safe.
+are hatched with a dashed inner border and show their value ``0`` (pixels are
+``x0``, ``x1``, ...), the current block is drawn with thick outlines, the
+current column and output pixel are outlined and named in the caption, and
+the palette (Okabe & Ito) is colour-blind safe.
 
 The pieces:
 
@@ -13,16 +14,25 @@ The pieces:
 - :class:`SlidingBlocksFigure` puts input, unfolded matrix and output side by
   side and moves the highlight to a block with :meth:`~SlidingBlocksFigure.show_block`.
   Static artists are drawn once; a frame update restores the cached
-  background and redraws only the moving artists (blitting).
+  background and redraws only the moving artists (blitting);
+- the static pictures (:func:`sliding_blocks_picture`, :func:`divisor_picture`,
+  :func:`conv_matrix_picture`) are :class:`Picture` objects: inline SVG with
+  real text, in a white card, that scales with the page down to a min width
+  that keeps every label legible (then it scrolls sideways).
 
 Taught in chapter 1 (``notebooks/01_sliding_blocks.ipynb``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import io
+import math
+import re
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -42,6 +52,9 @@ __all__ = [
     "MatmulFigure",
     "TransposeFigure",
     "Picture",
+    "svg_markup",
+    "count_shade",
+    "TINT",
     "png_bytes",
     "sliding_blocks_picture",
     "divisor_picture",
@@ -150,16 +163,24 @@ def draw_grid(
     facecolor=None,
     row_labels=None,
     col_labels=None,
+    tick_fontsize=None,
+    pad_style="hatch",
 ):
     """Draw a grid of labelled cells; cell ``(r, c)`` spans ``[c, c+1] x [r, r+1]``.
 
     ``labels`` is a 2-D array of strings; ``hatched`` an optional boolean mask
-    of cells drawn hatched in the padding colour (the label tells the value).
-    Row 0 is at the top. Returns the list of artists drawn.
+    of padding cells, drawn hatched in the padding colour (``pad_style="hatch"``)
+    or, for the static pictures (``pad_style="mark"``), lighter, finely hatched
+    and with a dashed inner border (the label tells the value). ``row_labels``/``col_labels``
+    are drawn at ``tick_fontsize`` (default ``fontsize - 1``). Row 0 is at the
+    top. Returns the list of artists drawn.
     """
     labels = np.asarray(labels, dtype=object)
     rows, cols = labels.shape
     hatched = np.zeros(labels.shape, bool) if hatched is None else np.asarray(hatched)
+    if pad_style not in ("hatch", "mark"):
+        raise ValueError(f"pad_style={pad_style!r}: use 'hatch' or 'mark'")
+    mark = pad_style == "mark"
     artists = []
     for r in range(rows):
         for c in range(cols):
@@ -168,13 +189,17 @@ def draw_grid(
                 (c, r),
                 1,
                 1,
-                facecolor=PALETTE["padding"] if pad else (facecolor or PALETTE["input"]),
+                facecolor=(TINT if mark else PALETTE)["padding"]
+                if pad
+                else (facecolor or PALETTE["input"]),
                 edgecolor=PALETTE["grid"],
                 linewidth=0.6,
-                hatch="///" if pad else None,
+                hatch="///" if pad and not mark else None,
             )
             ax.add_patch(rect)
             artists.append(rect)
+            if pad and mark:
+                artists.extend(_pad_mark(ax, r, c))
             if labels[r, c] != "":
                 artists.append(
                     ax.text(
@@ -184,7 +209,7 @@ def draw_grid(
                         ha="center",
                         va="center",
                         fontsize=fontsize,
-                        color="#333333" if pad else "black",
+                        color="#333333" if pad and not mark else "black",
                     )
                 )
     ax.set_xlim(0, cols)
@@ -195,14 +220,35 @@ def draw_grid(
     for spine in ax.spines.values():
         spine.set_visible(False)
     if row_labels is not None:
-        ax.set_yticks(np.arange(rows) + 0.5, row_labels, fontsize=fontsize - 1)
+        ax.set_yticks(np.arange(rows) + 0.5, row_labels, fontsize=tick_fontsize or fontsize - 1)
         ax.tick_params(axis="y", length=0)
     if col_labels is not None:
-        ax.set_xticks(np.arange(cols) + 0.5, col_labels, fontsize=fontsize - 1)
+        ax.set_xticks(np.arange(cols) + 0.5, col_labels, fontsize=tick_fontsize or fontsize - 1)
         ax.tick_params(axis="x", length=0)
     if title:
         ax.set_title(title, fontsize=fontsize + 1, loc="center")
     return artists
+
+
+def _pad_mark(ax, r, c, zorder=1.1):
+    """The padding mark of cell ``(r, c)``: light hatching and a dashed inner border."""
+    hatch = Rectangle(
+        (c, r), 1, 1, fill=False, hatch="//", edgecolor="none", linewidth=0, zorder=zorder
+    )
+    hatch.set_hatchcolor("#A0A0A0")
+    border = Rectangle(
+        (c + 0.12, r + 0.12),
+        0.76,
+        0.76,
+        fill=False,
+        edgecolor="#555555",
+        linestyle=(0, (2, 1.5)),
+        linewidth=0.9,
+        zorder=zorder,
+    )
+    ax.add_patch(hatch)
+    ax.add_patch(border)
+    return [hatch, border]
 
 
 def png_bytes(fig_or_rgba, *, colors=None) -> bytes:
@@ -346,19 +392,7 @@ class SlidingBlocksFigure(_Blitted):
 
     def caption(self, l: int) -> str:
         """Words for block ``l``: which pixels, which column, which output cell."""
-        lay = self.layout
-        rows, cols = lay.cells[l][:, 0], lay.cells[l][:, 1]
-        p = lay.padding
-        oh, ow = divmod(l, lay.out_shape[1])
-        n_pad = int((lay.pixel_ids[:, l] < 0).sum())
-        H, W = lay.input_size
-        return (
-            f"block {l} of {lay.L} reads rows {rows.min() - p[0]}..{rows.max() - p[0]} "
-            f"(step {lay.dilation[0]}) and columns {cols.min() - p[1]}..{cols.max() - p[1]} "
-            f"(step {lay.dilation[1]}) of x -> column {l} of unfold(x) -> output cell "
-            f"({oh}, {ow}); {n_pad} of {lay.K} values are padding zeros"
-            + (f" (outside rows 0..{H - 1}, columns 0..{W - 1})" if n_pad else "")
-        )
+        return _block_caption(self.layout, l)
 
     def show_block(self, l: int) -> str:
         """Move the highlight to block ``l`` (redraws only moving artists); returns the caption."""
@@ -387,48 +421,500 @@ class SlidingBlocksFigure(_Blitted):
 
 
 # --------------------------------------------------------------------------
-# static pictures
+# static pictures: inline SVG with real text
 # --------------------------------------------------------------------------
-class Picture:
-    """A PNG with its alt text: displays as an image everywhere, reads as text.
+#: Font sizes (pt) of the static pictures: cell labels, and the smaller axis
+#: labels and notes. One SVG unit is one point, shown as one CSS px at a
+#: picture's natural width, so these are also CSS px on a wide page.
+LABEL_PT = 12
+SMALL_PT = 11
+#: The widest a picture is laid out (SVG units): the book's output column is
+#: 688 px at a 1280 px window, less the card's padding, so a picture this wide
+#: is shown at natural size there and no label is under ``SMALL_PT`` px.
+MAX_WIDTH = 660
+#: A picture never shrinks its smallest label below this many CSS px: on a
+#: narrower column it keeps its min width and scrolls sideways.
+PHONE_MIN_FONT_PX = 9
+#: Window width minus the picture's room on a narrow (phone) page: the page's
+#: margins (2 x 16 px) and the card's padding (2 x 8 px).
+_NARROW_CHROME_PX = 48
+#: Light tints of the palette, drawn under the labels: black text on each has a
+#: contrast of at least 4.5:1 (tests/test_draw_widgets.py checks it).
+TINT = {
+    "block": "#F2CF7F",
+    "column": "#ABDAF4",
+    "output": "#7FCEB9",
+    "padding": "#EEEEEE",
+    "count": "#6FA8DC",  # the darkest shade of divisor_picture's count scale
+}
+_CELL = 26  # pt: a square cell that holds "x48" at LABEL_PT
+_GAP = 22  # pt between panels
+_STYLE = {
+    "svg.fonttype": "none",  # text stays <text>: crisp, selectable, searchable
+    "svg.hashsalt": "convlab",  # clip-path and pattern ids do not change between runs
+    "svg.id": None,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "hatch.linewidth": 0.8,
+}
 
-    In a notebook the output carries ``image/png`` with ``{"alt": ...}`` in
-    its metadata (the site's ``book/_ext/nb_image_alt.py`` makes it the
-    ``<img alt>``: myst-nb itself reads only width and height there) and
-    ``text/plain`` with the same description, which nbval compares: the words
-    of a figure are checked, its pixels are not.
+
+def tap_label(i: int, j: int) -> str:
+    """The name of kernel tap ``(i, j)`` in figures: ``w00``, ``w12``, ..."""
+    return f"w{i}{j}"
+
+
+def _block_caption(lay: BlockLayout, l: int) -> str:
+    """Words for block ``l``: which pixels, which column, which output cell."""
+    rows, cols = lay.cells[l][:, 0], lay.cells[l][:, 1]
+    p = lay.padding
+    oh, ow = divmod(l, lay.out_shape[1])
+    n_pad = int((lay.pixel_ids[:, l] < 0).sum())
+    H, W = lay.input_size
+    return (
+        f"block {l} of {lay.L} reads rows {rows.min() - p[0]}..{rows.max() - p[0]} "
+        f"(step {lay.dilation[0]}) and columns {cols.min() - p[1]}..{cols.max() - p[1]} "
+        f"(step {lay.dilation[1]}) of x -> column {l} of unfold(x) -> output cell "
+        f"({oh}, {ow}); {n_pad} of {lay.K} values are padding zeros"
+        + (f" (outside rows 0..{H - 1}, columns 0..{W - 1})" if n_pad else "")
+    )
+
+
+_VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
+_FONT_SIZE = re.compile(r"font-size: ([\d.]+)px")
+
+
+class Picture:
+    """A figure as inline SVG with real text, and the words that describe it.
+
+    In a notebook it displays as ``text/html``: a ``<figure
+    class="convlab-figure">`` card (white, so colours keep their meaning on a
+    dark page) holding the ``<svg role="img" aria-label="...">`` itself, and
+    ``text/plain`` ``"[figure] " + alt``, which nbval compares: the words of
+    a figure are checked, its drawing is not. The SVG scales with the page
+    (``width`` its natural size, ``max-width: 100%``) down to a min width at
+    which its smallest label is ``PHONE_MIN_FONT_PX`` CSS px; narrower, it
+    scrolls sideways and a note says so (``book/assets/figures.css`` shows
+    the note at the window widths where that happens).
+
+    ``svg`` is markup from :func:`svg_markup` (a ``viewBox``, no ``width`` or
+    ``height``, ``font-size`` in SVG units); ``alt`` a description in words.
     """
 
-    def __init__(self, png: bytes, alt: str):
-        self.png, self.alt = png, alt
+    def __init__(self, svg: str, alt: str):
+        if not isinstance(svg, str) or not isinstance(alt, str):
+            raise TypeError(
+                f"Picture(svg, alt) takes two str, got {type(svg).__name__} and "
+                f"{type(alt).__name__}"
+            )
+        if not _VIEWBOX.search(svg) or not svg.lstrip().startswith("<svg"):
+            raise ValueError("svg must be SVG markup with a viewBox (see draw.svg_markup)")
+        if not alt.strip():
+            raise ValueError("alt is empty: a figure needs a description in words")
+        self.svg, self.alt = svg, alt.strip()
+
+    @property
+    def size(self) -> tuple:
+        """``(width, height)`` of the drawing in SVG units (CSS px at natural size)."""
+        w, h = _VIEWBOX.search(self.svg).groups()
+        return float(w), float(h)
+
+    @property
+    def smallest_font(self) -> float:
+        """The smallest label's font size in SVG units."""
+        sizes = [float(v) for v in _FONT_SIZE.findall(self.svg)]
+        return min(sizes) if sizes else LABEL_PT
+
+    @property
+    def min_width(self) -> int:
+        """CSS px below which the picture scrolls instead of shrinking: its smallest
+        label is then ``PHONE_MIN_FONT_PX`` px (never more than its natural width)."""
+        width = self.size[0]
+        return min(math.ceil(width), math.ceil(width * PHONE_MIN_FONT_PX / self.smallest_font))
+
+    def to_html(self) -> str:
+        """The ``<figure>`` card with the inline SVG (and the scroll note when needed)."""
+        width, min_width = math.ceil(self.size[0]), self.min_width
+        label = html.escape(self.alt, quote=True)
+        svg = self.svg.replace(
+            "<svg ",
+            f'<svg role="img" aria-label="{label}" style="display:block;width:{width}px;'
+            f'max-width:100%;min-width:{min_width}px;height:auto" ',
+            1,
+        )
+        # the window width below which the picture overflows a narrow page,
+        # rounded up to figures.css's steps of 40 px
+        narrow = min_width + _NARROW_CHROME_PX
+        hint = ""
+        if narrow > 360:
+            step = 40 * math.ceil(narrow / 40)
+            hint = (
+                f'<figcaption class="convlab-figure-hint convlab-hint-{step}" aria-hidden="true" '
+                'style="display:none;font-size:0.8rem;color:#333">'
+                "Scroll sideways to see the whole figure.</figcaption>"
+            )
+        return (
+            '<figure class="convlab-figure" style="background:#fff;color:#111;padding:8px;'
+            "border-radius:6px;width:fit-content;max-width:100%;box-sizing:border-box;"
+            'margin:0.5em 0">'
+            '<div class="convlab-figure-scroll" style="overflow-x:auto">'
+            f"{svg}</div>{hint}</figure>"
+        )
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        import base64
-
-        data = {
-            "image/png": base64.b64encode(self.png).decode("ascii"),
-            "text/plain": f"[figure] {self.alt}",
-        }
-        return data, {"image/png": {"alt": self.alt}}
+        return {"text/html": self.to_html(), "text/plain": f"[figure] {self.alt}"}
 
     def __repr__(self):
         return f"[figure] {self.alt}"
 
 
+def _round_numbers(match) -> str:
+    return re.sub(r"(\d+\.\d\d)\d+", r"\1", match.group(0))
+
+
+def svg_markup(fig: Figure) -> str:
+    """``fig`` as deterministic, compact SVG for inlining in a page.
+
+    Text stays ``<text>`` (``svg.fonttype: none``); the XML prolog, DOCTYPE,
+    comments, metadata and the global ``*{...}`` style are dropped; the
+    ``width``/``height`` attributes too (the page sizes the ``viewBox``);
+    ids nothing refers to are dropped and the others get a prefix made from
+    the drawing, so two pictures on one page never share an id; coordinates
+    keep two decimals. The same figure gives the same string.
+    """
+    buf = io.StringIO()
+    with matplotlib.rc_context(_STYLE):
+        fig.savefig(
+            buf,
+            format="svg",
+            bbox_inches="tight",
+            pad_inches=4 / 72,
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r'<style type="text/css">.*?</style>', "", svg, flags=re.S)
+    svg = re.sub(r' transform="rotate\(-?0 [^"]*\)"', "", svg)
+    svg = re.sub(r'="[^"]*"', _round_numbers, svg)
+    svg = re.sub(r"\s*\n\s*", " ", svg)
+    svg = re.sub(r">\s+<", "><", svg)
+    svg = re.sub(r" (\"|/>)", r"\1", svg)
+    svg = re.sub(r' clip-path="[^"]*"', "", svg)  # the pictures draw inside their axes
+    svg = re.sub(r"<clipPath .*?</clipPath>", "", svg)
+    svg = re.sub(r'<path d="([^"]*)"', _rect_from_path, svg)
+    svg = re.sub(r"; font-family: [^;\"]*", "", svg)  # the root's font-family applies
+    svg = _unwrap_plain_groups(svg)
+    svg = svg.replace("<defs></defs>", "")
+    referenced = set(re.findall(r"url\(#([^)]+)\)", svg)) | set(re.findall(r'href="#([^"]+)"', svg))
+    prefix = "cl" + hashlib.sha256(svg.encode()).hexdigest()[:8] + "-"
+
+    def _id(match):
+        name = match.group(1)
+        return f' id="{prefix}{name}"' if name in referenced else ""
+
+    svg = re.sub(r' id="([^"]+)"', _id, svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+    svg = _styles_to_classes(svg, prefix)
+    svg = re.sub(r'<svg [^>]*?(viewBox="[^"]*")[^>]*>', _svg_tag, svg, count=1)
+    return svg.strip()
+
+
+_RECT_PATH = re.compile(
+    r"M ([-\d.]+) ([-\d.]+) L ([-\d.]+) ([-\d.]+) L ([-\d.]+) ([-\d.]+) L ([-\d.]+) ([-\d.]+) z"
+)
+
+
+def _rect_from_path(match) -> str:
+    """``<path d="M..L..L..L..z"`` of an axis-aligned rectangle as ``<rect``."""
+    m = _RECT_PATH.fullmatch(match.group(1).strip())
+    if not m:
+        return match.group(0)
+    xs, ys = [float(v) for v in m.groups()[0::2]], [float(v) for v in m.groups()[1::2]]
+    if len(set(xs)) != 2 or len(set(ys)) != 2 or not (xs[0] == xs[1] or ys[0] == ys[1]):
+        return match.group(0)
+    x, y = min(xs), min(ys)
+
+    def num(v):
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+
+    return f'<rect x="{num(x)}" y="{num(y)}" width="{num(max(xs) - x)}" height="{num(max(ys) - y)}"'
+
+
+def _unwrap_plain_groups(svg: str) -> str:
+    """Drop ``<g>`` elements without attributes (keeping what they hold)."""
+    out, stack = [], []
+    for token in re.split(r"(<g>|<g [^>]*>|</g>)", svg):
+        if token == "<g>":
+            stack.append(False)
+        elif token.startswith("<g "):
+            stack.append(True)
+            out.append(token)
+        elif token == "</g>":
+            if stack.pop():
+                out.append(token)
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def _styles_to_classes(svg: str, prefix: str) -> str:
+    """Repeated ``style`` attributes become classes (named with the picture's prefix)."""
+    counts = {}
+    for style in re.findall(r' style="([^"]*)"', svg):
+        counts[style] = counts.get(style, 0) + 1
+    shared = [style for style, n in counts.items() if n > 1]
+    names = {style: f"{prefix}{i}" for i, style in enumerate(shared)}
+    svg = re.sub(
+        r' style="([^"]*)"',
+        lambda m: f' class="{names[m.group(1)]}"' if m.group(1) in names else m.group(0),
+        svg,
+    )
+    if not names:
+        return svg
+    rules = "".join(f".{name}{{{style}}}" for style, name in names.items())
+    return re.sub(r"(<svg [^>]*>)", lambda m: f"{m.group(1)}<style>{rules}</style>", svg, count=1)
+
+
+def _svg_tag(match) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" '
+        f'xmlns:xlink="http://www.w3.org/1999/xlink" {match.group(1)} '
+        'stroke-linejoin="round" stroke-linecap="butt" '
+        "font-family=\"'DejaVu Sans', sans-serif\">"
+    )
+
+
+_RENDERER = None
+
+
+def _text_width(text: str, size: float, weight: str = "normal") -> float:
+    """Width in pt of ``text`` (its widest line) in the pictures' font."""
+    global _RENDERER
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    if _RENDERER is None:
+        _RENDERER = RendererAgg(10, 10, 72)
+    with matplotlib.rc_context(_STYLE):
+        prop = FontProperties(size=size, weight=weight)
+        return max(
+            _RENDERER.get_text_width_height_descent(line, prop, ismath=False)[0]
+            for line in str(text).split("\n")
+        )
+
+
+@dataclass
+class _Panel:
+    """One labelled grid of a picture, laid out in pt (1 pt = 1 SVG unit)."""
+
+    labels: np.ndarray
+    cell: float = _CELL
+    title: str = ""
+    fontsize: float = LABEL_PT
+    hatched: np.ndarray = None
+    row_labels: list = None
+    col_labels: list = None
+
+    def __post_init__(self):
+        self.labels = np.asarray(self.labels, dtype=object)
+        rows, cols = self.labels.shape
+        self.grid_w, self.grid_h = cols * self.cell, rows * self.cell
+        self.left = (
+            max(_text_width(t, SMALL_PT) for t in self.row_labels) + 8 if self.row_labels else 0
+        )
+        title_lines = self.title.count("\n") + 1 if self.title else 0
+        self.top = (
+            title_lines * 1.25 * (LABEL_PT + 1) + 8 + (SMALL_PT * 1.3 + 4) * bool(self.col_labels)
+        )
+        title_w = _text_width(self.title, LABEL_PT + 1) if self.title else 0
+        self.width = max(self.left + self.grid_w, title_w)
+        self.height = self.top + self.grid_h
+        # the grid sits under the middle of its title when the title is wider
+        self.grid_x = max(self.left, (self.width - self.grid_w + self.left) / 2)
+
+    def draw(self, fig, x, y, W, H):
+        """Draw at ``(x, y)`` (top left of the panel, pt from the top left); return the Axes."""
+        gx, gy = x + self.grid_x, y + self.top
+        ax = fig.add_axes((gx / W, 1 - (gy + self.grid_h) / H, self.grid_w / W, self.grid_h / H))
+        draw_grid(
+            ax,
+            self.labels,
+            hatched=self.hatched,
+            fontsize=self.fontsize,
+            tick_fontsize=SMALL_PT,
+            pad_style="mark",
+            row_labels=self.row_labels,
+            col_labels=self.col_labels,
+        )
+        if self.col_labels is not None:
+            ax.tick_params(axis="x", labeltop=True, labelbottom=False, pad=2)
+        if self.title:
+            ax.set_title(self.title, fontsize=LABEL_PT + 1, pad=4)
+        return ax
+
+
+def _mark(ax, cells, tint, *, outline=True, hatched=()):
+    """Tint ``cells`` (``(row, col)``) under their labels and outline each; ``hatched``
+    cells (padding) keep their hatching over the tint."""
+    for r, c in cells:
+        ax.add_patch(
+            Rectangle(
+                (c, r), 1, 1, facecolor=tint, edgecolor=PALETTE["grid"], linewidth=0.6, zorder=1.5
+            )
+        )
+        if (r, c) in hatched:
+            _pad_mark(ax, r, c, zorder=1.6)
+        if outline:
+            ax.add_patch(
+                Rectangle(
+                    (c, r),
+                    1,
+                    1,
+                    fill=False,
+                    edgecolor=PALETTE["edge"],
+                    linewidth=2.2,
+                    zorder=2.5,
+                    clip_on=False,
+                )
+            )
+
+
+def _arrange(rows, *, header="", footer=""):
+    """Place rows of panels (each row left to right); returns the figure and the Axes."""
+    head_h = (header.count("\n") + 1) * LABEL_PT * 1.3 + 6 if header else 0
+    foot_h = (footer.count("\n") + 1) * SMALL_PT * 1.3 + 8 if footer else 0
+    row_w = [sum(p.width for p in row) + _GAP * (len(row) - 1) for row in rows]
+    row_h = [max(p.height for p in row) for row in rows]
+    W = max(
+        [*row_w, _text_width(header, LABEL_PT, "bold") if header else 0]
+        + [_text_width(footer, SMALL_PT) if footer else 0]
+    )
+    H = head_h + sum(row_h) + _GAP * (len(rows) - 1) + foot_h
+    fig = Figure(figsize=(W / 72, H / 72), dpi=72)
+    FigureCanvasAgg(fig)
+    axes = []
+    y = head_h
+    for row, h in zip(rows, row_h):
+        x = 0.0
+        for panel in row:
+            axes.append(panel.draw(fig, x, y, W, H))
+            x += panel.width + _GAP
+        y += h + _GAP
+    if header:
+        fig.text(0, 1, header, fontsize=LABEL_PT, fontweight="bold", va="top", ha="left")
+    if footer:
+        fig.text(0, 0, footer, fontsize=SMALL_PT, va="bottom", ha="left", linespacing=1.3)
+    return fig, axes
+
+
 def sliding_blocks_picture(
     input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, block=0
 ) -> Picture:
-    """One frame of :class:`SlidingBlocksFigure` as a :class:`Picture` (chapter 1)."""
-    fig = SlidingBlocksFigure(input_size, kernel_size, stride, padding, dilation)
-    caption = fig.show_block(block)
-    lay = fig.layout
+    """Block ``block`` of an unfold: the input, ``unfold(x)`` and the output grid (chapter 1).
+
+    ``unfold`` reads ``L = prod_i floor((size_i + 2*padding_i -
+    dilation_i*(k_i - 1) - 1) / stride_i) + 1`` blocks; block ``l`` becomes
+    column ``l`` of the ``K x L`` matrix (``K = k_0*k_1``) and output cell
+    ``divmod(l, W_out)``. Left, the padded input: pixel ``n`` (``row*W + col``)
+    is labelled ``xn`` and padding cells ``0``, hatched with a dashed inner
+    border, so a padding zero is never taken for pixel 0. Middle, the matrix:
+    each entry names the pixel copied there. Right, the output positions, each
+    labelled with its block. The block's cells, its column and its output cell
+    are tinted under their labels and outlined. ``block`` must be in
+    ``0..L-1``.
+    """
+    lay = block_layout(input_size, kernel_size, stride, padding, dilation)
+    l = shapes._as_int(block, "block")
+    if not 0 <= l < lay.L:
+        raise ValueError(f"block={block!r} is not a block: blocks are numbered 0..{lay.L - 1}")
+    H, W = lay.input_size
+    Ho, Wo = lay.out_shape
+    K, L, p = lay.K, lay.L, lay.padding
+    with matplotlib.rc_context(_STYLE):
+        inp = _Panel(
+            lay.input_labels("x"),
+            title=f"input x: {H}x{W}" + (f"\npadding={_pair_text(p)} per side" if any(p) else ""),
+            hatched=lay.padding_mask,
+        )
+        out = _Panel(
+            np.arange(L).reshape(Ho, Wo).astype(str),
+            title=f"output: {Ho}x{Wo}\n(block numbers)",
+        )
+        mat_labels = np.where(
+            lay.pixel_ids < 0, "0", np.char.add("x", lay.pixel_ids.astype(str)).astype(object)
+        )
+        offsets = lay.offset_labels if K <= 25 else None
+        left = (max(_text_width(t, SMALL_PT) for t in offsets) + 8) if offsets else 0
+        cell = min(_CELL, math.floor((MAX_WIDTH - left) / L))
+        cell = max(cell, 22)
+        widest = max(_text_width(t, SMALL_PT) for t in mat_labels.ravel())
+        mat = _Panel(
+            mat_labels,
+            cell=cell,
+            title=f"unfold(x): {K} rows x L={L} columns",
+            fontsize=LABEL_PT if widest * LABEL_PT / SMALL_PT <= cell - 3 else SMALL_PT,
+            hatched=lay.pixel_ids < 0,
+            row_labels=offsets,
+            col_labels=[str(c) for c in range(L)],
+        )
+        if inp.width + mat.width + out.width + 2 * _GAP <= MAX_WIDTH:
+            rows = [[inp, mat, out]]
+        else:  # too wide for the page: input and output on top, the matrix below
+            rows = [[inp, out], [mat]]
+        oh, ow = divmod(l, Wo)
+        footer = "xn: pixel n of x (n = row*W + col)"
+        if any(p):
+            footer += "\nhatched cell with dashed border: a padding zero (value 0, not pixel x0)"
+        fig, axes = _arrange(
+            rows,
+            header=f"block {l}: column {l} of unfold(x), output cell ({oh}, {ow})",
+            footer=footer,
+        )
+        ax_in, ax_out, ax_mat = (
+            (axes[0], axes[2], axes[1]) if len(rows) == 1 else (axes[0], axes[1], axes[2])
+        )
+        pads = {(int(r), int(c)) for r, c in zip(*np.nonzero(lay.padding_mask))}
+        _mark(ax_in, [tuple(map(int, rc)) for rc in lay.cells[l]], TINT["block"], hatched=pads)
+        rows_, cols_ = lay.cells[l][:, 0], lay.cells[l][:, 1]
+        if K > 1 and (lay.dilation[0] > 1 or lay.dilation[1] > 1):  # the block's span
+            ax_in.add_patch(
+                Rectangle(
+                    (cols_.min() - 0.05, rows_.min() - 0.05),
+                    cols_.max() - cols_.min() + 1.1,
+                    rows_.max() - rows_.min() + 1.1,
+                    fill=False,
+                    linestyle="--",
+                    edgecolor=PALETTE["edge"],
+                    linewidth=1.4,
+                    zorder=2.6,
+                    clip_on=False,
+                )
+            )
+        col_pads = {(r, l) for r in range(K) if lay.pixel_ids[r, l] < 0}
+        _mark(ax_mat, [(r, l) for r in range(K)], TINT["column"], outline=False, hatched=col_pads)
+        ax_mat.add_patch(
+            Rectangle(
+                (l, 0),
+                1,
+                K,
+                fill=False,
+                edgecolor=PALETTE["edge"],
+                linewidth=2.2,
+                zorder=2.5,
+                clip_on=False,
+            )
+        )
+        _mark(ax_out, [(oh, ow)], TINT["output"])
     alt = (
         f"unfold with kernel_size={_pair_text(lay.kernel_size)}, "
         f"stride={_pair_text(lay.stride)}, padding={_pair_text(lay.padding)}, "
-        f"dilation={_pair_text(lay.dilation)} on a {lay.input_size[0]}x{lay.input_size[1]} "
-        f"input: {caption}"
+        f"dilation={_pair_text(lay.dilation)} on a {H}x{W} "
+        f"input: {_block_caption(lay, l)}"
     )
-    return Picture(fig.png(colors=64), alt)
+    return Picture(svg_markup(fig), alt)
 
 
 def _pair_text(pair):
@@ -440,42 +926,50 @@ def _ink(value, vmax):
     return "white" if value / (vmax * 1.6) > 0.42 else "black"
 
 
-def _count_grid(ax, counts, title, *, fontsize=8, vmax=None, origin=(0, 0)):
-    """Counts drawn as numbers on grey shading (the numbers carry the meaning)."""
-    counts = np.asarray(counts)
-    vmax = vmax or max(int(counts.max()), 1)
-    ax.imshow(
-        counts,
-        cmap="Greys",
-        vmin=0,
-        vmax=vmax * 1.6,
-        extent=(0, counts.shape[1], counts.shape[0], 0),
-        interpolation="nearest",
-    )
-    for r in range(counts.shape[0]):
-        for c in range(counts.shape[1]):
-            v = int(counts[r, c])
-            ax.text(
-                c + 0.5,
-                r + 0.5,
-                str(v),
-                ha="center",
-                va="center",
-                fontsize=fontsize,
-                fontweight="bold" if v == 0 else "normal",
-                color=_ink(v, vmax),
+def _mix(color: str, t: float) -> str:
+    """``color`` mixed with white: ``t=0`` white, ``t=1`` the colour itself."""
+    rgb = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)])
+    mixed = np.round(255 + (rgb - 255) * t).astype(int)
+    return "#" + "".join(f"{v:02X}" for v in mixed)
+
+
+def count_shade(count: int, vmax: int) -> str:
+    """The fill of a cell that counts ``count`` of at most ``vmax``: one scale for
+    every panel of a picture (white for 0, ``TINT["count"]`` for ``vmax``)."""
+    return _mix(TINT["count"], 0 if vmax <= 0 else min(count, vmax) / vmax)
+
+
+def _shade_counts(ax, counts, vmax):
+    """Shade every count cell under its number on the shared scale; 0 is cross-hatched."""
+    for (r, c), v in np.ndenumerate(counts):
+        ax.add_patch(
+            Rectangle(
+                (c, r),
+                1,
+                1,
+                facecolor=count_shade(int(v), vmax),
+                edgecolor=PALETTE["grid"],
+                linewidth=0.6,
+                zorder=1.5,
             )
-            if v == 0:  # uncovered: no block reads this pixel
-                ax.add_patch(
-                    Rectangle(
-                        (c, r), 1, 1, fill=False, hatch="xx", edgecolor=PALETTE["grid"], linewidth=0
-                    )
+        )
+        if v == 0:  # uncovered: no block reads this pixel
+            ax.add_patch(
+                Rectangle(
+                    (c, r),
+                    1,
+                    1,
+                    fill=False,
+                    hatch="xx",
+                    edgecolor="none",
+                    linewidth=0,
+                    zorder=1.6,
                 )
-    ax.set_xticks(np.arange(counts.shape[1] + 1), minor=True)
-    ax.set_yticks(np.arange(counts.shape[0] + 1), minor=True)
-    ax.grid(which="minor", color=PALETTE["grid"], linewidth=0.6)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    ax.set_title(title, fontsize=fontsize + 1)
+            )
+            ax.patches[-1].set_hatchcolor("#999999")
+    for text in ax.texts:
+        if text.get_text() == "0":
+            text.set_fontweight("bold")
 
 
 def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
@@ -483,21 +977,27 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
 
     ``panels`` is a list of dicts of ``kernel_size``, ``stride``, ``padding``,
     ``dilation`` and optionally ``output_size`` (missing keys take the defaults
-    and ``output_size`` the function's argument). Each cell shows its count;
-    zeros (no block covers the pixel: fold cannot be inverted there) are
-    cross-hatched and bold. Chapter 2.
+    and ``output_size`` the function's argument). Pixel ``(i, j)`` is covered
+    by ``prod_d #{l_d : l_d*s_d - p_d + t_d*dil_d = i_d, 0 <= t_d < k_d}``
+    blocks; each cell shows its count, shaded on ONE scale shared by every
+    panel (a legend shows it); zeros (no block covers the pixel: fold cannot
+    be inverted there) are cross-hatched and bold. Chapter 2 (and chapter 4:
+    the same counts are ``conv_transpose2d`` of ones). ``dpi`` is ignored
+    (the picture is SVG).
     """
+    if isinstance(panels, dict) or not isinstance(panels, (list, tuple)):
+        raise TypeError(f"panels must be a list of dicts, got {type(panels).__name__}")
+    if not panels:
+        raise ValueError("panels is empty: give at least one dict of parameters")
+    for params in panels:
+        if not isinstance(params, dict):
+            raise TypeError(f"each panel must be a dict of parameters, got {params!r}")
+        unknown = set(params) - {"kernel_size", "stride", "padding", "dilation", "output_size"}
+        if unknown:
+            raise ValueError(f"unknown panel parameter(s) {sorted(unknown)}")
     sizes = [shapes._spatial(p.get("output_size", output_size), 2, "output_size") for p in panels]
-    fig = Figure(
-        figsize=(
-            sum(sz[1] * 0.3 + 0.6 for sz in sizes) + 0.2,
-            max(sz[0] for sz in sizes) * 0.3 + 0.9,
-        ),
-        dpi=dpi,
-    )
-    FigureCanvasAgg(fig)
-    alts = []
-    for i, (params, size) in enumerate(zip(panels, sizes)):
+    divisors, alts, titles = [], [], []
+    for params, size in zip(panels, sizes):
         params = {
             "kernel_size": 3,
             "stride": 1,
@@ -512,13 +1012,13 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
             .long()
             .numpy()
         )
-        ax = fig.add_subplot(1, len(panels), i + 1)
         shown = (
             f"k={params['kernel_size']}, s={params['stride']}, p={params['padding']}, "
             f"d={params['dilation']}"
         )
-        _count_grid(ax, divisor, shown)
         zeros = int((divisor == 0).sum())
+        divisors.append(divisor)
+        titles.append(f"{shown}\non {size[0]}x{size[1]}")
         alts.append(
             f"{shown} on {size[0]}x{size[1]}: counts from {divisor.min()} to "
             f"{divisor.max()}"
@@ -526,10 +1026,89 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
             + "; rows: "
             + " / ".join(" ".join(map(str, row)) for row in divisor)
         )
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.02, wspace=0.15)
-    fig.canvas.draw()
-    alt = "Divisor fold(unfold(ones)), the number of blocks covering each pixel. " + ". ".join(alts)
-    return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=64), alt)
+    vmax = max(1, *(int(d.max()) for d in divisors))
+    total_cols = sum(d.shape[1] for d in divisors)
+    cell = max(18, min(_CELL, math.floor((MAX_WIDTH - _GAP * (len(panels) - 1)) / total_cols)))
+    with matplotlib.rc_context(_STYLE):
+        grids = [
+            _Panel(d.astype(str), cell=cell, title=title) for d, title in zip(divisors, titles)
+        ]
+        scale = list(range(vmax + 1)) if vmax <= 12 else sorted({0, vmax // 2, vmax})
+        legend = _Panel(
+            np.array([[str(v) for v in scale]], dtype=object), cell=cell, title="shading: count"
+        )
+        fig, axes = _arrange(
+            [grids, [legend]],
+            header="fold(unfold(ones)): blocks covering each pixel",
+            footer="one shading scale for every panel; hatched, bold 0: no block covers the pixel",
+        )
+        for ax, d in zip(axes, divisors):
+            _shade_counts(ax, d, vmax)
+        _shade_counts(axes[-1], np.array([scale]), vmax)
+    alt = (
+        "Divisor fold(unfold(ones)), the number of blocks covering each pixel "
+        f"(one shading scale for all panels, 0 to {vmax}). " + ". ".join(alts)
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def conv_matrix_picture(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, *, dpi=88
+) -> Picture:
+    """The convolution matrix ``Cm`` (``H_out*W_out`` x ``H*W``) with each nonzero named.
+
+    ``conv2d(x, w).flatten() == Cm @ x.flatten()``. Row ``o`` is output pixel
+    ``o``; column ``j`` is input pixel ``j``; a cell shows which kernel tap
+    (``w00`` ... ) multiplies that pixel for that output (tinted), and is
+    empty where the block misses it. Built from ``convlab.conv_matrix`` with a
+    kernel whose taps are numbered, so every label is computed, not drawn by
+    hand. Chapter 3 (and its transpose in chapter 4). ``dpi`` is ignored (the
+    picture is SVG).
+    """
+    size = shapes._spatial(input_size, 2, "input_size")
+    k = shapes._as_tuple(kernel_size, 2, "kernel_size", minimum=1)
+    numbered = torch.arange(1, k[0] * k[1] + 1, dtype=torch.float64).view(*k)
+    Cm = ops.conv_matrix(size, numbered, stride, padding, dilation).long().numpy()
+    rows, cols = Cm.shape
+    labels = np.full(Cm.shape, "", dtype=object)
+    for (r, c), v in np.ndenumerate(Cm):
+        if v:
+            labels[r, c] = tap_label(*divmod(int(v) - 1, k[1]))
+    row_labels = [str(r) for r in range(rows)]
+    with matplotlib.rc_context(_STYLE):
+        widest = max([_text_width(t, LABEL_PT) for t in labels.ravel() if t] or [0])
+        left = max(_text_width(t, SMALL_PT) for t in row_labels) + 8 + SMALL_PT * 1.5
+        cell = max(math.ceil(widest) + 6, min(32, math.floor((MAX_WIDTH - left) / cols)))
+        panel = _Panel(
+            labels,
+            cell=cell,
+            title="input pixel j",
+            row_labels=row_labels,
+            col_labels=[str(c) for c in range(cols)],
+        )
+        panel.left += SMALL_PT * 1.5  # room for the rows' axis label
+        panel.width += SMALL_PT * 1.5
+        panel.grid_x += SMALL_PT * 1.5
+        fig, (ax,) = _arrange(
+            [[panel]],
+            header=f"conv as a matrix: {rows} output pixels x {cols} input pixels",
+            footer="row o: output pixel o; entry: the kernel tap that multiplies pixel j",
+        )
+        ax.set_ylabel("output pixel o", fontsize=SMALL_PT, labelpad=4)
+        _mark(ax, [(r, c) for (r, c), v in np.ndenumerate(Cm) if v], TINT["block"], outline=False)
+    nonzero = int((Cm != 0).sum())
+    alt = (
+        f"The {rows} x {cols} matrix of a {k[0]}x{k[1]} convolution (stride "
+        f"{_pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
+        f"{_pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
+        f"{size[0]}x{size[1]} image: {nonzero} of {rows * cols} entries are nonzero; "
+        "row by row, the taps: "
+        + " / ".join(
+            " ".join(f"{labels[r, c]}@{c}" for c in range(cols) if labels[r, c])
+            for r in range(rows)
+        )
+    )
+    return Picture(svg_markup(fig), alt)
 
 
 # --------------------------------------------------------------------------
@@ -798,60 +1377,6 @@ class FoldAccumulationFigure(_Blitted):
         self._done.set_width(l)  # columns already added: lightly shaded
         self._blit()
         return self.caption(l)
-
-
-def tap_label(i: int, j: int) -> str:
-    """The name of kernel tap ``(i, j)`` in figures: ``w00``, ``w12``, ..."""
-    return f"w{i}{j}"
-
-
-def conv_matrix_picture(
-    input_size, kernel_size, stride=1, padding=0, dilation=1, *, dpi=88
-) -> Picture:
-    """The convolution matrix ``Cm`` (``H_out*W_out`` x ``H*W``) with each nonzero named.
-
-    Row ``o`` is output pixel ``o``; column ``j`` is input pixel ``j``; a cell
-    shows which kernel tap (``w00`` ... ) multiplies that pixel for that output,
-    and is empty where the block misses it. Built from ``convlab.conv_matrix``
-    with a kernel whose taps are numbered, so every label is computed, not
-    drawn by hand. Chapter 3 (and its transpose in chapter 4).
-    """
-    size = shapes._spatial(input_size, 2, "input_size")
-    k = shapes._as_tuple(kernel_size, 2, "kernel_size", minimum=1)
-    numbered = torch.arange(1, k[0] * k[1] + 1, dtype=torch.float64).view(*k)
-    Cm = ops.conv_matrix(size, numbered, stride, padding, dilation).long().numpy()
-    rows, cols = Cm.shape
-    labels = np.full(Cm.shape, "", dtype=object)
-    for (r, c), v in np.ndenumerate(Cm):
-        if v:
-            labels[r, c] = tap_label(*divmod(int(v) - 1, k[1]))
-    cell = min(0.45, 7.2 / cols)
-    fig = Figure(figsize=(cols * cell + 0.8, rows * cell + 1.0), dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.06, 0.03, 0.93, 0.78))
-    draw_grid(
-        ax,
-        labels,
-        fontsize=8 if cell >= 0.4 else 6,
-        row_labels=[str(r) for r in range(rows)],
-        col_labels=[str(c) for c in range(cols)],
-        title=f"conv as a matrix: {rows} output pixels x {cols} input pixels",
-    )
-    ax.tick_params(axis="x", labeltop=True, labelbottom=False)
-    fig.canvas.draw()
-    nonzero = int((Cm != 0).sum())
-    alt = (
-        f"The {rows} x {cols} matrix of a {k[0]}x{k[1]} convolution (stride "
-        f"{_pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
-        f"{_pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
-        f"{size[0]}x{size[1]} image: {nonzero} of {rows * cols} entries are nonzero; "
-        "row by row, the taps: "
-        + " / ".join(
-            " ".join(f"{labels[r, c]}@{c}" for c in range(cols) if labels[r, c])
-            for r in range(rows)
-        )
-    )
-    return Picture(png_bytes(np.asarray(fig.canvas.buffer_rgba()), colors=32), alt)
 
 
 class MatmulFigure(_Blitted):

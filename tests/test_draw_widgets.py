@@ -129,9 +129,188 @@ def test_divisor_picture_describes_counts_and_zeros():
     pic = draw.divisor_picture((5, 5), [dict(kernel_size=2, stride=3)])
     assert "rows: 1 1 0 1 1 / 1 1 0 1 1 / 0 0 0 0 0 / 1 1 0 1 1 / 1 1 0 1 1" in pic.alt
     assert "9 uncovered pixels" in pic.alt
-    data, meta = pic._repr_mimebundle_()
-    assert meta["image/png"]["alt"] == pic.alt
-    assert data["text/plain"].startswith("[figure] Divisor")
+    bundle = pic._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert bundle["text/plain"] == f"[figure] {pic.alt}"
+    assert bundle["text/plain"].startswith("[figure] Divisor")
+
+
+# --- the static pictures: inline SVG -----------------------------------------
+
+PICTURES = {
+    "sliding_blocks": lambda: draw.sliding_blocks_picture(5, 3, padding=1, block=0),
+    "sliding_blocks_dilated": lambda: draw.sliding_blocks_picture(7, 3, dilation=2, block=4),
+    "divisor": lambda: draw.divisor_picture(
+        (7, 7), [dict(kernel_size=3, stride=2), dict(kernel_size=2, stride=3)]
+    ),
+    "conv_matrix": lambda: draw.conv_matrix_picture((4, 4), kernel_size=3),
+}
+
+
+def _luminance(color):
+    rgb = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a, b):
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _hex(color):
+    color = color.lower()
+    return "#" + "".join(c * 2 for c in color[1:]) if len(color) == 4 else color
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_picture_is_one_inline_svg_with_real_text(name):
+    pic = PICTURES[name]()
+    html = pic._repr_mimebundle_()["text/html"]
+    assert html.startswith('<figure class="convlab-figure"')
+    assert "background:#fff" in html  # a white card, in JupyterLab and in dark mode
+    svgs = re.findall(r"<svg\b[^>]*>", html)
+    assert len(svgs) == 1
+    assert 'role="img"' in svgs[0]
+    label = re.search(r'aria-label="([^"]*)"', svgs[0]).group(1)
+    assert len(label) > 40 and label.startswith(pic.alt[:30])
+    assert "<img" not in html and "data:image" not in html
+    assert "<?xml" not in html and "<!DOCTYPE" not in html and "<!--" not in html
+    assert "<metadata" not in html
+    assert not re.search(r'<svg\b[^>]* (width|height)="', html), "fixed size: it cannot scale"
+    assert "viewBox=" in svgs[0] and "max-width:100%" in svgs[0]
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", html)
+    assert len(texts) > 10, "labels are not <text> (drawn as paths?)"
+    assert all(t.strip() for t in texts)
+    assert "<image" not in html  # no embedded raster
+    # ids are unique to the drawing: two pictures on one page never clash
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    prefixes = {i.split("-")[0] for i in ids}
+    assert len(prefixes) <= 1
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_picture_is_deterministic(name):
+    assert PICTURES[name]().to_html() == PICTURES[name]().to_html()
+
+
+@pytest.mark.parametrize("name", PICTURES)
+def test_picture_labels_are_legible_and_read_on_their_fills(name):
+    pic = PICTURES[name]()
+    assert pic.smallest_font >= draw.SMALL_PT >= 11
+    width, _ = pic.size
+    assert width <= draw.MAX_WIDTH + 12, "wider than the 1280 px page's column"
+    # on a phone it stops shrinking where its smallest label is 9 px
+    assert pic.min_width * pic.smallest_font / width >= draw.PHONE_MIN_FONT_PX - 1e-9
+    assert f"min-width:{pic.min_width}px" in pic.to_html()
+    # every fill a label can sit on reads with black text at 4.5:1 or more
+    svg = pic.svg
+    text_colors = {_hex(c) for c in re.findall(r"<text[^>]*fill: (#[0-9a-fA-F]{3,6})", svg)}
+    text_colors |= {"#000000"}
+    fills = {_hex(c) for c in re.findall(r"fill: (#[0-9a-fA-F]{3,6})", svg)}
+    fills |= {_hex(c) for c in re.findall(r'fill="(#[0-9a-fA-F]{3,6})"', svg)}
+    hatch = {_hex(c) for c in re.findall(r"<pattern.*?stroke: (#[0-9a-fA-F]{3,6})", svg)}
+    for text in text_colors:
+        for under in fills | hatch:
+            assert _contrast(text, under) >= 4.5, (text, under)
+
+
+def test_tints_read_with_black_labels():
+    for name, tint in draw.TINT.items():
+        assert _contrast("#000000", tint) >= 4.5, name
+    for v in range(5):
+        assert _contrast("#000000", draw.count_shade(v, 4)) >= 4.5
+
+
+def test_sliding_blocks_picture_marks_padding_apart_from_pixel_zero():
+    pic = draw.sliding_blocks_picture(5, 3, padding=1, block=0)
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg)
+    assert "x0" in texts and "x24" in texts  # pixels are xN ...
+    assert texts.count("0") >= 24 + 5  # ... the 24 padding cells and the matrix's zeros are 0
+    assert "<pattern" in pic.svg  # hatched
+    assert "stroke-dasharray" in pic.svg  # dashed border
+    assert "padding zero" in " ".join(texts)  # the legend says so
+    assert "5 of 9 values are padding zeros" in pic.alt
+    # without padding there is no padding legend
+    plain = draw.sliding_blocks_picture(5, 2, block=6)
+    assert "padding zero" not in plain.svg
+    assert plain.alt.startswith("unfold with kernel_size=2, stride=1, padding=0, dilation=1")
+    assert "block 6 of 16" in plain.alt
+
+
+def test_sliding_blocks_picture_needs_no_animated_figure(monkeypatch):
+    monkeypatch.delattr(draw, "SlidingBlocksFigure")
+    assert draw.sliding_blocks_picture(4, 2, stride=2, block=3).alt
+
+
+def test_sliding_blocks_picture_reports_a_bad_block():
+    with pytest.raises(ValueError, match=r"blocks are numbered 0\.\.3"):
+        draw.sliding_blocks_picture(4, 2, stride=2, block=4)
+    with pytest.raises(TypeError, match="block"):
+        draw.sliding_blocks_picture(4, 2, block=1.5)
+    with pytest.raises(ValueError, match="kernel larger than padded input"):
+        draw.sliding_blocks_picture(3, 5)
+
+
+def test_divisor_picture_shares_one_scale_across_panels():
+    import convlab
+
+    pic = draw.divisor_picture(
+        (7, 7), [dict(kernel_size=2, stride=3), dict(kernel_size=3, stride=2)]
+    )
+    # panel 1 counts at most 1, panel 2 up to 4: a 1 is shaded the same in both,
+    # as a 1 of a 0..4 scale, not as the darkest shade of panel 1
+    assert "one shading scale for all panels, 0 to 4" in pic.alt
+
+    def cells_filled(svg, color):
+        classes = {
+            name
+            for name, style in re.findall(r"\.([\w-]+)\{([^}]*)\}", svg)
+            if f"fill: {color.lower()}" in style.lower()
+        }
+        return sum(
+            1
+            for attrs in re.findall(r"<rect\b([^>]*)>", svg)
+            if f"fill: {color.lower()}" in attrs.lower()
+            or any(f'class="{c}"' in attrs for c in classes)
+        )
+
+    darkest = draw.count_shade(4, 4)
+    assert darkest == draw.count_shade(1, 1) != draw.count_shade(1, 4)
+    # the darkest shade: the four 4s of the second panel and the legend's 4, no 1
+    assert cells_filled(pic.svg, darkest) == 4 + 1
+    ones = sum(
+        int((convlab.fold_divisor((7, 7), k, stride=st) == 1).sum()) for k, st in ((2, 3), (3, 2))
+    )
+    assert cells_filled(pic.svg, draw.count_shade(1, 4)) == ones + 1
+    alone = draw.divisor_picture((7, 7), [dict(kernel_size=2, stride=3)])
+    assert cells_filled(alone.svg, draw.count_shade(1, 1)) == 16 + 1  # its own 0..1 scale
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg)
+    assert "one shading scale for every panel" in " ".join(texts)
+
+
+def test_divisor_picture_reports_bad_panels():
+    with pytest.raises(TypeError, match="list of dicts"):
+        draw.divisor_picture((5, 5), dict(kernel_size=2))
+    with pytest.raises(ValueError, match="empty"):
+        draw.divisor_picture((5, 5), [])
+    with pytest.raises(ValueError, match="unknown panel parameter"):
+        draw.divisor_picture((5, 5), [dict(kernel=2)])
+
+
+def test_picture_escapes_its_description_and_checks_its_arguments():
+    pic = draw.conv_matrix_picture((3, 3), kernel_size=2)
+    evil = draw.Picture(pic.svg, 'a "quoted" <b>figure</b> & more, described at length')
+    html = evil.to_html()
+    assert 'aria-label="a &quot;quoted&quot; &lt;b&gt;figure&lt;/b&gt; &amp; more' in html
+    assert "<b>" not in html
+    with pytest.raises(TypeError):
+        draw.Picture(b"<svg/>", "words")
+    with pytest.raises(ValueError, match="viewBox"):
+        draw.Picture("<svg></svg>", "words")
+    with pytest.raises(ValueError, match="description"):
+        draw.Picture(pic.svg, "  ")
 
 
 def test_every_widget_has_a_static_twin_and_live_controls():

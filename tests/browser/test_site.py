@@ -2,7 +2,8 @@
 
 Every page: zero requests to other hosts, zero failed requests, zero
 JavaScript errors, every image with alt text that describes it (not empty,
-not a file name or path), an icon that loads. MathJax renders. Every static
+not a file name or path) and every figure (``svg[role=img]``) with such an
+``aria-label``, an icon that loads. MathJax renders. Every static
 animation changes its frame on Play, stops on Pause, and steps on Step.
 
 Set SCREENSHOT_DIR to also save a full-page screenshot of every page.
@@ -115,6 +116,17 @@ def test_page_is_offline_and_error_free(page, site_url, path):
         if (problem := alt_text_problem(alt, src, resolved))
     ]
     assert bad_alt == [], f"images without a description as alt text: {bad_alt}"
+    # the figures are inline SVG (convlab.draw.Picture): described by aria-label
+    figures = page.eval_on_selector_all(
+        "svg[role=img]:not([aria-hidden=true]):not([aria-labelledby])",
+        "svgs => svgs.map(s => s.getAttribute('aria-label'))",
+    )
+    bad_label = [
+        f"{problem} ({(label or '')[:80]!r})"
+        for label in figures
+        if (problem := alt_text_problem(label)) or len((label or "").split()) < 4
+    ]
+    assert bad_label == [], f"figures without a description as aria-label: {bad_label}"
     broken = page.eval_on_selector_all(
         "img",
         "imgs => imgs.filter(i => i.complete && i.naturalWidth === 0)"
