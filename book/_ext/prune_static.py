@@ -4,7 +4,9 @@ sphinx-book-theme and pydata-sphinx-theme copy into ``_static/`` their source
 maps (``*.map``, 3.4 MB: only a browser's developer tools fetch them) and
 their gettext catalogs (``_static/locales/``, 0.7 MB: the theme translates its
 words when the pages are built, from the catalogs in its own package). Once
-the HTML is written, this removes both. The site's own assets (vendor/, see
+the HTML is written, this removes both, and Font Awesome's JavaScript
+(``scripts/fontawesome.js``, 1.4 MB), which book/_templates/layout.html no
+longer loads: the theme's CSS and font draw the same icons. The site's own assets (vendor/, see
 tools/vendor_assets.sh) carry no source maps.
 """
 
@@ -17,7 +19,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-UNREQUESTED = ("**/*.map", "locales")
+UNREQUESTED = ("**/*.map", "locales", "scripts/fontawesome.js")
 
 
 def prune(app, exception) -> None:

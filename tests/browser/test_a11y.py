@@ -38,12 +38,8 @@ PHONE = {"width": 390, "height": 844}
 A4_CONTENT = {"width": 718, "height": 1000}
 
 # What axe does not judge, and why.
-EXCLUDED = [
-    # TODO(explorers): remove exclusion. The static PNG animations of the
-    # widgets (convlab/widgets.py) are being replaced by SVG/JS explorers,
-    # which must pass axe like the rest of the page.
-    ".convlab-anim",
-]
+# Nothing: the explorers and the figures are judged like the rest of the page.
+EXCLUDED: list[str] = []
 
 
 def _open(browser, site_url, path, *, viewport, mode="light"):
@@ -281,8 +277,8 @@ PRINTED = """() => {
     const article = document.querySelector('main') || document.body;
     return {
         controls: [...document.querySelectorAll(
-                'button, input, select, textarea, [role=button], .convlab-anim-controls,'
-                + ' .convlab-explorer-controls, .bd-sidebar-primary, .bd-sidebar-secondary,'
+                'button, input, select, textarea, [role=button], .cx-controls,'
+                + ' .bd-sidebar-primary, .bd-sidebar-secondary,'
                 + ' .bd-header-article, .search-button-field')]
             .filter(shown).map(e => e.className || e.tagName),
         wide_code: [...document.querySelectorAll('pre')]

@@ -188,34 +188,38 @@ def test_mathjax_menu_settings_keep_math_typeset(page, site_url, settings):
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
-def test_static_animations_play_pause_and_step(page, site_url, path):
+def test_explorers_play_pause_and_step(page, site_url, path):
     _open(page, site_url, path)
-    animations = page.locator(".convlab-anim")
-    assert animations.count() > 0, f"{path} has no static animation"
-    for i in range(animations.count()):
-        anim = animations.nth(i)
-        anim.scroll_into_view_if_needed()
-        frames = int(anim.get_attribute("data-frames"))
-        assert frames > 1
-        first_src = anim.locator("img").get_attribute("src")
-        anim.locator("button[data-act=play]").click()
+    explorers = page.locator(".convlab-explorer")
+    assert explorers.count() > 0, f"{path} has no explorer"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.convlab-explorer')].every(e => e.dataset.frames)"
+    )
+    for i in range(explorers.count()):
+        root = explorers.nth(i)
+        root.scroll_into_view_if_needed()
+        assert int(root.get_attribute("data-frames")) > 1
+        play = root.locator("button[data-act=play]")
+        caption = root.locator(".cx-caption").inner_text()
+        play.click()
+        assert root.get_attribute("data-playing") == "true"
+        assert play.get_attribute("aria-pressed") == "true"
+        assert root.get_attribute("data-frame") == "1"  # the first step is immediate
+        assert root.locator(".cx-caption").inner_text() != caption
         page.wait_for_function(
-            "el => el.getAttribute('data-frame') !== '0'", arg=anim.element_handle(), timeout=5000
+            "el => el.dataset.frame === '2'", arg=root.element_handle(), timeout=5000
         )
-        assert anim.get_attribute("data-playing") == "true"
-        assert anim.locator("img").get_attribute("src") != first_src
-        anim.locator("button[data-act=pause]").click()
-        stopped = anim.get_attribute("data-frame")
+        play.click()
+        assert play.get_attribute("aria-pressed") == "false"
+        stopped = root.get_attribute("data-frame")
         page.wait_for_timeout(1200)
-        assert anim.get_attribute("data-frame") == stopped, "Pause did not stop the animation"
-        anim.locator("button[data-act=first]").click()
-        assert anim.get_attribute("data-frame") == "0"
-        anim.locator("button[data-act=next]").click()
-        assert anim.get_attribute("data-frame") == "1"
-        caption = anim.locator(".convlab-anim-caption").inner_text()
-        assert caption and caption in anim.locator("img").get_attribute("alt")
-        anim.locator("button[data-act=prev]").click()
-        assert anim.get_attribute("data-frame") == "0"
+        assert root.get_attribute("data-frame") == stopped, "Pause did not stop the explorer"
+        root.locator("button[data-act=first]").click()
+        assert root.get_attribute("data-frame") == "0"
+        root.locator("button[data-act=next]").click()
+        assert root.get_attribute("data-frame") == "1"
+        root.locator("button[data-act=prev]").click()
+        assert root.get_attribute("data-frame") == "0"
 
 
 def _visible(page, selector):
