@@ -357,14 +357,13 @@ class Picture:
             f'max-width:100%;min-width:{min_width}px;height:auto" ',
             1,
         )
-        # the window width below which the picture overflows a narrow page,
-        # rounded up to figures.css's steps of 40 px
-        narrow = min_width + _NARROW_CHROME_PX
+        # a picture that can overflow a phone's page carries a note, which the
+        # site shows while it does (book/assets/a11y.js marks the scroll box
+        # is-overflowing, and figures.css shows the note that follows it)
         hint = ""
-        if narrow > 360:
-            step = 40 * math.ceil(narrow / 40)
+        if min_width + _NARROW_CHROME_PX > 360:
             hint = (
-                f'<figcaption class="convlab-figure-hint convlab-hint-{step}" aria-hidden="true" '
+                '<figcaption class="convlab-figure-hint" aria-hidden="true" '
                 'style="display:none;font-size:0.8rem;color:#333">'
                 "Scroll sideways to see the whole figure.</figcaption>"
             )

@@ -280,6 +280,19 @@ function drawLegend(scene, parent) {
   }
 }
 
+// a panel wider than its box scrolls sideways: a visible hint, and keyboard access
+function markScroll(pv) {
+  const wide = pv.scroller.scrollWidth > pv.scroller.clientWidth + 1;
+  pv.wrap.scrollHint.hidden = !wide;
+  if (wide) {
+    pv.scroller.setAttribute("tabindex", "0");
+    pv.scroller.setAttribute("role", "group");
+    pv.scroller.setAttribute("aria-label", pv.panel.title + ", scrolls sideways");
+  } else {
+    for (const a of ["tabindex", "role", "aria-label"]) pv.scroller.removeAttribute(a);
+  }
+}
+
 // ---- the explorer: controls + figure ------------------------------------------
 let counter = 0;
 
@@ -390,7 +403,7 @@ export function mount(root, source) {
     root.setAttribute("data-frames", s.frames);
     root.setAttribute("data-facts", JSON.stringify(s.facts));
     for (const pv of view.panels) {
-      pv.wrap.scrollHint.hidden = pv.scroller.scrollWidth <= pv.scroller.clientWidth + 1;
+      markScroll(pv);
     }
     show(Math.min(f, s.frames - 1));
   }
@@ -440,7 +453,7 @@ export function mount(root, source) {
   window.addEventListener("resize", () => {
     if (!view) return;
     for (const pv of view.panels) {
-      pv.wrap.scrollHint.hidden = pv.scroller.scrollWidth <= pv.scroller.clientWidth + 1;
+      markScroll(pv);
     }
   });
   pause(); // starts paused (also under prefers-reduced-motion: nothing moves unasked)

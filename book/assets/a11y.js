@@ -40,13 +40,15 @@
   }
 
   function markWideEquations() {
-    document.querySelectorAll('mjx-container[display="true"]').forEach(function (box) {
+    var boxes = document.querySelectorAll('mjx-container[display="true"], .convlab-figure-scroll');
+    boxes.forEach(function (box) {
       var wide = box.scrollWidth > box.clientWidth + 1;
+      var what = box.classList.contains("convlab-figure-scroll") ? "figure" : "equation";
       box.classList.toggle("is-overflowing", wide);
       if (wide) {
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "group");
-        box.setAttribute("aria-label", "Wide equation, scrolls sideways");
+        box.setAttribute("aria-label", "Wide " + what + ", scrolls sideways");
       } else if (box.getAttribute("tabindex") === "0") {
         box.removeAttribute("tabindex");
         box.removeAttribute("role");
