@@ -305,6 +305,11 @@ export function mount(root, source) {
   root.setAttribute("role", "group");
   root.setAttribute("aria-label", source.title);
   const params = { ...source.initial };
+  // what the sliders can take, and the parameters that have none (the tests read both)
+  const fixed = { ...params };
+  for (const ctl of source.controls) delete fixed[ctl.name];
+  root.setAttribute("data-controls", JSON.stringify(source.controls));
+  root.setAttribute("data-fixed", JSON.stringify(fixed));
   const controls = node("div", { class: "cx-controls" }, root);
   const paramBox = node("div", { class: "cx-params" }, controls);
   const sliders = {};

@@ -453,35 +453,79 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     return _scene(panels, L, "block", marks, tables, cap, legend, facts, title)
 
 
-def matmul(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, out_channels=2) -> dict:
-    """Convolution as ``weight.view(C_out, K) @ unfold(x)``, one output value a frame (chapter 3).
+def matmul(
+    input_size=4,
+    kernel_size=2,
+    stride=1,
+    padding=0,
+    dilation=1,
+    out_channels=2,
+    in_channels=1,
+    groups=1,
+) -> dict:
+    """Convolution as ``weight.view(C_out, -1) @ unfold(x)``, one output value a frame (chapter 3).
 
     Frame ``f`` is output channel ``c = f // L`` at column ``l = f % L``:
-    ``y[c, l] = weight.view(C_out, -1)[c] @ unfold(x)[:, l]``. Its block in
-    the input, its column (each entry tagged with the weight that multiplies
-    it) and its weight row are highlighted.
+    ``y[c, l] = weight.view(C_out, -1)[c] @ unfold(x)[rows of c's group, l]``.
+    The input pixels are numbered as in ``x.flatten()`` (channel ``ci``'s
+    pixels are ``ci*H*W ...``); with ``groups=g`` the rows of ``unfold(x)``
+    split into ``g`` contiguous blocks of ``C_in/g * K`` (channel-major) and
+    output channel ``c`` reads block ``c // (C_out/g)`` only. Its block in
+    each input channel of its group, its column (each entry tagged with the
+    weight ``a0, a1, ...`` of row ``c`` that multiplies it) and its weight row
+    are highlighted.
     """
     size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
         input_size, kernel_size, stride, padding, dilation
     )
     Co = shapes._as_int(out_channels, "out_channels")
-    if Co < 1:
-        raise ValueError(f"out_channels={out_channels!r} is invalid: it must be >= 1")
+    Ci = shapes._as_int(in_channels, "in_channels")
+    g = shapes._as_int(groups, "groups")
+    for name, v in (("out_channels", Co), ("in_channels", Ci), ("groups", g)):
+        if v < 1:
+            raise ValueError(f"{name}={v!r} is invalid: it must be >= 1")
+    if Co > 8:
+        raise ValueError(f"out_channels={Co} is too many to draw: the explorer names at most 8")
+    if Ci % g or Co % g:
+        raise ValueError(
+            f"groups={g} must divide in_channels={Ci} and out_channels={Co} "
+            "(torch refuses otherwise)"
+        )
     (H, W), (Ho, Wo) = size, out
     Hp, Wp = padded_ids.shape
     K, L = pixel_ids.shape
+    Cg, Og = Ci // g, Co // g  # input and output channels per group
+    R = Cg * K  # the length of a weight row
     letters = "abcdefgh"
-    w_labels = np.array(
-        [[f"{letters[c]}{i}{j}" for i in range(k[0]) for j in range(k[1])] for c in range(Co)]
-    )
+    w_labels = np.array([[f"{letters[c]}{j}" for j in range(R)] for c in range(Co)])
+    offsets = _offsets(k)
+    HW = H * W
     panels = [
-        _panel("x", f"input x: {H}×{W}{_pad_note(p)}", Hp, Wp, ids=padded_ids),
-        _panel("cols", f"cols = unfold(x): K={K} × L={L}", K, L, ids=pixel_ids),
+        _panel(
+            f"x{ci}" if Ci > 1 else "x",
+            (f"input channel {ci}: x{ci * HW}..x{ci * HW + HW - 1}" if Ci > 1 else "input x")
+            + f": {H}×{W}{_pad_note(p)}",
+            Hp,
+            Wp,
+            ids=np.where(padded_ids < 0, -1, padded_ids + ci * HW),
+        )
+        for ci in range(Ci)
+    ]
+    col_ids = np.concatenate([np.where(pixel_ids < 0, -1, pixel_ids + ci * HW) for ci in range(Ci)])
+    panels += [
+        _panel(
+            "cols",
+            f"cols = unfold(x): C_in·K={Ci * K} × L={L}",
+            Ci * K,
+            L,
+            ids=col_ids,
+            rowLabels=[f"{ci}:{o}" if Ci > 1 else o for ci in range(Ci) for o in offsets],
+        ),
         _panel(
             "w",
-            f"weight.view({Co}, {K})",
+            f"weight.view({Co}, {R})" + (f", {g} groups of {Og} rows" if g > 1 else ""),
             Co,
-            K,
+            R,
             labels=w_labels,
             rowLabels=[f"c={c}" for c in range(Co)],
         ),
@@ -495,45 +539,69 @@ def matmul(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, out_cha
     ]
     fs = np.arange(Co * L)
     co, ls = fs // L, fs % L
-    column_cells = (np.arange(K)[None, :] * L + ls[:, None]).astype(np.int64)
-    tags = co[:, None] * K + np.arange(K)[None, :]
+    group = co // Og
+    first_row = group * R  # the group's first row of unfold(x)
+    rows = first_row[:, None] + np.arange(R)[None, :]
     tables = {
-        "block": _table(cells[ls]),
-        "colcells": _table(column_cells),
-        "coltags": _table(tags),
-        "row": _table(np.stack([co, 0 * fs, 0 * fs + 1, 0 * fs + K], 1)),
+        "colcells": _table(rows * L + ls[:, None]),
+        "coltags": _table(co[:, None] * R + np.arange(R)[None, :]),
+        "row": _table(np.stack([co, 0 * fs, 0 * fs + 1, 0 * fs + R], 1)),
         "out": _table(np.stack([co, ls, 0 * fs + 1, 0 * fs + 1], 1)),
     }
-    marks = [
-        {"panel": 0, "role": "block", "kind": "cells", "table": "block"},
+    marks = []
+    for ci in range(Ci):
+        in_group = (group * Cg <= ci) & (ci < (group + 1) * Cg)
+        tables[f"block{ci}"] = _table(np.where(in_group[:, None], cells[ls], -1))
+        marks.append({"panel": ci, "role": "block", "kind": "cells", "table": f"block{ci}"})
+    marks += [
         {
-            "panel": 1,
+            "panel": Ci,
             "role": "column",
             "kind": "cells",
             "table": "colcells",
             "tags": "coltags",
             "tagLabels": [str(v) for v in w_labels.ravel()],
         },
-        {"panel": 2, "role": "block", "kind": "rect", "table": "row"},
-        {"panel": 3, "role": "output", "kind": "rect", "table": "out"},
+        {"panel": Ci + 1, "role": "block", "kind": "rect", "table": "row"},
+        {"panel": Ci + 2, "role": "output", "kind": "rect", "table": "out"},
     ]
-    n_pad = (pixel_ids < 0).sum(axis=0)[ls]
-    values = np.stack([co, ls // Wo, ls % Wo, ls, n_pad], 1)
-    head = "y[{0}, {1}, {2}] = row {0} of the weights · column {3} of unfold(x) = {terms:1}"
+    n_pad = np.array([(col_ids[r, l] < 0).sum() for r, l in zip(rows, ls)])
+    values = np.stack(
+        [
+            co,
+            ls // Wo,
+            ls % Wo,
+            ls,
+            n_pad,
+            first_row,
+            first_row + R - 1,
+            group,
+            group * Cg,
+            group * Cg + Cg - 1,
+        ],
+        1,
+    )
+    head = "y[{0}, {1}, {2}] = row {0} of weight.view(C_out, -1) · column {3} of unfold(x)"
+    if g > 1:
+        head += ", rows {5}..{6} (group {7}: input channels {8}..{9})"
+    head += f" = {{terms:{Ci}}}"
     cap, cap_tables = _caption(
         [head + ".", head + " (+ {4} padding zeros)."], values, which=(n_pad > 0).astype(int)
     )
     tables.update(cap_tables)
     title = (
-        f"conv2d as a matrix product: {Co} output channel{'s' if Co > 1 else ''}, "
-        f"kernel_size={_pair_text(k)}, stride={_pair_text(s)}, padding={_pair_text(p)}, "
-        f"dilation={_pair_text(d)}, {H}×{W} input"
+        f"conv2d as a matrix product: {Ci} input and {Co} output channel"
+        f"{'s' if Co > 1 else ''}, groups={g}, kernel_size={_pair_text(k)}, "
+        f"stride={_pair_text(s)}, padding={_pair_text(p)}, dilation={_pair_text(d)}, "
+        f"{H}×{W} input"
     )
-    facts = {"L": L, "K": K, "out": [Co, Ho, Wo]}
+    facts = {"L": L, "K": K, "out": [Co, Ho, Wo], "rowLength": R}
     legend = _legend(
         ["block", "column", "output", "padding"],
-        block="orange, thick outline: the block in x, and the row of weights",
-        column="blue, thick outline: its column of unfold(x), each value tagged with its weight",
+        block="orange, thick outline: the block in x (each input channel it reads), and the "
+        "row of weights",
+        column="blue, thick outline: the rows of its column of unfold(x) that the row "
+        "multiplies, each value tagged with its weight",
         output="green, thick outline: the output value y[c, l]",
     )
     return _scene(panels, Co * L, "output value", marks, tables, cap, legend, facts, title)

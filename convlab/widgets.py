@@ -26,6 +26,7 @@ Chapters 1-4; see CONTRIBUTING.md, "Adding an explorer".
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import html
@@ -44,6 +45,8 @@ __all__ = [
     "fold_accumulation",
     "MatmulView",
     "matmul_view",
+    "GroupsView",
+    "groups_view",
     "TransposeViews",
     "transpose_views",
     "renderer_js",
@@ -72,7 +75,8 @@ class Explorer:
 
     Subclasses set ``title``, ``build`` (a function of :mod:`convlab.scenes`),
     ``grid`` (``name -> values`` precomputed for the static site; the
-    explorer's own values are added to it) and ``live`` (``name -> (min,
+    explorer's own values are added to it; a parameter not in it keeps the
+    explorer's value and has no slider) and ``live`` (``name -> (min,
     max)`` for the sliders of the live widget).
     """
 
@@ -95,7 +99,8 @@ class Explorer:
 
     def static_data(self) -> dict:
         grid = self.static_grid()
-        found, errors = scenes.grid_scenes(type(self).build, grid)
+        fixed = {k: v for k, v in self.params.items() if k not in grid}  # no slider
+        found, errors = scenes.grid_scenes(functools.partial(type(self).build, **fixed), grid)
         return {
             "title": self.title,
             "controls": [{"name": n, "values": v} for n, v in grid.items()],
@@ -310,6 +315,46 @@ def matmul_view(input_size=4, kernel_size=2, stride=1, padding=0, dilation=1, ou
         padding=padding,
         dilation=dilation,
         out_channels=out_channels,
+        in_channels=1,
+        groups=1,
+    )
+
+
+class GroupsView(Explorer):
+    """Grouped convolution as ``g`` products of contiguous row blocks (chapter 3, section 3.3)."""
+
+    title = "Groups: each output channel reads its own block of rows"
+    build = staticmethod(scenes.matmul)
+    grid = {
+        "in_channels": [1, 2, 3, 4],
+        "out_channels": [1, 2, 3, 4],
+        "groups": [1, 2, 3, 4],
+        "kernel_size": [1, 2],
+    }
+    live = {
+        "input_size": (2, 4),
+        "kernel_size": (1, 3),
+        "in_channels": (1, 4),
+        "out_channels": (1, 6),
+        "groups": (1, 4),
+    }
+
+
+def groups_view(in_channels=4, out_channels=4, groups=2, kernel_size=1, input_size=3):
+    """The groups explorer: with ``groups=g``, output channel ``c`` reads only the rows of
+    ``unfold(x)`` of group ``c // (C_out/g)``: ``C_in/g * K`` contiguous rows.
+
+    Taught in chapter 3 (``notebooks/03_convolution_as_matmul.ipynb``, section 3.3).
+    """
+    return GroupsView(
+        in_channels=in_channels,
+        out_channels=out_channels,
+        groups=groups,
+        kernel_size=kernel_size,
+        input_size=input_size,
+        stride=1,
+        padding=0,
+        dilation=1,
     )
 
 

@@ -16,6 +16,7 @@ MAKERS = [
     widgets.dilation,
     widgets.fold_accumulation,
     widgets.matmul_view,
+    widgets.groups_view,
     widgets.transpose_views,
 ]
 

@@ -9,6 +9,7 @@ rule: the browser tests check that the two agree).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 
@@ -155,25 +156,35 @@ def _evaluate(terms: str, x, w):
     return total
 
 
-@pytest.mark.parametrize("params", list(_grid(widgets.MatmulView)), ids=str)
+def _matmul_grid():
+    defaults = {k: v.default for k, v in inspect.signature(scenes.matmul).parameters.items()}
+    for explorer in (widgets.MatmulView, widgets.GroupsView):
+        base = {
+            **defaults,
+            **(widgets.groups_view().params if explorer is widgets.GroupsView else {}),
+        }
+        for params in _grid(explorer):
+            yield {**base, **params}
+
+
+@pytest.mark.parametrize("params", list(_matmul_grid()), ids=str)
 def test_matmul_scene_captions_compute_torch_conv2d(params):
-    n, Co, k = params["input_size"], params["out_channels"], params["kernel_size"]
+    n, k = params["input_size"], params["kernel_size"]
+    Co, Ci, g = params["out_channels"], params["in_channels"], params["groups"]
     kw = {key: params[key] for key in ("stride", "padding", "dilation")}
     gen = torch.Generator().manual_seed(0)
-    x = torch.randint(-4, 5, (1, 1, n, n), generator=gen).double()
-    weight = torch.randint(-4, 5, (Co, 1, k, k), generator=gen).double()
-    y, err = _torch_fits(lambda: F.conv2d(x, weight, **kw))
+    x = torch.randint(-4, 5, (1, Ci, n, n), generator=gen).double()
+    weight = torch.randint(-4, 5, (Co, max(Ci // g, 1), k, k), generator=gen).double()
+    y, err = _torch_fits(lambda: F.conv2d(x, weight, groups=g, **kw))
     if err is not None:
         with pytest.raises(ValueError):
             scenes.matmul(**params)
         return
     scene = scenes.matmul(**params)
     assert scene["facts"]["out"] == list(y.shape[1:])
+    rows = weight.view(Co, -1)
     names = {
-        f"{'abcdefgh'[c]}{i}{j}": weight[c, 0, i, j].item()
-        for c in range(Co)
-        for i in range(k)
-        for j in range(k)
+        f"{'abcdefgh'[c]}{j}": rows[c, j].item() for c in range(Co) for j in range(rows.shape[1])
     }
     pixels = x.flatten().tolist()
     Ho, Wo = y.shape[-2:]
@@ -181,7 +192,7 @@ def test_matmul_scene_captions_compute_torch_conv2d(params):
         text = scenes.caption(scene, f)
         c, oh, ow = map(int, re.match(r"y\[(\d+), (\d+), (\d+)\]", text).groups())
         assert (c, oh, ow) == (f // (Ho * Wo), (f % (Ho * Wo)) // Wo, f % Wo)
-        terms = text.split("unfold(x) = ")[1].split(" (+")[0].rstrip(".")
+        terms = text.split(" = ")[-1].split(" (+")[0].rstrip(".")
         assert _evaluate(terms, pixels, names) == y[0, c, oh, ow].item()
 
 

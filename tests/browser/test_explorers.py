@@ -30,6 +30,7 @@ BUILDERS = {
     "Dilation": widgets.Dilation,
     "FoldAccumulation": widgets.FoldAccumulation,
     "MatmulView": widgets.MatmulView,
+    "GroupsView": widgets.GroupsView,
     "TransposeViews": widgets.TransposeViews,
 }
 SAMPLES = 6
@@ -94,7 +95,19 @@ def _check_against_torch(kind, params, shown, frame):
     """What the explorer shows for ``params`` at ``frame``, against torch."""
     p = params
     n = p["input_size"]
-    if kind in ("SlidingBlocks", "FoldAccumulation", "MatmulView"):
+    if kind in ("MatmulView", "GroupsView"):
+        Co, Ci, g, k = p["out_channels"], p["in_channels"], p["groups"], p["kernel_size"]
+        try:
+            F.conv2d(
+                torch.zeros(1, Ci, n, n),
+                torch.zeros(Co, Ci // g, k, k),
+                groups=g,
+                **{key: p[key] for key in ("stride", "padding", "dilation")},
+            )
+        except (RuntimeError, ZeroDivisionError):
+            assert shown["error"], f"torch refuses {p}, the explorer drew it"
+            return
+    if kind in ("SlidingBlocks", "FoldAccumulation", "MatmulView", "GroupsView"):
         kw = {k: p[k] for k in ("kernel_size", "stride", "padding", "dilation")}
         try:
             ids = torch.arange(1, n * n + 1, dtype=torch.float64).view(1, 1, n, n)
@@ -120,9 +133,9 @@ def _check_against_torch(kind, params, shown, frame):
             divisor = F.fold(torch.ones(1, K, L), (n, n), **kw)[0, 0].long().tolist()
             assert shown["facts"]["divisor"] == divisor
         else:
-            Co = p["out_channels"]
             assert shown["frames"] == Co * L
-            assert shown["block"] == want
+            if Ci == 1:
+                assert shown["block"] == want
             _check_products(shown["caption"], p, frame)
     elif kind == "TransposeViews":
         kw = {k: p[k] for k in ("stride", "padding", "output_padding", "dilation")}
@@ -145,19 +158,21 @@ def _check_against_torch(kind, params, shown, frame):
 
 
 def _check_products(caption, p, frame):
-    """The caption's ``a00*x3 + ...`` evaluated with random numbers equals F.conv2d's value."""
+    """The caption's ``a0*x3 + ...`` evaluated with random numbers equals F.conv2d's value."""
     n, k, Co = p["input_size"], p["kernel_size"], p["out_channels"]
+    Ci, g = p["in_channels"], p["groups"]
     gen = torch.Generator().manual_seed(frame)
-    x = torch.randint(-5, 6, (1, 1, n, n), generator=gen).double()
-    w = torch.randint(-5, 6, (Co, 1, k, k), generator=gen).double()
-    y = F.conv2d(x, w, **{key: p[key] for key in ("stride", "padding", "dilation")})
+    x = torch.randint(-5, 6, (1, Ci, n, n), generator=gen).double()
+    w = torch.randint(-5, 6, (Co, Ci // g, k, k), generator=gen).double()
+    y = F.conv2d(x, w, groups=g, **{key: p[key] for key in ("stride", "padding", "dilation")})
     c, oh, ow = (int(v) for v in caption[2 : caption.index("]")].split(", "))
-    terms = caption.split("unfold(x) = ")[1].split(" (+")[0].rstrip(".")
+    terms = caption.split(" = ")[-1].split(" (+")[0].rstrip(".")
+    rows = w.view(Co, -1)
     total = 0.0
     if terms != "0":
         for term in terms.split(" + "):
             tap, pixel = term.split("*")
-            total += w["abcdefgh".index(tap[0]), 0, int(tap[1]), int(tap[2])].item() * (
+            total += rows["abcdefgh".index(tap[0]), int(tap[1:])].item() * (
                 x.flatten()[int(pixel[1:])].item()
             )
     assert total == y[0, c, oh, ow].item(), caption
@@ -195,13 +210,16 @@ def test_explorers_show_what_torch_computes(page, site_url, path):
         cls = BUILDERS[kind]
         controls = _controls(explorer)
         initial = {c["name"]: int(c["value"]) for c in controls}
-        grid = {name: list(values) for name, values in cls(**initial).static_grid().items()}
+        # the parameters without a slider keep the chapter's values
+        fixed = json.loads(explorer.get_attribute("data-fixed"))
+        grid = {c["name"]: c["values"] for c in json.loads(explorer.get_attribute("data-controls"))}
         rng = random.Random(f"{path}:{i}")
         samples = [initial, {n: v[-1] for n, v in grid.items()}]
         samples += [{n: rng.choice(v) for n, v in grid.items()} for _ in range(SAMPLES)]
         for params in samples:
             explorer.scroll_into_view_if_needed()
             redraws += _set(page, explorer, params)
+            params = {**fixed, **params}
             shown = _shown(explorer)
             if shown["error"] is None:
                 # a few frames: the first, one stepped to, the last
