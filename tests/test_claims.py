@@ -195,3 +195,42 @@ def test_dilation_gaps_leave_pixels_no_block_reads():
     that no block fills", with a stride smaller than the dilated kernel."""
     divisor = convlab.fold_divisor((7,), 2, dilation=2, stride=2)
     assert divisor.tolist() == [1, 0, 2, 0, 2, 0, 1]
+
+
+def test_conv_transpose_refuses_output_padding_smaller_than_neither():
+    """Chapter 4, section 4.9: "a combination PyTorch refuses (an `output_padding`
+    smaller than neither `stride` nor `dilation`) shows the reason instead"; and the
+    explorer refuses exactly those."""
+    from convlab import scenes
+
+    x, w = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3)
+    for s, d, op in itertools.product(range(1, 5), range(1, 4), range(0, 6)):
+        refused = op >= s and op >= d
+        try:
+            F.conv_transpose2d(x, w, stride=s, dilation=d, output_padding=op)
+            ran = True
+        except RuntimeError:
+            ran = False
+        assert ran != refused, (s, d, op)
+        if refused:
+            with pytest.raises(ValueError, match="output_padding"):
+                scenes.transpose(3, 3, stride=s, padding=0, output_padding=op, dilation=d)
+        else:
+            scenes.transpose(3, 3, stride=s, padding=0, output_padding=op, dilation=d)
+
+
+def test_groups_must_divide_both_channel_counts():
+    """Chapter 3, section 3.3 (the groups explorer): torch refuses a `groups` that does
+    not divide both `in_channels` and `out_channels`; the explorer refuses the same."""
+    from convlab import scenes
+
+    for ci, co, g in itertools.product(range(1, 7), range(1, 7), range(1, 7)):
+        ok = ci % g == 0 and co % g == 0
+        if ok:
+            F.conv2d(torch.zeros(1, ci, 3, 3), torch.zeros(co, ci // g, 1, 1), groups=g)
+            scenes.matmul(3, 1, out_channels=co, in_channels=ci, groups=g)
+        else:
+            with pytest.raises(RuntimeError):
+                F.conv2d(torch.zeros(1, ci, 3, 3), torch.zeros(co, max(ci // g, 1), 1, 1), groups=g)
+            with pytest.raises(ValueError, match="groups"):
+                scenes.matmul(3, 1, out_channels=co, in_channels=ci, groups=g)
