@@ -7,10 +7,10 @@ as under nbval), then:
   ``collapsed``/``scrolled`` and other editor state are dropped;
 - notebook metadata keeps only the kernelspec and the language name (no
   Python patch version, no saved widget state);
-- a widget output keeps its static twin (``text/html``: a self-contained
-  animation, and ``text/plain``) and drops the widget view, which only a live
-  kernel can render: opened before it is run, the notebook shows the
-  animation's first frame, not "model not found";
+- an explorer's output keeps its static rendering (``text/html``: its
+  scenes and its renderer, and ``text/plain``) and drops the widget view,
+  which only a live kernel can render: opened before it is run, the notebook
+  says in words what the explorer shows, not "model not found";
 - stored outputs never contain this machine's paths (checked).
 
     python tools/run_notebooks.py [notebooks/01_sliding_blocks.ipynb ...]
