@@ -21,14 +21,7 @@ import time
 
 from convlab import widgets
 
-MAKERS = [
-    widgets.sliding_blocks,
-    widgets.dilation,
-    widgets.fold_accumulation,
-    widgets.matmul_view,
-    widgets.groups_view,
-    widgets.transpose_views,
-]
+MAKERS = widgets.EXPLORERS
 
 
 def python_scene_ms(explorer, rounds, rng):

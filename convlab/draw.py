@@ -37,7 +37,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from . import ops, shapes
+from . import ops, scenes, shapes
 
 __all__ = [
     "PALETTE",
@@ -130,18 +130,11 @@ def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Bl
     image's own index gives each block's cells. Raises convlab's ``ValueError``
     for parameters that do not fit.
     """
-    size, k, s, pads, d = shapes.normalize(
-        input_size, kernel_size, stride, padding, dilation, ndim=2
+    size, k, s, p, d, out_shape, pixel_ids, padded_ids, flat = scenes.block_indices(
+        input_size, kernel_size, stride, padding, dilation
     )
-    p = tuple(pair[0] for pair in pads)
-    out_shape = shapes.conv_output_shape(size, k, stride=s, padding=p, dilation=d)
-    H, W = size
-    ids = torch.arange(H * W).view(1, 1, H, W) + 1
-    pixel_ids = ops.unfold(ids, k, d, p, s)[0].numpy() - 1  # padding zeros become -1
-    Hp, Wp = H + 2 * p[0], W + 2 * p[1]
-    padded = torch.arange(Hp * Wp).view(1, 1, Hp, Wp)
-    flat = ops.unfold(padded, k, d, 0, s)[0].numpy()  # (K, L)
-    cells = np.stack([flat // Wp, flat % Wp], axis=-1).transpose(1, 0, 2)
+    Wp = padded_ids.shape[1]
+    cells = np.stack([flat // Wp, flat % Wp], axis=-1)  # (L, K, 2)
     return BlockLayout(size, k, s, p, d, out_shape, pixel_ids, cells)
 
 

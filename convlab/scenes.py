@@ -53,6 +53,7 @@ from . import ops, shapes
 
 __all__ = [
     "caption",
+    "block_indices",
     "sliding_blocks",
     "dilation",
     "fold_accumulation",
@@ -183,7 +184,7 @@ def _scene(panels, frames, frame_word, marks, tables, cap, legend, facts, title)
     }
 
 
-def _layout(input_size, kernel_size, stride, padding, dilation):
+def block_indices(input_size, kernel_size, stride, padding, dilation):
     """Which pixel lands where, by ``convlab.unfold`` of index images (chapter 1).
 
     Returns ``(size, k, s, p, d, out, pixel_ids, padded_ids, cells)``:
@@ -232,7 +233,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
     output cell ``divmod(l, W_out)``, where
     ``out = floor((in + 2p - d(k-1) - 1)/s) + 1``.
     """
-    size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
+    size, k, s, p, d, out, pixel_ids, padded_ids, cells = block_indices(
         input_size, kernel_size, stride, padding, dilation
     )
     (H, W), (Ho, Wo) = size, out
@@ -314,7 +315,7 @@ def dilation(input_size=9, kernel_size=3) -> dict:
     dilations = [1] if k == 1 else list(range(1, (n - 1) // (k - 1) + 1))
     taps, spans, values = [], [], []
     for d in dilations:
-        *_, out, _, _, cells = _layout(n, k, 1, 0, d)
+        *_, out, _, _, cells = block_indices(n, k, 1, 0, d)
         span = d * (k - 1) + 1
         top = (n - span) // 2
         block = cells[top * out[1] + top]  # the block whose top-left pixel is (top, top)
@@ -379,7 +380,7 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     block ``l`` are ``fold`` of a matrix of ones whose columns after ``l``
     are zero.
     """
-    size, k, s, p, d, _, pixel_ids, padded_ids, cells = _layout(
+    size, k, s, p, d, _, pixel_ids, padded_ids, cells = block_indices(
         input_size, kernel_size, stride, padding, dilation
     )
     (H, W) = size
@@ -475,7 +476,7 @@ def matmul(
     weight ``a0, a1, ...`` of row ``c`` that multiplies it) and its weight row
     are highlighted.
     """
-    size, k, s, p, d, out, pixel_ids, padded_ids, cells = _layout(
+    size, k, s, p, d, out, pixel_ids, padded_ids, cells = block_indices(
         input_size, kernel_size, stride, padding, dilation
     )
     Co = shapes._as_int(out_channels, "out_channels")

@@ -36,6 +36,7 @@ import pathlib
 from . import scenes
 
 __all__ = [
+    "EXPLORERS",
     "Explorer",
     "SlidingBlocks",
     "sliding_blocks",
@@ -393,3 +394,7 @@ def transpose_views(input_size=3, kernel_size=3, stride=2, padding=1, output_pad
         output_padding=output_padding,
         dilation=dilation,
     )
+
+
+#: The function of every explorer the chapters show, in chapter order.
+EXPLORERS = [sliding_blocks, dilation, fold_accumulation, matmul_view, groups_view, transpose_views]

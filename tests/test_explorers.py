@@ -11,14 +11,7 @@ import pytest
 
 from convlab import scenes, widgets
 
-MAKERS = [
-    widgets.sliding_blocks,
-    widgets.dilation,
-    widgets.fold_accumulation,
-    widgets.matmul_view,
-    widgets.groups_view,
-    widgets.transpose_views,
-]
+MAKERS = widgets.EXPLORERS
 
 
 def _payload(html):
