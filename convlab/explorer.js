@@ -9,7 +9,7 @@
 // - JupyterLab: anywidget loads this file as the widget's ES module (the
 //   default export); moving a slider asks Python for the new scene.
 // Tested by tests/browser/test_explorer_js.py (this file alone, on made-up
-// scenes) and tests/browser/test_explorers.py (the built site, against torch).
+// scenes) and tests/browser/test_site_explorers.py (the built site, against torch).
 
 const SVG = "http://www.w3.org/2000/svg";
 const FONT = 13; // px: cell labels and titles

@@ -5,7 +5,7 @@ JavaScript errors, every image with alt text that describes it (not empty,
 not a file name or path) and every figure (``svg[role=img]``) with such an
 ``aria-label``, an icon that loads. MathJax renders. Every explorer
 changes its frame at once on Play, stops on Pause, and steps on First,
-Next and Back (tests/browser/test_explorers.py checks what it shows).
+Next and Back (tests/browser/test_site_explorers.py checks what it shows).
 
 Set SCREENSHOT_DIR to also save a full-page screenshot of every page.
 """
