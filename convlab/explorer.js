@@ -55,13 +55,21 @@ function markCells(scene, m, f) {
   return out;
 }
 
-export function formatCaption(scene, f) {
+// a template filled for frame f (convlab.scenes.fill is the same rule in Python)
+const PLACEHOLDER = /\{(?:(terms|count|s|range):)?(\d+)(?::(\d+):(\w+))?\}/g;
+
+export function fill(scene, template, f) {
   const cap = scene.caption;
-  const which = cap.which ? row(scene.tables[cap.which], f)[0] : 0;
   const values = cap.values ? row(scene.tables[cap.values], f) : [];
-  return cap.templates[which].replace(/\{(?:(terms|count):)?(\d+)\}/g, (_, kind, arg) => {
+  return template.replace(PLACEHOLDER, (_, kind, arg, arg2, word) => {
     const i = parseInt(arg, 10);
     if (!kind) return String(values[i]);
+    if (kind === "s") return values[i] === 1 ? "" : "s";
+    if (kind === "range") {
+      const lo = values[i];
+      const hi = values[parseInt(arg2, 10)];
+      return lo === hi ? `${word} ${lo}` : `${word}s ${lo}..${hi}`;
+    }
     const cells = markCells(scene, i, f);
     if (kind === "count") return String(cells.length);
     const mark = scene.marks[i];
@@ -71,6 +79,12 @@ export function formatCaption(scene, f) {
       .map(([c, t]) => mark.tagLabels[t] + "*" + cellLabel(panel, c));
     return terms.length ? terms.join(" + ") : "0";
   });
+}
+
+export function formatCaption(scene, f) {
+  const cap = scene.caption;
+  const which = cap.which ? row(scene.tables[cap.which], f)[0] : 0;
+  return fill(scene, cap.templates[which], f);
 }
 
 // how many of frames 0..f highlighted each cell, for every tally mark's panel
@@ -87,7 +101,7 @@ export function tallies(scene, f) {
 }
 
 export function frameText(scene, f) {
-  return scene.frameWord + " " + (f + 1) + " of " + scene.frames;
+  return `frame ${f + 1} of ${scene.frames}: ${fill(scene, scene.frameLabel, f)}`;
 }
 
 // ---- drawing -------------------------------------------------------------
@@ -98,6 +112,7 @@ function panelGeometry(scene, p) {
   for (let i = 0; i < panel.rows * panel.cols; i++) {
     longest = Math.max(longest, cellLabel(panel, i).length);
   }
+  for (const t of panel.colLabels || []) longest = Math.max(longest, t.length);
   scene.marks.forEach((m) => {
     if (m.panel === p && m.tagLabels) {
       m.tagLabels.forEach((t) => (longest = Math.max(longest, t.length)));
@@ -110,7 +125,13 @@ function panelGeometry(scene, p) {
     const w = Math.max(...panel.rowLabels.map((s) => s.length));
     left = Math.ceil(w * 8 + 10);
   }
-  return { cw, ch, left, top: 4, tagged };
+  return { cw, ch, left, top: panel.colLabels ? 20 : 4, tagged };
+}
+
+// the kind of zero a cell holds that is not a pixel: padding (-1) or inserted (-2)
+function zeroClass(panel, i) {
+  if (!isPad(panel, i)) return "";
+  return panel.ids[i] === -2 ? " cx-gap" : " cx-pad";
 }
 
 function drawPanel(scene, p, parent) {
@@ -140,10 +161,13 @@ function drawPanel(scene, p, parent) {
   const tags = node("svg:g", { class: "cx-tags" }, svg);
   const labels = [];
   const cells = [];
+  (panel.colLabels || []).forEach((t, c) => {
+    node("svg:text", { x: g.left + (c + 0.5) * g.cw, y: g.top - 6, class: "cx-collabel" }, text, t);
+  });
   for (let r = 0; r < panel.rows; r++) {
     for (let c = 0; c < panel.cols; c++) {
       const i = r * panel.cols + c;
-      const pad = isPad(panel, i);
+      const zero = zeroClass(panel, i);
       const rect = node(
         "svg:rect",
         {
@@ -151,8 +175,8 @@ function drawPanel(scene, p, parent) {
           y: g.top + r * g.ch,
           width: g.cw,
           height: g.ch,
-          class: pad ? "cx-cell cx-pad" : "cx-cell",
-          style: pad ? `fill: url(#${hatch})` : null,
+          class: "cx-cell" + zero,
+          style: zero === " cx-pad" ? `fill: url(#${hatch})` : null,
           "data-cell": i,
         },
         bg
@@ -163,7 +187,7 @@ function drawPanel(scene, p, parent) {
         {
           x: g.left + (c + 0.5) * g.cw,
           y: g.top + r * g.ch + (g.tagged ? g.ch - 9 : g.ch / 2 + 5),
-          class: pad ? "cx-label cx-pad-label" : "cx-label",
+          class: zero ? "cx-label cx-pad-label" : "cx-label",
           "data-cell": i,
         },
         text,
@@ -184,6 +208,24 @@ function drawPanel(scene, p, parent) {
   return { panel, g, svg, marks, tags, labels, cells, scroller, wrap };
 }
 
+function drawRect(pv, mark, [r, c, h, w], cls) {
+  const { g } = pv;
+  if (h <= 0 || w <= 0) return null;
+  return node(
+    "svg:rect",
+    {
+      x: g.left + c * g.cw,
+      y: g.top + r * g.ch,
+      width: w * g.cw,
+      height: h * g.ch,
+      class: cls,
+      "data-role": mark.role,
+      "data-rect": [r, c, h, w].join(","),
+    },
+    pv.marks
+  );
+}
+
 function drawFrame(view, scene, f) {
   view.panels.forEach((pv) => {
     pv.marks.replaceChildren();
@@ -193,66 +235,67 @@ function drawFrame(view, scene, f) {
   view.panels.forEach((pv, p) => {
     if (!pv.panel.tally) return;
     const c = counts[p] || {};
-    const max = pv.panel.tallyMax || 1;
     pv.labels.forEach((label, i) => {
       const n = c[i] || 0;
       label.textContent = String(n);
       if (isPad(pv.panel, i)) return; // padding keeps its hatching
-      const cell = pv.cells[i];
-      // one grey scale for every frame: white (0) to 55% grey (tallyMax)
-      cell.style.fill = n ? `hsl(0, 0%, ${100 - (45 * n) / max}%)` : "";
+      // one scale for every frame, computed in Python (panel.tallyColors[count])
+      pv.cells[i].style.fill = pv.panel.tallyColors[n];
+      pv.cells[i].classList.toggle("cx-uncovered", n === 0);
+      label.classList.toggle("cx-uncovered-label", n === 0);
     });
   });
   scene.marks.forEach((mark, m) => {
     const pv = view.panels[mark.panel];
     const { g, panel } = pv;
-    const cls = `cx-mark cx-${mark.role}` + (panel.tally ? " cx-outline" : "");
-    if (mark.kind === "rect") {
-      const [r, c, h, w] = row(scene.tables[mark.table], f);
-      if (h > 0 && w > 0) {
+    const cls = `cx-mark cx-${mark.role}`;
+    // a history mark shows what the earlier frames marked
+    const frames = mark.history ? [...Array(f).keys()] : [f];
+    for (const h of frames) {
+      if (mark.kind === "rect") {
+        drawRect(pv, mark, row(scene.tables[mark.table], h), cls);
+        continue;
+      }
+      for (const [cell, tag] of markCells(scene, m, h)) {
+        const r = Math.floor(cell / panel.cols);
+        const c = cell % panel.cols;
         node(
           "svg:rect",
           {
-            x: g.left + c * g.cw,
-            y: g.top + r * g.ch,
-            width: w * g.cw,
-            height: h * g.ch,
+            x: g.left + c * g.cw + 1.5,
+            y: g.top + r * g.ch + 1.5,
+            width: g.cw - 3,
+            height: g.ch - 3,
             class: cls,
             "data-role": mark.role,
-            "data-rect": [r, c, h, w].join(","),
+            "data-cell": cell,
+            "data-label": cellLabel(panel, cell),
           },
           pv.marks
         );
-      }
-      return;
-    }
-    for (const [cell, tag] of markCells(scene, m, f)) {
-      const r = Math.floor(cell / panel.cols);
-      const c = cell % panel.cols;
-      node(
-        "svg:rect",
-        {
-          x: g.left + c * g.cw + 1.5,
-          y: g.top + r * g.ch + 1.5,
-          width: g.cw - 3,
-          height: g.ch - 3,
-          class: cls,
-          "data-role": mark.role,
-          "data-cell": cell,
-          "data-label": cellLabel(panel, cell),
-        },
-        pv.marks
-      );
-      if (tag >= 0) {
-        node(
-          "svg:text",
-          { x: g.left + (c + 0.5) * g.cw, y: g.top + r * g.ch + 14, class: "cx-tag" },
-          pv.tags,
-          mark.tagLabels[tag]
-        );
+        if (tag >= 0) {
+          node(
+            "svg:text",
+            { x: g.left + (c + 0.5) * g.cw, y: g.top + r * g.ch + 14, class: "cx-tag" },
+            pv.tags,
+            mark.tagLabels[tag]
+          );
+        }
       }
     }
   });
+  // a panel that scrolls shows what the frame marks
+  for (const pv of view.panels) {
+    const current = [...pv.marks.children].filter((r) => !r.classList.contains("cx-done"));
+    if (!current.length || pv.scroller.scrollWidth <= pv.scroller.clientWidth + 1) continue;
+    const xs = current.map((r) => +r.getAttribute("x"));
+    const x0 = Math.min(...xs);
+    const x1 = Math.max(...current.map((r) => +r.getAttribute("x") + +r.getAttribute("width")));
+    const { scrollLeft, clientWidth } = pv.scroller;
+    if (x0 < scrollLeft || x1 > scrollLeft + clientWidth) {
+      pv.scroller.scrollLeft = Math.max(0, x0 - (clientWidth - (x1 - x0)) / 2);
+    }
+  }
   return formatCaption(scene, f);
 }
 
@@ -262,8 +305,12 @@ const LEGEND_SWATCH = {
   column: "cx-column",
   output: "cx-output",
   done: "cx-done",
+  outline: "cx-outline",
   tally: "cx-tally",
+  uncovered: "cx-uncovered",
   padding: "cx-pad",
+  gap: "cx-gap",
+  added: "cx-added",
 };
 
 function drawLegend(scene, parent) {
@@ -344,16 +391,25 @@ export function mount(root, source) {
     sliders[ctl.name] = input;
   }
   const steps = node("div", { class: "cx-steps" }, controls);
-  const button = (act, text) =>
-    node("button", { type: "button", "data-act": act, class: "cx-button" }, steps, text);
-  const first = button("first", "« First");
-  const prev = button("prev", "‹ Back");
-  const play = button("play", "▶ Play");
+  // each button's name is its word; the arrow before or after it is decoration
+  const button = (act, word, glyph, after) => {
+    const b = node("button", { type: "button", "data-act": act, class: "cx-button" }, steps);
+    const icon = () => node("span", { class: "cx-glyph", "aria-hidden": "true" }, b, glyph);
+    if (!after) icon();
+    node("span", {}, b, word);
+    if (after) icon();
+    return b;
+  };
+  const first = button("first", "First", "« ");
+  const prev = button("prev", "Back", "‹ ");
+  // Play is a toggle: its name stays "Play"; pressed (aria-pressed, a dark button
+  // with a pause sign) while it plays
+  const play = button("play", "Play", "▶ ");
   play.setAttribute("aria-pressed", "false");
-  const next = button("next", "Next ›");
+  const next = button("next", "Next", " ›", true);
   const frameBox = node("div", { class: "cx-param cx-frame-box" }, steps);
   const frameId = `${uid}-frame`;
-  const frameLabel = node("label", { for: frameId }, frameBox, "step");
+  const frameLabel = node("label", { for: frameId }, frameBox, "frame");
   const frame = node(
     "input",
     { type: "range", id: frameId, min: 0, max: 0, step: 1, value: 0, class: "cx-frame" },
@@ -362,9 +418,8 @@ export function mount(root, source) {
   const counterText = node("span", { class: "cx-counter", "aria-hidden": "true" }, frameBox);
   const caption = node("p", { class: "cx-caption", "aria-live": "polite" }, root);
   const error = node("p", { class: "cx-error", role: "alert", hidden: "" }, root);
-  const figure = node("div", { class: "cx-figure", "data-uid": uid }, root);
+  const figure = node("div", { class: "cx-figure", "data-uid": uid, role: "group" }, root);
   const legend = node("ul", { class: "cx-legend", "aria-label": "legend" }, root);
-  frameLabel.title = "the frame shown";
 
   let scene = null;
   let view = null;
@@ -381,20 +436,22 @@ export function mount(root, source) {
     frame.setAttribute("aria-valuetext", frameText(scene, f));
     counterText.textContent = frameText(scene, f);
     root.setAttribute("data-frame", f);
-    figure.setAttribute("aria-label", scene.title);
   }
+  const stepControls = [first, prev, play, next, frame];
   function pause() {
     if (timer) clearInterval(timer);
     timer = null;
     play.setAttribute("aria-pressed", "false");
-    play.textContent = "▶ Play";
+    play.querySelector(".cx-glyph").textContent = "▶ ";
     root.setAttribute("data-playing", "false");
+    caption.setAttribute("aria-live", "polite"); // stepping by hand: each caption is read
   }
   function start() {
     if (timer || !scene) return;
     play.setAttribute("aria-pressed", "true");
-    play.textContent = "⏸ Pause";
+    play.querySelector(".cx-glyph").textContent = "⏸ ";
     root.setAttribute("data-playing", "true");
+    caption.setAttribute("aria-live", "off"); // a caption a second cannot be read aloud
     show(f + 1); // the first step is immediate
     timer = setInterval(() => show(f + 1), INTERVAL_MS);
   }
@@ -402,7 +459,8 @@ export function mount(root, source) {
     scene = s;
     figure.replaceChildren();
     view = { panels: s.panels.map((_, p) => drawPanel(s, p, figure)) };
-    figure.setAttribute("role", "img");
+    figure.setAttribute("aria-label", s.title);
+    for (const c of stepControls) c.disabled = false;
     drawLegend(s, legend);
     frame.max = s.frames - 1;
     root.setAttribute("data-frames", s.frames);
@@ -423,10 +481,21 @@ export function mount(root, source) {
       if (t0 !== undefined) root.setAttribute("data-redraw-ms", (performance.now() - t0).toFixed(1));
     };
     if (result.error !== undefined) {
+      // nothing of the previous parameters stays on screen
       pause();
+      scene = null;
+      view = null;
+      figure.replaceChildren();
+      legend.replaceChildren();
+      caption.textContent = "";
+      counterText.textContent = "";
+      frame.removeAttribute("aria-valuetext");
+      for (const c of stepControls) c.disabled = true;
       error.hidden = false;
       error.textContent = "Not drawn: " + result.error;
       root.setAttribute("data-error", "true");
+      root.setAttribute("data-frames", "0");
+      root.removeAttribute("data-facts");
       done();
       return;
     }

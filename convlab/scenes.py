@@ -11,32 +11,32 @@ A *scene* is a JSON-able dict:
 
 ``panels``
     ``[{"name", "title", "rows", "cols", "ids" | "labels", "prefix",
-    "rowLabels"?, "tally"?}]``. ``ids`` (row-major, ``-1`` for a zero that is
-    not a pixel of the input: padding, or a zero inserted between pixels) are
-    shown as ``prefix + id``, and ``-1`` as a padding cell (hatched, dashed,
-    labelled ``0``); ``labels`` are shown as they are. A ``tally`` panel
-    shows, in each cell, how many frames up to the current one highlighted
-    it (``tallyMax`` fixes one shading scale for every frame).
-``frames``, ``frameWord``
-    How many frames, and what one is ("block 3 of 9").
+    "rowLabels"?, "colLabels"?, "tally"?, "tallyColors"?}]``. ``ids``
+    (row-major) are shown as ``prefix + id``; ``-1`` is a padding zero
+    (hatched, dashed border, labelled ``0``) and ``-2`` a zero inserted
+    between pixels (dotted border, labelled ``0``): neither is a pixel of the
+    input. ``labels`` are shown as they are. A ``tally`` panel shows, in each
+    cell, how many frames up to the current one highlighted it, filled with
+    ``tallyColors[count]`` (one scale for every frame: :func:`count_colors`).
+``frames``, ``frameLabel``
+    How many frames, and a template naming one (the frame slider reads
+    "frame 3 of 9: block l=2").
 ``tables``
     ``name -> {"width": w, "data": [...]}``: a ``frames x w`` integer table,
     row-major (``-1`` entries are skipped).
 ``marks``
     ``[{"panel", "role", "kind": "cells" | "rect", "table", "tags"?,
-    "tagLabels"?}]``: in frame ``f`` a ``cells`` mark highlights the cells
-    whose flat indices are row ``f`` of its table; a ``rect`` mark outlines
-    ``[row, col, height, width]``. ``tags`` (a table of the same width) names
-    each cell with ``tagLabels[tag]`` (a kernel tap, a weight).
+    "tagLabels"?, "tally"?, "history"?}]``: in frame ``f`` a ``cells`` mark
+    highlights the cells whose flat indices are row ``f`` of its table; a
+    ``rect`` mark outlines ``[row, col, height, width]``. ``tags`` (a table
+    of the same width) names each cell with ``tagLabels[tag]`` (a kernel tap,
+    a weight). A ``history`` mark draws what frames ``0..f-1`` marked.
 ``caption``
     ``{"templates": [...], "which": table | None, "values": table}``: frame
-    ``f`` uses template ``which[f]`` (or 0), where ``{i}`` is value ``i`` of
-    row ``f`` of ``values``, ``{terms:m}`` the products ``tag*label`` of mark
-    ``m``'s cells (padding skipped, ``0`` if none) and ``{count:m}`` how many
-    cells mark ``m`` highlights. :func:`caption` is the same rule in Python.
+    ``f`` uses template ``which[f]`` (or 0), filled by :func:`fill`.
 ``legend``, ``facts``
-    The roles shown, and numbers the tests compare with torch (``L``,
-    output size, ...).
+    ``[role, words]`` pairs for the legend, and numbers the tests compare
+    with torch (``L``, output size, ...).
 
 Chapters: 1 (sliding blocks, dilation), 2 (fold), 3 (matmul), 4 (transposed).
 """
@@ -53,6 +53,8 @@ from . import ops, shapes
 
 __all__ = [
     "caption",
+    "fill",
+    "frame_text",
     "block_indices",
     "sliding_blocks",
     "dilation",
@@ -107,29 +109,37 @@ def _is_pad(panel, index):
     return "ids" in panel and panel["ids"][index] < 0
 
 
-def caption(scene: dict, f: int) -> str:
-    """The caption of frame ``f``: the rule ``explorer.js`` applies, written in Python.
+#: A placeholder of a caption template: ``{i}``, ``{kind:i}`` or ``{range:i:j:word}``.
+PLACEHOLDER = re.compile(r"\{(?:(terms|count|s|range):)?(\d+)(?::(\d+):(\w+))?\}")
 
-    >>> s = sliding_blocks(4, 2, stride=2)
-    >>> caption(s, 3)[:24]
-    'Block 4 of 4: column l=3'
+
+def fill(scene: dict, template: str, f: int) -> str:
+    """``template`` filled for frame ``f``: the rule ``explorer.js`` applies, in Python.
+
+    ``{i}`` is value ``i`` of row ``f`` of the caption's ``values`` table;
+    ``{s:i}`` is ``"s"`` unless that value is 1 (plurals);
+    ``{range:i:j:word}`` is ``"word 3"`` when values ``i`` and ``j`` are equal,
+    else ``"words 1..3"``; ``{terms:m}`` is the products ``tag*label`` of
+    mark ``m``'s cells (zeros that are not pixels skipped; ``0`` if none);
+    ``{count:m}`` is how many cells mark ``m`` highlights.
     """
-    cap = scene["caption"]
     tables = scene["tables"]
-    which = _row(tables[cap["which"]], f)[0] if cap.get("which") else 0
+    cap = scene["caption"]
     values = _row(tables[cap["values"]], f) if cap.get("values") else []
-
-    def mark_cells(m):
-        mark = scene["marks"][m]
-        cells = [c for c in _row(tables[mark["table"]], f)]
-        tags = _row(tables[mark["tags"]], f) if mark.get("tags") else [-1] * len(cells)
-        return mark, [(c, t) for c, t in zip(cells, tags) if c >= 0]
 
     def sub(match):
         kind, arg = match.group(1), int(match.group(2))
         if kind is None:
             return str(values[arg])
-        mark, cells = mark_cells(arg)
+        if kind == "s":
+            return "" if values[arg] == 1 else "s"
+        if kind == "range":
+            lo, hi, word = values[arg], values[int(match.group(3))], match.group(4)
+            return f"{word} {lo}" if lo == hi else f"{word}s {lo}..{hi}"
+        mark = scene["marks"][arg]
+        cells = _row(tables[mark["table"]], f)
+        tags = _row(tables[mark["tags"]], f) if mark.get("tags") else [-1] * len(cells)
+        cells = [(c, t) for c, t in zip(cells, tags) if c >= 0]
         if kind == "count":
             return str(len(cells))
         panel = scene["panels"][mark["panel"]]
@@ -140,7 +150,24 @@ def caption(scene: dict, f: int) -> str:
         ]
         return " + ".join(terms) if terms else "0"
 
-    return re.sub(r"\{(?:(terms|count):)?(\d+)\}", sub, cap["templates"][which])
+    return PLACEHOLDER.sub(sub, template)
+
+
+def caption(scene: dict, f: int) -> str:
+    """The caption of frame ``f`` (template ``which[f]``, filled by :func:`fill`).
+
+    >>> s = sliding_blocks(4, 2, stride=2)
+    >>> caption(s, 3)[:26]
+    'Block l=3: rows 2..3 and c'
+    """
+    cap = scene["caption"]
+    which = _row(scene["tables"][cap["which"]], f)[0] if cap.get("which") else 0
+    return fill(scene, cap["templates"][which], f)
+
+
+def frame_text(scene: dict, f: int) -> str:
+    """What the frame slider says of frame ``f``: ``"frame 3 of 9: block l=2"``."""
+    return f"frame {f + 1} of {scene['frames']}: {fill(scene, scene['frameLabel'], f)}"
 
 
 def _caption(templates, values, which=None):
@@ -161,21 +188,40 @@ LEGEND = {
     "column": "blue, thick outline: the current column of unfold(x)",
     "output": "green, thick outline: the output cell it becomes",
     "done": "pale blue: columns already added",
-    "tally": "grey, darker with the number: blocks added onto a pixel",
+    "outline": "thick outline: the cells the current block adds onto",
+    "tally": "shaded, darker with the number: how many blocks cover the pixel so far",
+    "uncovered": "bold 0 in a dotted box: no block covers the pixel (yet)",
     "padding": "hatched, dashed border, labelled 0: padding, a zero that is not a pixel of x",
+    "gap": "dotted border, labelled 0: a zero inserted between pixels, not a pixel of x",
+    "added": "thick dashed outline: the rows and columns output_padding adds",
 }
+
+
+def count_colors(vmax: int) -> list:
+    """The fill of a cell that counts ``0..vmax`` blocks (one scale for every frame and
+    panel): ``convlab.draw.count_colors``, the scale of the static divisor figures."""
+    from . import draw
+
+    return (
+        draw.count_colors(vmax)
+        if hasattr(draw, "count_colors")
+        else [
+            f"#{v:02x}{v:02x}{v:02x}"
+            for v in (255 - (115 * n) // max(vmax, 1) for n in range(vmax + 1))
+        ]
+    )
 
 
 def _legend(roles, **words):
     return [[role, words.get(role, LEGEND[role])] for role in roles]
 
 
-def _scene(panels, frames, frame_word, marks, tables, cap, legend, facts, title):
+def _scene(panels, frames, frame_label, marks, tables, cap, legend, facts, title):
     return {
         "title": title,
         "panels": panels,
         "frames": int(frames),
-        "frameWord": frame_word,
+        "frameLabel": frame_label,
         "marks": marks,
         "tables": tables,
         "caption": cap,
@@ -220,6 +266,12 @@ def _rects_of(cells, cols):
     return np.stack([r0, c0, r.max(axis=1) - r0 + 1, c.max(axis=1) - c0 + 1], axis=1)
 
 
+def _nth(d):
+    """The ordinal suffix of a dilation ("2nd", "3rd", "4th"; a pair takes its first)."""
+    n = d[0]
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10 if n % 100 not in (11, 12, 13) else 0, "th")
+
+
 def _pad_note(p):
     return f", padding={_pair_text(p)} per side" if any(p) else ""
 
@@ -240,7 +292,15 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
     Hp, Wp = padded_ids.shape
     K, L = pixel_ids.shape
     panels = [
-        _panel("x", f"input x: {H}×{W}{_pad_note(p)}", Hp, Wp, ids=padded_ids),
+        _panel(
+            "x",
+            f"input x: {H}×{W}{_pad_note(p)} (row and column numbers of x)",
+            Hp,
+            Wp,
+            ids=padded_ids,
+            rowLabels=[str(r - p[0]) for r in range(Hp)],
+            colLabels=[str(c - p[1]) for c in range(Wp)],
+        ),
         _panel(
             "cols",
             f"unfold(x): K={K} rows × L={L} columns",
@@ -248,6 +308,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
             L,
             ids=pixel_ids,
             rowLabels=_offsets(k),
+            colLabels=[str(l) for l in range(L)],
         ),
         _panel("y", f"output: {Ho}×{Wo}, cell l", Ho, Wo, labels=np.arange(L)),
     ]
@@ -280,25 +341,31 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
         ],
         1,
     )
+    every = "" if d == (1, 1) else f", every {_pair_text(d)}{_nth(d)} (dilation={_pair_text(d)})"
     head = (
-        f"Block {{0}} of {L}: column l={{1}} of unfold(x) reads rows {{2}}..{{3}} "
-        f"(step {d[0]}) and columns {{4}}..{{5}} (step {d[1]}) of x; it becomes "
-        f"output cell ({{6}}, {{7}})"
+        f"Block l={{1}}: {{range:2:3:row}} and {{range:4:5:column}} of x{every}; its "
+        f"{K} value{'s' if K > 1 else ''} become{'' if K > 1 else 's'} column {{1}} of "
+        f"unfold(x) and output cell ({{6}}, {{7}})"
     )
+    outside = f"x has rows 0..{H - 1} and columns 0..{W - 1}"
     templates = [
         head + ".",
-        head + f"; {{8}} of its {K} values are padding zeros "
-        f"(outside rows 0..{H - 1}, columns 0..{W - 1}).",
+        head + f"; 1 of them is a padding zero ({outside}).",
+        head + f"; {{8}} of them are padding zeros ({outside}).",
     ]
-    cap, cap_tables = _caption(templates, values, which=(n_pad > 0).astype(int))
+    cap, cap_tables = _caption(templates, values, which=np.minimum(n_pad, 2))
     tables.update(cap_tables)
     title = (
         f"unfold with kernel_size={_pair_text(k)}, stride={_pair_text(s)}, "
         f"padding={_pair_text(p)}, dilation={_pair_text(d)} on a {H}×{W} input"
     )
     facts = {"L": L, "K": K, "out": [Ho, Wo], "padded": [Hp, Wp]}
-    legend = _legend(["block", "span", "column", "output", "padding"])
-    return _scene(panels, L, "block", marks, tables, cap, legend, facts, title)
+    legend = _legend(
+        ["block", "span", "column", "output", "padding"]
+        if any(p)
+        else ["block", "span", "column", "output"]
+    )
+    return _scene(panels, L, "block l={1}", marks, tables, cap, legend, facts, title)
 
 
 def dilation(input_size=9, kernel_size=3) -> dict:
@@ -340,17 +407,20 @@ def dilation(input_size=9, kernel_size=3) -> dict:
         {"panel": 0, "role": "span", "kind": "rect", "table": "span"},
     ]
     tail = (
-        f"so one block spans d*(k-1)+1 = {{1}} × {{2}} pixels (its receptive field) and "
-        f"still reads {{3}} values; a {n}×{n} input has L = {{4}} such blocks."
+        f"so one block spans d*(k-1)+1 = {{1}} pixels per side (a {{1}}×{{1}} receptive "
+        f"field) and still reads {k * k} value{'s' if k > 1 else ''}; with stride 1 and no "
+        f"padding a {n}×{n} input has L = {{4}} such block{{s:4}}."
     )
-    cap, cap_tables = _caption(
-        [
-            f"dilation={{0}}: the {k}×{k} taps are neighbours, " + tail,
-            f"dilation={{0}}: the {k}×{k} taps are {{0}} pixels apart, " + tail,
-        ],
-        values,
-        which=[int(d > 1) for d in dilations],
-    )
+    templates = [
+        f"dilation={{0}}: the {k}×{k} taps are neighbours, " + tail,
+        f"dilation={{0}}: the {k}×{k} taps are {{0}} pixels apart, centre to centre ({{5}} "
+        "skipped between neighbouring taps), " + tail,
+        f"a 1×1 kernel has nothing to spread: every dilation reads the same single pixel, "
+        f"and a {n}×{n} input has L = {{4}} blocks.",
+    ]
+    values = [v + [v[0] - 1] for v in values]
+    which = [2 if k == 1 else int(d > 1) for d in dilations]
+    cap, cap_tables = _caption(templates, values, which=which)
     tables.update(cap_tables)
     panels = [
         _panel(
@@ -368,7 +438,7 @@ def dilation(input_size=9, kernel_size=3) -> dict:
         block="orange, thick outline: the taps of one block, tagged with their offset (i,j)",
         span="dashed box: the block's span, its receptive field",
     )
-    return _scene(panels, len(dilations), "dilation", marks, tables, cap, legend, facts, title)
+    return _scene(panels, len(dilations), "dilation={0}", marks, tables, cap, legend, facts, title)
 
 
 def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1) -> dict:
@@ -397,6 +467,7 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
         uncovered.append(int((counts == 0).sum()))
     final = ops.fold(ones, size, k, d, p, s)[0, 0].long()
     padded_final = ops.fold(ones, (Hp, Wp), k, d, 0, s)[0, 0].long()
+    vmax = int(padded_final.max())
     panels = [
         _panel(
             "cols",
@@ -405,16 +476,17 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
             L,
             ids=pixel_ids,
             rowLabels=_offsets(k),
+            colLabels=[str(l) for l in range(L)],
         ),
         _panel(
             "img",
-            f"blocks added onto each pixel of the padded {Hp}×{Wp} image"
-            + (" (fold crops the padding)" if any(p) else ""),
+            f"blocks added onto each pixel of the {Hp}×{Wp} image"
+            + (f" (x padded by {_pair_text(p)}: fold crops the padding)" if any(p) else ""),
             Hp,
             Wp,
             ids=padded_ids,
             tally=1,
-            tallyMax=int(padded_final.max()),
+            tallyColors=count_colors(vmax),
         ),
     ]
     tables = {
@@ -425,18 +497,24 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     marks = [
         {"panel": 0, "role": "done", "kind": "rect", "table": "done"},
         {"panel": 0, "role": "column", "kind": "rect", "table": "column"},
-        {"panel": 1, "role": "block", "kind": "cells", "table": "block", "tally": 1},
+        {"panel": 1, "role": "outline", "kind": "cells", "table": "block", "tally": 1},
     ]
     values = np.stack([ls, ls + 1, inside_max, uncovered], 1)
     head = (
-        f"After block {{0}} ({{1}} of {L} added): most blocks on one pixel so far {{2}}, "
-        f"pixels not yet covered {{3}} of {H * W}"
+        f"After block l={{0}} ({{1}} of {L} added): highest count so far {{2}}; "
+        f"uncovered pixels {{3}} of {H * W}."
     )
-    which = (ls == L - 1).astype(int)
+    last = (
+        "After the last block, l={0}: these counts are fold_divisor, the divisor of "
+        "fold(unfold(x)); highest count {2}"
+    )
+    which = np.where(ls < L - 1, 0, np.where(np.asarray(uncovered) > 0, 2, 1))
     cap, cap_tables = _caption(
         [
-            head + ".",
-            head + "; these final counts are fold_divisor, the divisor of fold(unfold(x)).",
+            head,
+            last + "; no pixel is uncovered.",
+            last + f"; {{3}} of the {H * W} pixels are uncovered (count 0): "
+            "fold(unfold(x)) / divisor is NaN there: those pixels of x are lost.",
         ],
         values,
         which=which,
@@ -447,11 +525,9 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
         f"padding={_pair_text(p)}, dilation={_pair_text(d)} onto a {H}×{W} image"
     )
     facts = {"L": L, "divisor": final.numpy().tolist(), "padded": [Hp, Wp]}
-    legend = _legend(
-        ["done", "column", "block", "tally", "padding"],
-        block="thick outline: the cells the current block adds onto",
-    )
-    return _scene(panels, L, "block", marks, tables, cap, legend, facts, title)
+    roles = ["done", "column", "outline", "tally", "uncovered"]
+    legend = _legend(roles + ["padding"] if any(p) else roles)
+    return _scene(panels, L, "block l={0}", marks, tables, cap, legend, facts, title)
 
 
 def matmul(
@@ -582,12 +658,15 @@ def matmul(
         ],
         1,
     )
-    head = "y[{0}, {1}, {2}] = row {0} of weight.view(C_out, -1) · column {3} of unfold(x)"
+    head = (
+        "y[c={0}, l={3}] (channel {0}, output pixel ({1}, {2})) = row {0} of "
+        "weight.view(C_out, -1) · column {3} of unfold(x)"
+    )
     if g > 1:
-        head += ", rows {5}..{6} (group {7}: input channels {8}..{9})"
+        head += ", {range:5:6:row} (group {7}: input {range:8:9:channel})"
     head += f" = {{terms:{Ci}}}"
     cap, cap_tables = _caption(
-        [head + ".", head + " (+ {4} padding zeros)."], values, which=(n_pad > 0).astype(int)
+        [head + ".", head + " (+ {4} padding zero{s:4})."], values, which=(n_pad > 0).astype(int)
     )
     tables.update(cap_tables)
     title = (
@@ -605,7 +684,7 @@ def matmul(
         "multiplies, each value tagged with its weight",
         output="green, thick outline: the output value y[c, l]",
     )
-    return _scene(panels, Co * L, "output value", marks, tables, cap, legend, facts, title)
+    return _scene(panels, Co * L, "y[c={0}, l={3}]", marks, tables, cap, legend, facts, title)
 
 
 def transpose(
@@ -635,8 +714,9 @@ def transpose(
     d = shapes._as_int(dilation, "dilation")
     q = d * (k - 1) - p
     G = (n - 1) * s + 1 + 2 * q + op
-    # the canvas: pixel numbers where they land, -1 for every inserted or padding zero
-    spread = np.full(((n - 1) * s + 1,) * 2, -1, np.int64)
+    # the canvas: pixel numbers where they land, -2 for a zero inserted between
+    # pixels, -1 for a padding zero
+    spread = np.full(((n - 1) * s + 1,) * 2, -2, np.int64)
     spread[::s, ::s] = np.arange(n * n).reshape(n, n)
     canvas = _pad_or_crop(spread, q, q + op)
     assert canvas.shape == (G, G)
@@ -653,13 +733,16 @@ def transpose(
         scatter_tags.append(list(rotated[keep]))
         counts.append(int(keep.sum()))
     tap_names = [f"w{i}{j}" for i in range(k) for j in range(k)]
+    if q >= 0:
+        border = f"padded {q}" + (f" top/left, {q}+{op} bottom/right" if op else "")
+    else:
+        border = f"cropped {-q}" + (f" top/left, {-q}-{op} bottom/right" if op else "")
+    inserted = f"{s - 1} zero{'s' if s != 2 else ''} inserted between pixels, " if s > 1 else ""
     panels = [
         _panel("x", "scatter: input x (each pixel stamps the kernel)", n, n, ids=np.arange(n * n)),
         _panel(
             "g",
-            f"gather: {s - 1} zero{'s' if s != 2 else ''} inserted, padded {q}"
-            + (f" + {op}" if op else "")
-            + "; kernel rotated 180°",
+            f"gather: {inserted}{border}; the kernel rotated 180° reads it",
             G,
             G,
             ids=canvas,
@@ -673,6 +756,8 @@ def transpose(
         "window": _table(windows),
         "windowtags": _table(np.tile(rotated, (O * O, 1))),
         "out": _table(np.stack([fs // O, fs % O, 0 * fs + 1, 0 * fs + 1], 1)),
+        "bottom": _table(np.tile([O - op, 0, op, O], (O * O, 1))),
+        "right": _table(np.tile([0, O - op, O, op], (O * O, 1))),
     }
     marks = [
         {
@@ -691,17 +776,23 @@ def transpose(
             "tags": "windowtags",
             "tagLabels": tap_names,
         },
+        {"panel": 2, "role": "done", "kind": "rect", "table": "out", "history": 1},
         {"panel": 2, "role": "output", "kind": "rect", "table": "out"},
     ]
+    if op:
+        marks += [
+            {"panel": 2, "role": "added", "kind": "rect", "table": "bottom"},
+            {"panel": 2, "role": "added", "kind": "rect", "table": "right"},
+        ]
     values = np.stack([fs // O, fs % O, counts], 1)
     counts = np.asarray(counts)
     cap, cap_tables = _caption(
         [
             "y[{0}, {1}] = 0: no stamp reaches it, and the gather window reads only zeros.",
-            "y[{0}, {1}] = {terms:0}: scatter (the stamps of these pixels land here) and "
-            "gather (the rotated kernel reads it) give the same single product.",
-            "y[{0}, {1}] = {terms:0}: scatter (the stamps of these pixels land here) and "
-            "gather (the rotated kernel reads them) give the same {2} products.",
+            "y[{0}, {1}] = {terms:0}: the stamp of this pixel lands here (scatter) and the "
+            "rotated kernel reads it (gather): the same single product.",
+            "y[{0}, {1}] = {terms:0}: the stamps of these pixels land here (scatter) and the "
+            "rotated kernel reads them (gather): the same {2} products.",
         ],
         values,
         which=np.minimum(counts, 2),
@@ -712,15 +803,20 @@ def transpose(
         f"output_padding={op}, dilation={d} on a {n}×{n} input"
     )
     facts = {"out": [O, O], "canvas": [G, G], "q": q}
+    roles = ["block", "column", "output", "done"]
+    roles += ["added"] if op else []
+    roles += ["gap"] if s > 1 else []
+    roles += ["padding"] if q > 0 or op else []
     legend = _legend(
-        ["block", "column", "output", "padding"],
+        roles,
         block="orange (scatter): the pixels whose stamps reach the output pixel, tagged with "
         "the tap that lands there",
         column="blue (gather): the rotated kernel's window, each tap tagged with its weight",
         output="green: the output pixel",
-        padding="hatched, dashed border, labelled 0: a zero inserted or padded, not a pixel of x",
+        done="pale blue: output pixels already computed",
+        padding="hatched, dashed border, labelled 0: padding, a zero that is not a pixel of x",
     )
-    return _scene(panels, O * O, "output pixel", marks, tables, cap, legend, facts, title)
+    return _scene(panels, O * O, "y[{0}, {1}]", marks, tables, cap, legend, facts, title)
 
 
 def _pad_or_crop(a, before, after):

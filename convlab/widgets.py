@@ -256,7 +256,8 @@ class FoldAccumulation(Explorer):
 
     title = "fold adds the blocks back"
     build = staticmethod(scenes.fold_accumulation)
-    grid = {"input_size": [5, 7], **_SPATIAL, "dilation": [1, 2, 3]}
+    # stride up to 4: past a 3-pixel kernel, blocks leave gaps
+    grid = {"input_size": [5, 7], **_SPATIAL, "stride": [1, 2, 3, 4], "dilation": [1, 2, 3]}
     live = {
         "input_size": (3, 8),
         "kernel_size": (1, 4),

@@ -79,9 +79,13 @@ def test_sliding_blocks_scene_is_torch_unfold(params):
         matrix = scene["panels"][1]
         assert [scenes.cell_label(matrix, r * L + f) for r in range(K)] == want
         text = scenes.caption(scene, f)
-        assert text.startswith(f"Block {f + 1} of {L}: column l={f} ")
+        assert text.startswith(f"Block l={f}: ") and f" column {f} of unfold(x)" in text
+        assert scenes.frame_text(scene, f) == f"frame {f + 1} of {L}: block l={f}"
         n_pad = want.count("0")
-        assert (f"{n_pad} of its {K} values are padding zeros" in text) == (n_pad > 0)
+        said = {0: "padding zero", 1: "1 of them is a padding zero"}.get(
+            n_pad, f"{n_pad} of them are padding zeros"
+        )
+        assert (said in text) == (n_pad > 0)
 
 
 @pytest.mark.parametrize("params", list(_grid(widgets.Dilation)), ids=str)
@@ -95,7 +99,8 @@ def test_dilation_scene_spreads_taps_like_torch(params):
         rows, cols = [c // n for c in cells], [c % n for c in cells]
         assert sorted(set(rows)) == list(range(min(rows), min(rows) + d * (k - 1) + 1, d))
         assert sorted(set(cols)) == list(range(min(cols), min(cols) + d * (k - 1) + 1, d))
-        assert f"L = {L} such blocks" in scenes.caption(scene, f)
+        assert f"L = {L} " in scenes.caption(scene, f)
+        assert scenes.frame_text(scene, f).endswith(f": dilation={d}")
     # the last frame is the largest dilation that fits: one more does not
     d_next = scene["facts"]["dilations"][-1] + 1
     if k > 1:
@@ -135,14 +140,24 @@ def test_fold_scene_ends_at_torch_fold_of_ones(params):
     counts = _tally(scene, L - 1)
     shown = torch.tensor([[counts.get(r * Wp + c, 0) for c in range(Wp)] for r in range(Hp)])
     assert torch.equal(shown[p : p + n, p : p + n], divisor)  # the last frame is fold_divisor
-    assert img["tallyMax"] == int(shown.max())  # one shading scale for every frame
+    # one shading scale for every frame: a colour for each count up to the last frame's most
+    assert len(img["tallyColors"]) == int(shown.max()) + 1
     for f in (0, L // 2, L - 1):
         partial = torch.ones_like(ones)
         partial[..., f + 1 :] = 0
         counts = F.fold(partial, (n, n), **kw)[0, 0]
         text = scenes.caption(scene, f)
-        assert f"so far {int(counts.max())}," in text
-        assert f"not yet covered {int((counts == 0).sum())} of {n * n}" in text
+        zeros = int((counts == 0).sum())
+        if f < L - 1:
+            assert f"highest count so far {int(counts.max())};" in text
+            assert f"uncovered pixels {zeros} of {n * n}." in text
+        else:
+            assert f"highest count {int(counts.max())};" in text
+            assert ("no pixel is uncovered" in text) == (zeros == 0)
+            assert (f"{zeros} of the {n * n} pixels are uncovered" in text) == (zeros > 0)
+
+
+CAPTION_Y = re.compile(r"y\[c=(\d+), l=(\d+)\] \(channel (\d+), output pixel \((\d+), (\d+)\)\)")
 
 
 def _evaluate(terms: str, x, w):
@@ -190,8 +205,9 @@ def test_matmul_scene_captions_compute_torch_conv2d(params):
     Ho, Wo = y.shape[-2:]
     for f in range(scene["frames"]):
         text = scenes.caption(scene, f)
-        c, oh, ow = map(int, re.match(r"y\[(\d+), (\d+), (\d+)\]", text).groups())
+        c, l, c2, oh, ow = map(int, CAPTION_Y.match(text).groups())
         assert (c, oh, ow) == (f // (Ho * Wo), (f % (Ho * Wo)) // Wo, f % Wo)
+        assert c2 == c and l == f % (Ho * Wo) and (oh, ow) == divmod(l, Wo)
         terms = text.split(" = ")[-1].split(" (+")[0].rstrip(".")
         assert _evaluate(terms, pixels, names) == y[0, c, oh, ow].item()
 

@@ -36,7 +36,7 @@ def _page(browser, width=1280, reduced_motion=None):
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>explorer</title>"
         f"<style>{widgets.renderer_css()}</style></head><body><main><div id='root'></div>"
         f"</main><script type='module'>{widgets.renderer_js()}\n"
-        "window.cx = { mount, formatCaption, tallies, frameText, cellLabel };</script>"
+        "window.cx = { mount, formatCaption, fill, tallies, frameText, cellLabel };</script>"
         "</body></html>"
     )
     page.set_content(html)
@@ -78,6 +78,10 @@ def test_caption_and_tally_rules_match_python(blank, name):
         "(s) => [...Array(s.frames).keys()].map((f) => window.cx.formatCaption(s, f))", scene
     )
     assert got == [scenes.caption(scene, f) for f in range(scene["frames"])]
+    got = blank.evaluate(
+        "(s) => [...Array(s.frames).keys()].map((f) => window.cx.frameText(s, f))", scene
+    )
+    assert got == [scenes.frame_text(scene, f) for f in range(scene["frames"])]
     if name == "fold":
         last = scene["frames"] - 1
         tally = blank.evaluate(f"(s) => window.cx.tallies(s, {last})[1]", scene)
@@ -100,6 +104,7 @@ def _state(page):
             playing: root.dataset.playing,
             pressed: play.getAttribute("aria-pressed"),
             playText: play.textContent,
+            playName: play.querySelector("span:not([aria-hidden])").textContent,
             valuetext: frame.getAttribute("aria-valuetext"),
             caption: root.querySelector(".cx-caption").textContent,
             live: root.querySelector(".cx-caption").getAttribute("aria-live"),
@@ -115,11 +120,11 @@ def test_controls_step_play_and_describe_each_frame(blank):
     _mount(blank, {"5,3": scene}, {"input_size": 5, "kernel_size": 3})
     s = _state(blank)
     assert s["frame"] == 0 and s["playing"] == "false" and s["pressed"] == "false"
-    assert s["valuetext"] == "block 1 of 9" and s["live"] == "polite"
+    assert s["valuetext"] == "frame 1 of 9: block l=0" and s["live"] == "polite"
     assert s["caption"] == scenes.caption(scene, 0)
     assert s["marked"] == ["0", "0", "0", "0", "x0", "x1", "0", "x5", "x6"]
     blank.click("button[data-act=next]")
-    assert _state(blank)["valuetext"] == "block 2 of 9"
+    assert _state(blank)["valuetext"] == "frame 2 of 9: block l=1"
     blank.click("button[data-act=prev]")
     blank.click("button[data-act=prev]")
     assert _state(blank)["frame"] == 8  # Back from the first frame wraps to the last
@@ -131,12 +136,14 @@ def test_controls_step_play_and_describe_each_frame(blank):
     # Play: the first step happens at once, and the button says it is playing
     blank.click("button[data-act=play]")
     s = _state(blank)
-    assert s["frame"] == 2 and s["pressed"] == "true" and "Pause" in s["playText"]
+    # a toggle keeps its name; it shows a pause sign, and the caption stops talking
+    assert s["frame"] == 2 and s["pressed"] == "true" and s["playName"] == "Play"
+    assert "⏸" in s["playText"] and s["live"] == "off"
     blank.wait_for_function("() => document.getElementById('root').dataset.frame === '3'")
     blank.click("button[data-act=play]")
     s = _state(blank)
     stopped = s["frame"]
-    assert s["pressed"] == "false" and "Play" in s["playText"]
+    assert s["pressed"] == "false" and "▶" in s["playText"] and s["live"] == "polite"
     blank.wait_for_timeout(1100)
     assert _state(blank)["frame"] == stopped
 
@@ -196,6 +203,16 @@ def test_parameters_switch_scenes_and_errors_say_why(blank):
     error = blank.locator(".cx-error")
     assert error.is_visible() and error.get_attribute("role") == "alert"
     assert "kernel_size=4 does not fit" in error.inner_text()
+    # nothing of the last drawing stays, and the frame controls wait for a drawing
+    assert blank.locator(".cx-figure svg").count() == 0
+    assert blank.locator(".cx-caption").inner_text() == ""
+    assert blank.locator("#root").get_attribute("data-frames") == "0"
+    for act in ("first", "prev", "play", "next"):
+        assert blank.locator(f"button[data-act={act}]").is_disabled()
+    blank.keyboard.press("ArrowLeft")
+    blank.wait_for_function("() => document.getElementById('root').dataset.error === 'false'")
+    assert blank.locator(".cx-figure svg").count() == 3
+    assert blank.locator("button[data-act=next]").is_enabled()
 
 
 def test_every_control_is_labelled_by_its_visible_text_and_44_px(browser):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import statistics
 
 import pytest
@@ -153,7 +154,7 @@ def _check_against_torch(kind, params, shown, frame):
         k = p["kernel_size"]
         d = shown["facts"]["dilations"][frame]
         L = F.unfold(torch.zeros(1, 1, n, n), k, dilation=d).shape[-1]
-        assert f"L = {L} such blocks" in shown["caption"]
+        assert f"L = {L} " in shown["caption"]
         assert len(shown["block"]) == k * k
 
 
@@ -165,7 +166,8 @@ def _check_products(caption, p, frame):
     x = torch.randint(-5, 6, (1, Ci, n, n), generator=gen).double()
     w = torch.randint(-5, 6, (Co, Ci // g, k, k), generator=gen).double()
     y = F.conv2d(x, w, groups=g, **{key: p[key] for key in ("stride", "padding", "dilation")})
-    c, oh, ow = (int(v) for v in caption[2 : caption.index("]")].split(", "))
+    found = re.match(r"y\[c=(\d+), l=\d+\] \(channel \d+, output pixel \((\d+), (\d+)\)", caption)
+    c, oh, ow = (int(v) for v in found.groups())
     terms = caption.split(" = ")[-1].split(" (+")[0].rstrip(".")
     rows = w.view(Co, -1)
     total = 0.0
