@@ -198,8 +198,8 @@ def test_dilation_gaps_leave_pixels_no_block_reads():
 
 
 def test_conv_transpose_refuses_output_padding_smaller_than_neither():
-    """Chapter 4, section 4.9: "a combination PyTorch refuses (an `output_padding`
-    smaller than neither `stride` nor `dilation`) shows the reason instead"; and the
+    """Chapter 4, section 4.9: "a combination PyTorch refuses (an `output_padding` at
+    least as large as both `stride` and `dilation`) shows the reason instead"; and the
     explorer refuses exactly those."""
     from convlab import scenes
 
@@ -234,3 +234,134 @@ def test_groups_must_divide_both_channel_counts():
                 F.conv2d(torch.zeros(1, ci, 3, 3), torch.zeros(co, max(ci // g, 1), 1, 1), groups=g)
             with pytest.raises(ValueError, match="groups"):
                 scenes.matmul(3, 1, out_channels=co, in_channels=ci, groups=g)
+
+
+def _unread_causes(H, k, s, p, d):
+    """Chapter 2's rule along one axis, read off the sentence and not from fold:
+    for each pixel, (unread, gap, hole, dropped)."""
+    span = d * (k - 1) + 1
+    L = (H + 2 * p - span) // s + 1
+    taps = {s * t + d * j for t in range(L) for j in range(k)}
+    rows = []
+    for y in range(H):
+        q = y + p
+        unread = q not in taps
+        gap = any(s * t + span <= q < s * (t + 1) for t in range(L - 1))
+        hole = unread and any(s * t <= q < s * t + span and (q - s * t) % d != 0 for t in range(L))
+        dropped = q >= s * (L - 1) + span
+        rows.append((unread, gap, hole, dropped))
+    return rows
+
+
+def test_divisor_zeros_come_from_gaps_holes_and_the_floor():
+    """Chapter 2, "When `fold` cannot be undone": pixel y at padded index q = y + p is
+    unread exactly when no block start s*t (0 <= t < L) and no tap j (0 <= j < k) give
+    s*t + dil*j = q, and that happens in three ways: "gaps between blocks, when the
+    stride is larger than the span dil(k-1) + 1; holes between the taps of a dilated
+    block that no other block's taps fill, even with a stride smaller than the span:
+    when `stride` and `dilation` are both even, for example, every tap lands on an even
+    padded index; the last rows and columns, which the floor in the size formula
+    drops"."""
+    seen = {"gap": 0, "hole": 0, "hole, stride < span": 0, "dropped": 0}
+    for H, k, s, p, d in itertools.product(
+        range(1, 14), range(1, 5), range(1, 6), range(4), range(1, 5)
+    ):
+        span = d * (k - 1) + 1
+        if span > H + 2 * p:
+            continue
+        divisor = convlab.fold_divisor((H,), k, dilation=d, padding=p, stride=s)
+        for y, (unread, gap, hole, dropped) in enumerate(_unread_causes(H, k, s, p, d)):
+            case = (H, k, s, p, d, y)
+            assert (divisor[y] == 0) == unread, case  # the rule is fold's
+            assert unread == (gap or hole or dropped), case  # the three causes, all of them
+            assert not gap or s > span, case
+            assert not hole or d > 1, case
+            if s % 2 == 0 and d % 2 == 0 and (y + p) % 2 == 1:
+                assert unread, case  # both even: odd padded indices are never read
+            seen["gap"] += gap
+            seen["hole"] += hole
+            seen["hole, stride < span"] += hole and s < span
+            seen["dropped"] += dropped
+    assert all(seen.values()), seen
+    # the example: span 5 > stride 2, nothing dropped, 56 of 81 pixels unread
+    causes = _unread_causes(9, 3, 2, 0, 2)
+    assert not any(gap or dropped for _, gap, _, dropped in causes)
+    D = F.fold(F.unfold(torch.ones(1, 1, 9, 9), 3, 2, 0, 2), (9, 9), 3, 2, 0, 2)
+    assert int((D == 0).sum()) == 56
+
+
+def test_a_pixel_is_unread_when_its_row_or_its_column_is():
+    """Chapter 2: "a pixel of the image is unread when its row or its column is"."""
+    for (H, kh, sh, ph, dh), (W, kw, sw, pw, dw) in itertools.product(
+        [(5, 2, 3, 0, 1), (7, 3, 2, 1, 2), (9, 2, 2, 0, 3), (6, 1, 1, 0, 1)],
+        [(8, 2, 2, 1, 2), (7, 3, 1, 0, 1), (5, 2, 4, 1, 1), (9, 3, 2, 2, 2)],
+    ):
+        divisor = convlab.fold_divisor(
+            (H, W), (kh, kw), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw)
+        )
+        rows = [c[0] for c in _unread_causes(H, kh, sh, ph, dh)]
+        cols = [c[0] for c in _unread_causes(W, kw, sw, pw, dw)]
+        for y, x in itertools.product(range(H), range(W)):
+            assert (divisor[y, x] == 0) == (rows[y] or cols[x]), (H, W, y, x)
+
+
+def test_fold_is_the_adjoint_of_unfold():
+    """Chapter 2's summary: "as matrices, `fold`'s is `unfold`'s transposed, so
+    <unfold(x), c> = <x, fold(c)> for every `x` and `c`"."""
+    gen = torch.Generator().manual_seed(0)
+    for H, W, k, s, p, d in itertools.product(
+        (4, 7), (5, 8), (1, 2, 3), (1, 2, 3), (0, 1, 2), (1, 2)
+    ):
+        if d * (k - 1) + 1 > min(H, W) + 2 * p:
+            continue
+        kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
+        x = torch.randn(2, 3, H, W, generator=gen, dtype=torch.float64)
+        c = torch.randn(F.unfold(x, **kw).shape, generator=gen, dtype=torch.float64)
+        for unfold, fold in [(F.unfold, F.fold), (convlab.unfold, convlab.fold)]:
+            lhs = (unfold(x, **kw) * c).sum()
+            rhs = (x * fold(c, (H, W), **kw)).sum()
+            torch.testing.assert_close(lhs, rhs, msg=str((H, W, k, s, p, d)))
+
+
+def test_fold_with_kernel_size_1_equals_a_view_but_copies():
+    """Chapter 3, section 3.4: `F.fold(out, (H_out, W_out), kernel_size=1)` "gives
+    `out_cols.view(N, C_out, H_out, W_out)` value for value, but `fold` always copies
+    into new memory"."""
+    for N, C, H, W in itertools.product((1, 2), (1, 4), (1, 3, 4), (1, 5)):
+        out_cols = torch.randn(N, C, H * W)
+        folded = F.fold(out_cols, (H, W), kernel_size=1)
+        view = out_cols.view(N, C, H, W)
+        assert torch.equal(folded, view)
+        assert view._is_view() and not folded._is_view()
+        assert folded.untyped_storage().data_ptr() != out_cols.untyped_storage().data_ptr()
+        out_cols.add_(1)  # the view follows its base; the fold does not
+        assert torch.equal(view, out_cols.view(N, C, H, W))
+        assert not torch.equal(folded, view)
+
+
+def _aten_ops(x, weight, **kw):
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        F.conv_transpose2d(x, weight, **kw)
+    return {e.name for e in prof.events()}
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN")
+def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
+    """Chapter 4, section 4.8: "where PyTorch is built with oneDNN, float32 input of
+    the sizes above goes to oneDNN's own transposed convolution ...; float64, a tiny
+    float32 input, or float32 under `torch.backends.mkldnn.flags(enabled=False)` runs
+    `slow_conv_transpose2d`, as `torch.profiler` shows"."""
+    slow = "aten::slow_conv_transpose2d"
+    kw = dict(stride=2, padding=1)
+    x, weight = torch.randn(8, 64, 28, 28), torch.randn(64, 32, 4, 4)  # the chapter's
+    assert slow not in _aten_ops(x, weight, **kw)
+    backend = torch._C._select_conv_backend(
+        x, weight, None, [2, 2], [1, 1], [1, 1], True, [0, 0], 1, None
+    )
+    assert backend != torch._C._ConvBackend.SlowTranspose2d
+    assert slow in _aten_ops(x.double(), weight.double(), **kw)
+    with warnings.catch_warnings(action="ignore"), torch.backends.mkldnn.flags(enabled=False):
+        assert slow in _aten_ops(x, weight, **kw)
+    assert slow in _aten_ops(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, 3), **kw)
