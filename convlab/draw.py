@@ -47,6 +47,7 @@ __all__ = [
     "Picture",
     "svg_markup",
     "count_shade",
+    "count_colors",
     "TINT",
     "sliding_blocks_picture",
     "divisor_picture",
@@ -671,9 +672,8 @@ def sliding_blocks_picture(
         else:  # too wide for the page: input and output on top, the matrix below
             rows = [[inp, out], [mat]]
         oh, ow = divmod(l, Wo)
-        footer = "xn: pixel n of x (n = row*W + col)"
-        if any(p):
-            footer += "\nhatched cell with dashed border: a padding zero (value 0, not pixel x0)"
+        spans = K > 1 and (lay.dilation[0] > 1 or lay.dilation[1] > 1)
+        footer = "\n".join(_sliding_blocks_legend(spans, any(p)))
         fig, axes = _arrange(
             rows,
             header=f"block {l}: column {l} of unfold(x), output cell ({oh}, {ow})",
@@ -685,7 +685,7 @@ def sliding_blocks_picture(
         pads = {(int(r), int(c)) for r, c in zip(*np.nonzero(lay.padding_mask))}
         _mark(ax_in, [tuple(map(int, rc)) for rc in lay.cells[l]], TINT["block"], hatched=pads)
         rows_, cols_ = lay.cells[l][:, 0], lay.cells[l][:, 1]
-        if K > 1 and (lay.dilation[0] > 1 or lay.dilation[1] > 1):  # the block's span
+        if spans:  # the block's span
             ax_in.add_patch(
                 Rectangle(
                     (cols_.min() - 0.05, rows_.min() - 0.05),
@@ -723,6 +723,22 @@ def sliding_blocks_picture(
     return Picture(svg_markup(fig), alt)
 
 
+def _sliding_blocks_legend(spans: bool, padded: bool) -> list:
+    """The legend lines of :func:`sliding_blocks_picture`: every mark in words
+    (its colour and its shape), so that none of them relies on colour alone."""
+    lines = [
+        "xn: pixel n of x (n = row*W + col)",
+        "orange, thick outlines: the block's cells in x",
+        "blue, thick outline: its column of unfold(x)",
+        "green, thick outline: its output cell",
+    ]
+    if spans:
+        lines.append("dashed box: the block's span (dilation spreads its cells)")
+    if padded:
+        lines.append("hatched, dashed border, 0: a padding zero (not pixel x0)")
+    return lines
+
+
 def _pair_text(pair):
     return str(pair[0]) if pair[0] == pair[1] else str(tuple(pair))
 
@@ -745,34 +761,58 @@ def count_shade(count: int, vmax: int) -> str:
     return _mix(TINT["count"], 0 if vmax <= 0 else min(count, vmax) / vmax)
 
 
+def count_colors(vmax: int) -> list[str]:
+    """The fills of counts ``0..vmax`` on the count scale, as ``"#RRGGBB"`` strings.
+
+    ``count_colors(vmax)[v]`` is the colour :func:`divisor_picture` gives a cell
+    that counts ``v`` in a picture whose largest count is ``vmax`` (white for
+    0, ``TINT["count"]`` for ``vmax``), so a figure drawn elsewhere (the fold
+    explorer, in the browser) can use the very same scale. Black text reads on
+    every one of them at 4.5:1 or more. ``vmax`` below 1 gives ``["#FFFFFF"]``.
+    """
+    vmax = shapes._as_int(vmax, "vmax")
+    return [count_shade(v, vmax) for v in range(max(vmax, 0) + 1)]
+
+
+#: The legend line of the mark of an uncovered pixel (count 0) in the divisor pictures.
+UNCOVERED_LEGEND = "bold 0 in a dotted box: no block covers the pixel"
+
+
+def _uncovered_mark(ax, r, c, zorder=1.6):
+    """The mark of an uncovered cell ``(r, c)`` (count 0): a thick dotted inner box,
+    no hatching (hatching means padding); its ``0`` is drawn bold."""
+    box = Rectangle(
+        (c + 0.1, r + 0.1),
+        0.8,
+        0.8,
+        fill=False,
+        edgecolor=PALETTE["edge"],
+        linestyle=(0, (1, 1.6)),
+        linewidth=1.8,
+        zorder=zorder,
+    )
+    ax.add_patch(box)
+    return box
+
+
 def _shade_counts(ax, counts, vmax):
-    """Shade every count cell under its number on the shared scale; 0 is cross-hatched."""
+    """Shade every count cell under its number on the shared scale (:func:`count_colors`);
+    a 0 (uncovered) is bold, in a thick dotted box."""
+    colors = count_colors(vmax)
     for (r, c), v in np.ndenumerate(counts):
         ax.add_patch(
             Rectangle(
                 (c, r),
                 1,
                 1,
-                facecolor=count_shade(int(v), vmax),
+                facecolor=colors[min(int(v), vmax)],
                 edgecolor=PALETTE["grid"],
                 linewidth=0.6,
                 zorder=1.5,
             )
         )
         if v == 0:  # uncovered: no block reads this pixel
-            ax.add_patch(
-                Rectangle(
-                    (c, r),
-                    1,
-                    1,
-                    fill=False,
-                    hatch="xx",
-                    edgecolor="none",
-                    linewidth=0,
-                    zorder=1.6,
-                )
-            )
-            ax.patches[-1].set_hatchcolor("#999999")
+            _uncovered_mark(ax, r, c)
     for text in ax.texts:
         if text.get_text() == "0":
             text.set_fontweight("bold")
@@ -781,13 +821,16 @@ def _shade_counts(ax, counts, vmax):
 def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
     """Side-by-side divisors ``fold(unfold(ones))``: how many blocks cover each pixel.
 
+    Up to two panels sit side by side; three or more are laid out two to a row.
+
     ``panels`` is a list of dicts of ``kernel_size``, ``stride``, ``padding``,
     ``dilation`` and optionally ``output_size`` (missing keys take the defaults
     and ``output_size`` the function's argument). Pixel ``(i, j)`` is covered
     by ``prod_d #{l_d : l_d*s_d - p_d + t_d*dil_d = i_d, 0 <= t_d < k_d}``
     blocks; each cell shows its count, shaded on ONE scale shared by every
-    panel (a legend shows it); zeros (no block covers the pixel: fold cannot
-    be inverted there) are cross-hatched and bold. Chapter 2 (and chapter 4:
+    panel (:func:`count_colors`; a legend shows it); zeros (no block covers the
+    pixel: fold cannot be inverted there) are bold, in a thick dotted box (not
+    hatched: hatching means padding). Chapter 2 (and chapter 4:
     the same counts are ``conv_transpose2d`` of ones). ``dpi`` is ignored
     (the picture is SVG).
     """
@@ -833,8 +876,12 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
             + " / ".join(" ".join(map(str, row)) for row in divisor)
         )
     vmax = max(1, *(int(d.max()) for d in divisors))
-    total_cols = sum(d.shape[1] for d in divisors)
-    cell = max(18, min(_CELL, math.floor((MAX_WIDTH - _GAP * (len(panels) - 1)) / total_cols)))
+    # one row of panels, or rows of two when there are three or more: a phone's
+    # page then shows two panels side by side (and the legend) without scrolling
+    per_row = len(divisors) if len(divisors) < 3 else 2
+    chunks = [divisors[i : i + per_row] for i in range(0, len(divisors), per_row)]
+    row_cols = max(sum(d.shape[1] for d in chunk) for chunk in chunks)
+    cell = max(18, min(_CELL, math.floor((MAX_WIDTH - _GAP * (per_row - 1)) / row_cols)))
     with matplotlib.rc_context(_STYLE):
         grids = [
             _Panel(d.astype(str), cell=cell, title=title) for d, title in zip(divisors, titles)
@@ -843,10 +890,16 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
         legend = _Panel(
             np.array([[str(v) for v in scale]], dtype=object), cell=cell, title="shading: count"
         )
+        rows = [grids[i : i + per_row] for i in range(0, len(grids), per_row)]
+        widest = max(sum(p.width for p in row) + _GAP * (len(row) - 1) for row in rows)
+        if len(rows) > 1 and sum(p.width for p in rows[-1]) + _GAP + legend.width <= widest:
+            rows[-1].append(legend)  # beside the last panel, where there is room
+        else:
+            rows.append([legend])
         fig, axes = _arrange(
-            [grids, [legend]],
+            rows,
             header="fold(unfold(ones)): blocks covering each pixel",
-            footer="one shading scale for every panel; hatched, bold 0: no block covers the pixel",
+            footer=f"one shading scale for every panel\n{UNCOVERED_LEGEND}",
         )
         for ax, d in zip(axes, divisors):
             _shade_counts(ax, d, vmax)

@@ -211,3 +211,81 @@ def test_picture_escapes_its_description_and_checks_its_arguments():
         draw.Picture("<svg></svg>", "words")
     with pytest.raises(ValueError, match="description"):
         draw.Picture(pic.svg, "  ")
+
+
+def test_count_colors_are_divisor_pictures_scale_and_read_with_black():
+    for vmax in range(0, 17):
+        colors = draw.count_colors(vmax)
+        assert len(colors) == max(vmax, 0) + 1
+        assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in colors)
+        assert colors[0] == "#FFFFFF"
+        for color in colors:
+            assert _contrast("#000000", color) >= 4.5, (vmax, color)
+        if vmax >= 1:
+            assert colors[-1] == draw.TINT["count"]
+            # darker as the count grows
+            lum = [_luminance(c) for c in colors]
+            assert lum == sorted(lum, reverse=True)
+    # the very fills of divisor_picture's cells: one cell per count (legend included)
+    pic = draw.divisor_picture((7, 7), [dict(kernel_size=3, stride=2)])
+    divisor = draw.ops.fold_divisor((7, 7), 3, 1, 0, 2).long().numpy()
+    colors = draw.count_colors(int(divisor.max()))
+    styles = dict(re.findall(r"\.([\w-]+)\{([^}]*)\}", pic.svg))
+    fills = []
+    for attrs in re.findall(r"<rect\b([^>]*)>", pic.svg):
+        style = re.search(r'style="([^"]*)"', attrs)
+        cls = re.search(r'class="([^"]*)"', attrs)
+        style = style.group(1) if style else styles.get(cls.group(1), "") if cls else ""
+        m = re.search(r"fill: (#[0-9a-fA-F]{6})", style)
+        if m and m.group(1).upper() in colors:
+            fills.append(m.group(1).upper())
+    for v, color in enumerate(colors):
+        expected = int((divisor == v).sum()) + 1  # the cells, and the legend's swatch
+        if v == 0:  # white is also the page's background: at least that many
+            assert fills.count(color) >= expected
+        else:
+            assert fills.count(color) == expected, (v, color)
+
+
+def test_uncovered_pixels_have_their_own_mark_not_hatching():
+    # no padding: the only hatching a divisor picture could have is gone
+    pic = draw.divisor_picture((5, 5), [dict(kernel_size=2, stride=3)])
+    assert "<pattern" not in pic.svg and "hatch" not in pic.svg
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg)
+    assert draw.UNCOVERED_LEGEND in texts
+    assert "stroke-dasharray" in pic.svg  # the dotted box
+    assert "font-weight: 700" in pic.svg or "bold" in pic.svg  # the bold 0
+
+
+def test_divisor_picture_lays_three_panels_in_two_rows():
+    three = draw.divisor_picture(
+        (7, 7),
+        [
+            dict(kernel_size=3, stride=2),
+            dict(kernel_size=4, stride=2),
+            dict(kernel_size=2, stride=3),
+        ],
+    )
+    # narrow enough for a 390 px phone page (342 px of room) without scrolling
+    assert three.min_width + draw._NARROW_CHROME_PX <= 390
+    assert three.smallest_font >= draw.SMALL_PT
+
+
+def test_sliding_blocks_picture_has_a_legend_for_every_mark():
+    def legend(pic):
+        return " / ".join(re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg))
+
+    plain = legend(draw.sliding_blocks_picture(5, 2, block=6))
+    for words in (
+        "orange, thick outlines: the block",
+        "blue, thick outline: its column",
+        "green, thick outline: its output cell",
+        "xn: pixel n of x",
+    ):
+        assert words in plain
+    assert "dashed box" not in plain and "padding" not in plain
+    dilated = legend(draw.sliding_blocks_picture(7, 3, dilation=2, block=4))
+    assert "dashed box: the block's span" in dilated
+    padded = legend(draw.sliding_blocks_picture(5, 3, padding=1, block=0))
+    assert "hatched, dashed border, 0: a padding zero" in padded
+    assert "dashed box" not in padded
