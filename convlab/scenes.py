@@ -198,18 +198,11 @@ LEGEND = {
 
 
 def count_colors(vmax: int) -> list:
-    """The fill of a cell that counts ``0..vmax`` blocks (one scale for every frame and
-    panel): ``convlab.draw.count_colors``, the scale of the static divisor figures."""
-    from . import draw
+    """The fill of a cell that counts ``0..vmax`` blocks: one scale for every frame,
+    the scale of the static divisor pictures (:func:`convlab.draw.count_colors`)."""
+    from . import draw  # draw imports this module: imported when first needed
 
-    return (
-        draw.count_colors(vmax)
-        if hasattr(draw, "count_colors")
-        else [
-            f"#{v:02x}{v:02x}{v:02x}"
-            for v in (255 - (115 * n) // max(vmax, 1) for n in range(vmax + 1))
-        ]
-    )
+    return draw.count_colors(vmax)
 
 
 def _legend(roles, **words):
