@@ -189,7 +189,7 @@ LEGEND = {
     "output": "green, thick outline: the output cell it becomes",
     "done": "pale blue: columns already added",
     "outline": "thick outline: the cells the current block adds onto",
-    "tally": "shaded, darker with the number: how many blocks cover the pixel so far",
+    "tally": "shaded blue, darker with the number: how many blocks cover the pixel so far",
     "uncovered": "bold 0 in a dotted box: no block covers the pixel (yet)",
     "padding": "hatched, dashed border, labelled 0: padding, a zero that is not a pixel of x",
     "gap": "dotted border, labelled 0: a zero inserted between pixels, not a pixel of x",
