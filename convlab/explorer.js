@@ -12,8 +12,8 @@
 // scenes) and tests/browser/test_site_explorers.py (the built site, against torch).
 
 const SVG = "http://www.w3.org/2000/svg";
-const FONT = 13; // px: cell labels and titles
-const TAG_FONT = 11; // px: the small tags (kernel taps, weights) above a label
+// text sizes are in explorer.css: labels 13 px, row and column numbers 12 px,
+// tags 11 px (the smallest text: the browser tests check it stays >= 11 px)
 const CELL_H = 30;
 const CELL_H_TAGGED = 42;
 const INTERVAL_MS = 900;
@@ -359,7 +359,6 @@ export function mount(root, source) {
   root.setAttribute("data-fixed", JSON.stringify(fixed));
   const controls = node("div", { class: "cx-controls" }, root);
   const paramBox = node("div", { class: "cx-params" }, controls);
-  const sliders = {};
   for (const ctl of source.controls) {
     const box = node("div", { class: "cx-param" }, paramBox);
     const id = `${uid}-${ctl.name}`;
@@ -388,7 +387,6 @@ export function mount(root, source) {
       params[ctl.name] = v;
       load(true, performance.now());
     });
-    sliders[ctl.name] = input;
   }
   const steps = node("div", { class: "cx-steps" }, controls);
   // each button's name is its word; the arrow before or after it is decoration
