@@ -252,6 +252,20 @@ def _offsets(k):
     return [f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
 
 
+def _unfold_panel(title, pixel_ids, k):
+    """The unfolded matrix: rows named by kernel offset ``(i,j)``, columns by ``l``."""
+    K, L = pixel_ids.shape
+    return _panel(
+        "cols",
+        title,
+        K,
+        L,
+        ids=pixel_ids,
+        rowLabels=_offsets(k),
+        colLabels=[str(l) for l in range(L)],
+    )
+
+
 def _rects_of(cells, cols):
     """``[row, col, height, width]`` around each row of flat ``cells`` in a grid of ``cols``."""
     r, c = cells // cols, cells % cols
@@ -294,15 +308,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
             rowLabels=[str(r - p[0]) for r in range(Hp)],
             colLabels=[str(c - p[1]) for c in range(Wp)],
         ),
-        _panel(
-            "cols",
-            f"unfold(x): K={K} rows × L={L} columns",
-            K,
-            L,
-            ids=pixel_ids,
-            rowLabels=_offsets(k),
-            colLabels=[str(l) for l in range(L)],
-        ),
+        _unfold_panel(f"unfold(x): K={K} rows × L={L} columns", pixel_ids, k),
         _panel("y", f"output: {Ho}×{Wo}, cell l", Ho, Wo, labels=np.arange(L)),
     ]
     ls = np.arange(L)
@@ -462,15 +468,7 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     padded_final = ops.fold(ones, (Hp, Wp), k, d, 0, s)[0, 0].long()
     vmax = int(padded_final.max())
     panels = [
-        _panel(
-            "cols",
-            f"columns of unfold(x): K={K} × L={L}",
-            K,
-            L,
-            ids=pixel_ids,
-            rowLabels=_offsets(k),
-            colLabels=[str(l) for l in range(L)],
-        ),
+        _unfold_panel(f"columns of unfold(x): K={K} × L={L}", pixel_ids, k),
         _panel(
             "img",
             f"blocks added onto each pixel of the {Hp}×{Wp} image"
