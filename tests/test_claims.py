@@ -365,3 +365,74 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
     with warnings.catch_warnings(action="ignore"), torch.backends.mkldnn.flags(enabled=False):
         assert slow in _aten_ops(x, weight, **kw)
     assert slow in _aten_ops(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, 3), **kw)
+
+
+def _notebook_text(name):
+    import json
+    import pathlib
+
+    nb = json.loads((pathlib.Path(__file__).parent.parent / "notebooks" / name).read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 7, 12, 16])
+def test_block_count_is_a_product_of_floor_plus_one(n):
+    """Chapter 1, Summary: "$L = \\prod_i \\left( \\lfloor ... \\rfloor + 1 \\right)$": the +1
+    belongs to each factor (read as (product of floors) + 1 it is wrong: 11882 for the
+    forum's 224 x 224 case, not 12100)."""
+    assert r"L = \prod_i \left( \lfloor" in _notebook_text("01_sliding_blocks.ipynb")
+    for kh, kw, s, p, d in itertools.product((1, 2, 3), (1, 3), (1, 2, 3), (0, 1, 2), (1, 2)):
+        h, w = n, n + 3
+        try:
+            L = F.unfold(torch.zeros(1, 1, h, w), (kh, kw), d, p, s).shape[-1]
+        except RuntimeError:
+            continue
+        floors = [(h + 2 * p - d * (kh - 1) - 1) // s, (w + 2 * p - d * (kw - 1) - 1) // s]
+        assert L == (floors[0] + 1) * (floors[1] + 1)
+    forum = (224 + 0 - 2 * 2 - 1) // 2
+    assert (forum + 1) ** 2 == 12100 and forum**2 + 1 == 11882
+
+
+def test_kernel_a_multiple_of_stride_covers_inner_pixels_evenly_only_without_dilation():
+    """Chapter 2, section 2.6: "With `dilation=1`, when `kernel_size` is a multiple of
+    `stride`, every pixel that all its `kernel_size / stride` blocks per dimension reach is
+    covered the same number of times, $(k/s)^2$ ... Dilation breaks the even case too"."""
+    text = " ".join(_notebook_text("02_putting_blocks_back.ipynb").split())
+    assert "With `dilation=1`, when `kernel_size` is a multiple of `stride`" in text
+    for n, k, s in itertools.product(range(4, 17), range(1, 6), range(1, 5)):
+        if k % s or k > n:
+            continue
+        div = convlab.fold_divisor((n, n), k, stride=s).long()
+        L = (n - k) // s + 1
+        last = s * (L - 1)  # the last block start
+        inner = div[k - 1 : last + 1, k - 1 : last + 1]  # reached by all k/s blocks
+        assert bool((inner == (k // s) ** 2).all()), (n, k, s)
+    # with dilation, even a kernel that is a multiple of the stride leaves rows uncovered
+    div = convlab.fold_divisor((12, 12), 4, stride=2, dilation=2).long()
+    assert bool((div[1::2] == 0).all()) and bool((div[:, 1::2] == 0).all())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_output_phase_sums_its_own_taps(seed):
+    """Chapter 4, section 4.7: "Even when `kernel_size` is a multiple of `stride`, the
+    output pixels of each **phase** `o mod stride` are sums over a different subset of the
+    kernel's taps ... A constant input then gives a period-2 pattern unless those subsets
+    happen to have equal sums, which all-ones weights do and a random kernel does not"."""
+    text = " ".join(_notebook_text("04_transposed_convolution.ipynb").split())
+    assert "removes the uneven counts, not the phases" in text  # not "avoid it" any more
+    g = torch.Generator().manual_seed(seed)
+    for k, s in ((4, 2), (6, 2), (6, 3), (3, 3)):
+        w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
+        y = F.conv_transpose2d(torch.ones(1, 1, 8, 8, dtype=torch.float64), w, stride=s)[0, 0]
+        inner = y[k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1]
+        for a in range(s):
+            for b in range(s):
+                # inner[a::s] is output o = k - 1 + a + s*m: it gets the taps i = o (mod s)
+                taps = w[0, 0, (a + k - 1) % s :: s, (b + k - 1) % s :: s].sum()
+                phase = inner[a::s, b::s]
+                assert torch.allclose(phase, phase.flatten()[0].expand_as(phase))
+                assert torch.isclose(phase.flatten()[0], taps) or s == 1
+        if s > 1:
+            assert inner.unique().numel() > 1  # a random kernel: a pattern of period s
+        ones = F.conv_transpose2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, k, k), stride=s)
+        assert ones[0, 0, k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1].unique().numel() == 1
