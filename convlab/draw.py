@@ -273,22 +273,6 @@ def tap_label(i: int, j: int) -> str:
     return f"w{i}{j}"
 
 
-def _block_caption(lay: BlockLayout, l: int) -> str:
-    """Words for block ``l``: which pixels, which column, which output cell."""
-    rows, cols = lay.cells[l][:, 0], lay.cells[l][:, 1]
-    p = lay.padding
-    oh, ow = divmod(l, lay.out_shape[1])
-    n_pad = int((lay.pixel_ids[:, l] < 0).sum())
-    H, W = lay.input_size
-    return (
-        f"block {l} of {lay.L} reads rows {rows.min() - p[0]}..{rows.max() - p[0]} "
-        f"(step {lay.dilation[0]}) and columns {cols.min() - p[1]}..{cols.max() - p[1]} "
-        f"(step {lay.dilation[1]}) of x -> column {l} of unfold(x) -> output cell "
-        f"({oh}, {ow}); {n_pad} of {lay.K} values are padding zeros"
-        + (f" (outside rows 0..{H - 1}, columns 0..{W - 1})" if n_pad else "")
-    )
-
-
 _VIEWBOX = re.compile(r'viewBox="0 0 ([\d.]+) ([\d.]+)"')
 _FONT_SIZE = re.compile(r"font-size: ([\d.]+)px")
 
@@ -624,7 +608,7 @@ def sliding_blocks_picture(
 
     ``unfold`` reads ``L = prod_i floor((size_i + 2*padding_i -
     dilation_i*(k_i - 1) - 1) / stride_i) + 1`` blocks; block ``l`` becomes
-    column ``l`` of the ``K x L`` matrix (``K = k_0*k_1``) and output cell
+    column ``l`` of the ``K x L`` matrix (``K = k_0*k_1``) and cell
     ``divmod(l, W_out)``. Left, the padded input: pixel ``n`` (``row*W + col``)
     is labelled ``xn`` and padding cells ``0``, hatched with a dashed inner
     border, so a padding zero is never taken for pixel 0. Middle, the matrix:
@@ -648,7 +632,7 @@ def sliding_blocks_picture(
         )
         out = _Panel(
             np.arange(L).reshape(Ho, Wo).astype(str),
-            title=f"output: {Ho}x{Wo}\n(block numbers)",
+            title=f"block grid: {Ho}x{Wo}\n(cell l = block l)",
         )
         mat_labels = np.where(
             lay.pixel_ids < 0, "0", np.char.add("x", lay.pixel_ids.astype(str)).astype(object)
@@ -676,7 +660,7 @@ def sliding_blocks_picture(
         footer = "\n".join(_sliding_blocks_legend(spans, any(p)))
         fig, axes = _arrange(
             rows,
-            header=f"block {l}: column {l} of unfold(x), output cell ({oh}, {ow})",
+            header=f"block l={l}: column {l} of unfold(x), cell ({oh}, {ow}) of the block grid",
             footer=footer,
         )
         ax_in, ax_out, ax_mat = (
@@ -717,8 +701,14 @@ def sliding_blocks_picture(
     alt = (
         f"unfold with kernel_size={_pair_text(lay.kernel_size)}, "
         f"stride={_pair_text(lay.stride)}, padding={_pair_text(lay.padding)}, "
-        f"dilation={_pair_text(lay.dilation)} on a {H}x{W} "
-        f"input: {_block_caption(lay, l)}"
+        f"dilation={_pair_text(lay.dilation)} on a {H}x{W} input. "
+        # the sliding-blocks explorer's words for the same block (one source)
+        + scenes.caption(
+            scenes.sliding_blocks(
+                lay.input_size, lay.kernel_size, lay.stride, lay.padding, lay.dilation
+            ),
+            l,
+        )
     )
     return Picture(svg_markup(fig), alt)
 
@@ -730,7 +720,7 @@ def _sliding_blocks_legend(spans: bool, padded: bool) -> list:
         "xn: pixel n of x (n = row*W + col)",
         "orange, thick outlines: the block's cells in x",
         "blue, thick outline: its column of unfold(x)",
-        "green, thick outline: its output cell",
+        "green, thick outline: its cell in the block grid",
     ]
     if spans:
         lines.append("dashed box: the block's span (dilation spreads its cells)")

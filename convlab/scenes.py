@@ -186,7 +186,7 @@ LEGEND = {
     "block": "orange, thick outline: the cells of the current block",
     "span": "dashed box: the block's span",
     "column": "blue, thick outline: the current column of unfold(x)",
-    "output": "green, thick outline: the output cell it becomes",
+    "output": "green, thick outline: its cell in the block grid (a convolution's output)",
     "done": "pale blue: columns already added",
     "outline": "thick outline: the cells the current block adds onto",
     "tally": "shaded blue, darker with the number: how many blocks cover the pixel so far",
@@ -309,7 +309,13 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
             colLabels=[str(c - p[1]) for c in range(Wp)],
         ),
         _unfold_panel(f"unfold(x): K={K} rows × L={L} columns", pixel_ids, k),
-        _panel("y", f"output: {Ho}×{Wo}, cell l", Ho, Wo, labels=np.arange(L)),
+        _panel(
+            "y",
+            f"block grid: {Ho}×{Wo}, a convolution's output size (cell l = block l)",
+            Ho,
+            Wo,
+            labels=np.arange(L),
+        ),
     ]
     ls = np.arange(L)
     tables = {
@@ -344,7 +350,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
     head = (
         f"Block l={{1}}: {{range:2:3:row}} and {{range:4:5:column}} of x{every}; its "
         f"{K} value{'s' if K > 1 else ''} become{'' if K > 1 else 's'} column {{1}} of "
-        f"unfold(x) and output cell ({{6}}, {{7}})"
+        f"unfold(x) and cell ({{6}}, {{7}}) of the block grid"
     )
     outside = f"x has rows 0..{H - 1} and columns 0..{W - 1}"
     templates = [

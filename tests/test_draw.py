@@ -136,12 +136,12 @@ def test_sliding_blocks_picture_marks_padding_apart_from_pixel_zero():
     assert "<pattern" in pic.svg  # hatched
     assert "stroke-dasharray" in pic.svg  # dashed border
     assert "padding zero" in " ".join(texts)  # the legend says so
-    assert "5 of 9 values are padding zeros" in pic.alt
+    assert "5 of them are padding zeros" in pic.alt
     # without padding there is no padding legend
     plain = draw.sliding_blocks_picture(5, 2, block=6)
     assert "padding zero" not in plain.svg
     assert plain.alt.startswith("unfold with kernel_size=2, stride=1, padding=0, dilation=1")
-    assert "block 6 of 16" in plain.alt
+    assert "Block l=6: " in plain.alt and "cell (1, 2) of the block grid" in plain.alt
 
 
 def test_sliding_blocks_picture_reports_a_bad_block():
@@ -279,7 +279,7 @@ def test_sliding_blocks_picture_has_a_legend_for_every_mark():
     for words in (
         "orange, thick outlines: the block",
         "blue, thick outline: its column",
-        "green, thick outline: its output cell",
+        "green, thick outline: its cell in the block grid",
         "xn: pixel n of x",
     ):
         assert words in plain
