@@ -463,13 +463,11 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     K, L = pixel_ids.shape
     ones = torch.ones(1, K, L, dtype=torch.float64)
     ls = np.arange(L)
-    inside_max, uncovered = [], []
-    for l in range(L):
-        partial = ones.clone()
-        partial[..., l + 1 :] = 0
-        counts = ops.fold(partial, size, k, d, p, s)[0, 0].long().numpy()
-        inside_max.append(int(counts.max()))
-        uncovered.append(int((counts == 0).sum()))
+    # frame l's counts: fold of the columns 0..l (one batched fold for every frame)
+    added = (torch.arange(L)[None, :] <= torch.arange(L)[:, None]).to(torch.float64)
+    counts = ops.fold(added[:, None, :].expand(L, K, L), size, k, d, p, s)[:, 0].long()
+    inside_max = counts.flatten(1).max(dim=1).values.tolist()
+    uncovered = (counts == 0).flatten(1).sum(dim=1).tolist()
     final = ops.fold(ones, size, k, d, p, s)[0, 0].long()
     padded_final = ops.fold(ones, (Hp, Wp), k, d, 0, s)[0, 0].long()
     vmax = int(padded_final.max())

@@ -107,8 +107,13 @@ def _sliding_kw(prm, data=None):
     return kw
 
 
+def _draw_sliding(data, n=2):
+    """A wide set of sliding-window parameters in ``n`` dims, and the batch and channels."""
+    return data.draw(wide_sliding(n), label="params"), data.draw(channels(), label="channels")
+
+
 def _num_blocks(prm):
-    """L = prod of floor((in + 2p - d(k-1) - 1) / s) + 1 (computed here, not by convlab)."""
+    """L = prod of (floor((in + 2p - d(k-1) - 1) / s) + 1) (computed here, not by convlab)."""
     return math.prod(
         (n + 2 * p - d * (k - 1) - 1) // s + 1
         for n, k, d, p, s in zip(
@@ -160,8 +165,7 @@ def _both_ops(n, transposed, method):
 @given(data=st.data())
 def test_unfold_fold_wide(data):
     gen = _gen(data)
-    prm = data.draw(wide_sliding(2), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data)
     path = data.draw(st.sampled_from(PATHS), label="path")
     kw = _sliding_kw(prm, data)
     x = _randn(gen, _shape(ch, ch["C_in"], prm["size"]), requires_grad=True)
@@ -255,8 +259,7 @@ def _leaf(t):
 @given(data=st.data())
 def test_unfold_fold_layouts(op, data):
     gen = _gen(data)
-    prm = data.draw(wide_sliding(2), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data)
     kw = _sliding_kw(prm)
     if op == "unfold":
         x = _randn(gen, _shape(ch, ch["C_in"], prm["size"]))
@@ -390,8 +393,7 @@ def _amax(t):
 @given(data=st.data())
 def test_unfold_lowp(dtype, data):
     gen = _gen(data)
-    prm = data.draw(wide_sliding(2), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data)
     kw = _sliding_kw(prm)
     x = _randn(gen, _shape(ch, ch["C_in"], prm["size"]), dtype)
     ref = F.unfold(x.double(), **kw)
@@ -403,8 +405,7 @@ def test_unfold_lowp(dtype, data):
 @given(data=st.data())
 def test_fold_lowp(dtype, data):
     gen = _gen(data)
-    prm = data.draw(wide_sliding(2), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data)
     kw = _sliding_kw(prm)
     C = ch["C_in"] * math.prod(prm["kernel_size"])
     L = _num_blocks(prm)
@@ -495,8 +496,7 @@ def _check_meta(ours, theirs, inputs):
 @_examples(150)
 @given(data=st.data())
 def test_meta_unfold_fold(data):
-    prm = data.draw(wide_sliding(2), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data)
     dtype = data.draw(st.sampled_from(META_DTYPES), label="dtype")
     kw = _sliding_kw(prm, data)
     x = _meta(_shape(ch, ch["C_in"], prm["size"]), dtype)
@@ -606,8 +606,7 @@ def _vmap_moved(data, fn, t, others_in_dims, others):
 @given(data=st.data())
 def test_func_unfold_fold(data):
     gen = _gen(data)
-    prm = data.draw(wide_sliding(2), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data)
     B = data.draw(st.integers(1, 3), label="vmap size")
     kw = _sliding_kw(prm, data)
 
@@ -764,8 +763,7 @@ def _fold3d_reference(cols, size, k, d, p, s):
 def test_unfold1d_fold1d(data):
     _need("unfold1d", "fold1d")
     gen = _gen(data)
-    prm = data.draw(wide_sliding(1), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data, 1)
     (k,), (d,), (p,), (s,) = (prm[key] for key in ("kernel_size", "dilation", "padding", "stride"))
     (size,) = prm["size"]
     kw = {
@@ -796,8 +794,7 @@ def test_unfold1d_fold1d(data):
 def test_unfold3d_fold3d(data):
     _need("unfold3d", "fold3d")
     gen = _gen(data)
-    prm = data.draw(wide_sliding(3), label="params")
-    ch = data.draw(channels(), label="channels")
+    prm, ch = _draw_sliding(data, 3)
     k, d, p, s = (prm[key] for key in ("kernel_size", "dilation", "padding", "stride"))
     kw = _sliding_kw(prm, data)
     x = _randn(gen, _shape(ch, ch["C_in"], prm["size"]), requires_grad=True)
