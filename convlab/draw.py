@@ -118,9 +118,7 @@ class BlockLayout:
     @property
     def offset_labels(self) -> list:
         """``"(i,j)"`` for each row of the unfolded matrix (kernel offsets, row-major)."""
-        return [
-            f"({i},{j})" for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])
-        ]
+        return scenes.offset_labels(self.kernel_size)
 
 
 def block_layout(input_size, kernel_size, stride=1, padding=0, dilation=1) -> BlockLayout:
@@ -627,7 +625,8 @@ def sliding_blocks_picture(
     with matplotlib.rc_context(_STYLE):
         inp = _Panel(
             lay.input_labels("x"),
-            title=f"input x: {H}x{W}" + (f"\npadding={_pair_text(p)} per side" if any(p) else ""),
+            title=f"input x: {H}x{W}"
+            + (f"\npadding={scenes.pair_text(p)} per side" if any(p) else ""),
             hatched=lay.padding_mask,
         )
         out = _Panel(
@@ -699,9 +698,9 @@ def sliding_blocks_picture(
         )
         _mark(ax_out, [(oh, ow)], TINT["output"])
     alt = (
-        f"unfold with kernel_size={_pair_text(lay.kernel_size)}, "
-        f"stride={_pair_text(lay.stride)}, padding={_pair_text(lay.padding)}, "
-        f"dilation={_pair_text(lay.dilation)} on a {H}x{W} input. "
+        f"unfold with kernel_size={scenes.pair_text(lay.kernel_size)}, "
+        f"stride={scenes.pair_text(lay.stride)}, padding={scenes.pair_text(lay.padding)}, "
+        f"dilation={scenes.pair_text(lay.dilation)} on a {H}x{W} input. "
         # the sliding-blocks explorer's words for the same block (one source)
         + scenes.caption(
             scenes.sliding_blocks(
@@ -727,10 +726,6 @@ def _sliding_blocks_legend(spans: bool, padded: bool) -> list:
     if padded:
         lines.append("hatched, dashed border, 0: a padding zero (not pixel x0)")
     return lines
-
-
-def _pair_text(pair):
-    return str(pair[0]) if pair[0] == pair[1] else str(tuple(pair))
 
 
 def _ink(value, vmax):
@@ -948,8 +943,8 @@ def conv_matrix_picture(
     nonzero = int((Cm != 0).sum())
     alt = (
         f"The {rows} x {cols} matrix of a {k[0]}x{k[1]} convolution (stride "
-        f"{_pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
-        f"{_pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
+        f"{scenes.pair_text(shapes._as_tuple(stride, 2, 'stride', minimum=1))}, padding "
+        f"{scenes.pair_text(shapes._as_tuple(padding, 2, 'padding', minimum=0))}) on a "
         f"{size[0]}x{size[1]} image: {nonzero} of {rows * cols} entries are nonzero; "
         "row by row, the taps: "
         + " / ".join(

@@ -54,6 +54,8 @@ from . import ops, shapes
 __all__ = [
     "caption",
     "fill",
+    "pair_text",
+    "offset_labels",
     "frame_text",
     "block_indices",
     "sliding_blocks",
@@ -65,7 +67,8 @@ __all__ = [
 ]
 
 
-def _pair_text(pair):
+def pair_text(pair) -> str:
+    """A parameter as a reader writes it: ``3`` for ``(3, 3)``, ``(3, 1)`` otherwise."""
     return str(pair[0]) if pair[0] == pair[1] else str(tuple(pair))
 
 
@@ -248,7 +251,8 @@ def block_indices(input_size, kernel_size, stride, padding, dilation):
     return size, k, s, p, d, out, pixel_ids, padded_ids, cells
 
 
-def _offsets(k):
+def offset_labels(k) -> list:
+    """``"(i,j)"`` for each row of the unfolded matrix (kernel offsets, row-major)."""
     return [f"({i},{j})" for i in range(k[0]) for j in range(k[1])]
 
 
@@ -261,7 +265,7 @@ def _unfold_panel(title, pixel_ids, k):
         K,
         L,
         ids=pixel_ids,
-        rowLabels=_offsets(k),
+        rowLabels=offset_labels(k),
         colLabels=[str(l) for l in range(L)],
     )
 
@@ -280,7 +284,7 @@ def _nth(d):
 
 
 def _pad_note(p):
-    return f", padding={_pair_text(p)} per side" if any(p) else ""
+    return f", padding={pair_text(p)} per side" if any(p) else ""
 
 
 def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1) -> dict:
@@ -346,7 +350,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
         ],
         1,
     )
-    every = "" if d == (1, 1) else f", every {_pair_text(d)}{_nth(d)} (dilation={_pair_text(d)})"
+    every = "" if d == (1, 1) else f", every {pair_text(d)}{_nth(d)} (dilation={pair_text(d)})"
     head = (
         f"Block l={{1}}: {{range:2:3:row}} and {{range:4:5:column}} of x{every}; its "
         f"{K} value{'s' if K > 1 else ''} become{'' if K > 1 else 's'} column {{1}} of "
@@ -361,8 +365,8 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
     cap, cap_tables = _caption(templates, values, which=np.minimum(n_pad, 2))
     tables.update(cap_tables)
     title = (
-        f"unfold with kernel_size={_pair_text(k)}, stride={_pair_text(s)}, "
-        f"padding={_pair_text(p)}, dilation={_pair_text(d)} on a {H}×{W} input"
+        f"unfold with kernel_size={pair_text(k)}, stride={pair_text(s)}, "
+        f"padding={pair_text(p)}, dilation={pair_text(d)} on a {H}×{W} input"
     )
     facts = {"L": L, "K": K, "out": [Ho, Wo], "padded": [Hp, Wp]}
     legend = _legend(
@@ -476,7 +480,7 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
         _panel(
             "img",
             f"blocks added onto each pixel of the {Hp}×{Wp} image"
-            + (f" (x padded by {_pair_text(p)}: fold crops the padding)" if any(p) else ""),
+            + (f" (x padded by {pair_text(p)}: fold crops the padding)" if any(p) else ""),
             Hp,
             Wp,
             ids=padded_ids,
@@ -516,8 +520,8 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     )
     tables.update(cap_tables)
     title = (
-        f"fold with kernel_size={_pair_text(k)}, stride={_pair_text(s)}, "
-        f"padding={_pair_text(p)}, dilation={_pair_text(d)} onto a {H}×{W} image"
+        f"fold with kernel_size={pair_text(k)}, stride={pair_text(s)}, "
+        f"padding={pair_text(p)}, dilation={pair_text(d)} onto a {H}×{W} image"
     )
     facts = {"L": L, "divisor": final.numpy().tolist(), "padded": [Hp, Wp]}
     roles = ["done", "column", "outline", "tally", "uncovered"]
@@ -570,7 +574,7 @@ def matmul(
     R = Cg * K  # the length of a weight row
     letters = "abcdefgh"
     w_labels = np.array([[f"{letters[c]}{j}" for j in range(R)] for c in range(Co)])
-    offsets = _offsets(k)
+    offsets = offset_labels(k)
     HW = H * W
     panels = [
         _panel(
@@ -666,8 +670,8 @@ def matmul(
     tables.update(cap_tables)
     title = (
         f"conv2d as a matrix product: {Ci} input and {Co} output channel"
-        f"{'s' if Co > 1 else ''}, groups={g}, kernel_size={_pair_text(k)}, "
-        f"stride={_pair_text(s)}, padding={_pair_text(p)}, dilation={_pair_text(d)}, "
+        f"{'s' if Co > 1 else ''}, groups={g}, kernel_size={pair_text(k)}, "
+        f"stride={pair_text(s)}, padding={pair_text(p)}, dilation={pair_text(d)}, "
         f"{H}×{W} input"
     )
     facts = {"L": L, "K": K, "out": [Co, Ho, Wo], "rowLength": R}
