@@ -38,6 +38,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 ALLOWED_CELL_METADATA = {
     "tags": "nbval (nbval-ignore-output, raises-exception) and myst-nb "
     "(remove-input, hide-input, ...) read a cell's tags",
+    "mystnb.figure": "myst-nb wraps the cell's output in a numbered figure with this "
+    "name (the label {numref} cites) and caption",
 }
 IMAGE_METADATA = {"alt", "width", "height"}
 NOTEBOOK_METADATA = {
