@@ -1,0 +1,134 @@
+"""Every heading, figure, display equation and exercise has a label, the text
+cites them by label, and every explorer asks the reader a question.
+
+A typed "section 2.3" or "exercise 3" goes stale when a section moves; a
+{ref} link cannot. A number is allowed only as the text of a {ref} link, and
+then it must be the number of the heading it points to.
+"""
+
+import json
+import re
+
+import pytest
+from claims_index import PAGES, page_markdown
+
+TARGET = re.compile(r"^\(([A-Za-z0-9_:-]+)\)=\s*$")
+HEADING = re.compile(r"^(#+)\s+(.*)$")
+TYPED = re.compile(r"(?i)\b(sections?|exercises?|chapters?|figures?|fig\.|equations?|§)\s*\d")
+REF_WITH_TEXT = re.compile(r"\{(?:ref|numref)\}`([^`<]*)<([^`>]+)>`")
+NOTEBOOKS = [p for p in PAGES if p.suffix == ".ipynb"]
+
+
+def _prose(text):
+    """The text without code blocks, inline code and math (a number there is no reference)."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "``", text)
+    return re.sub(r"\$[^$\n]*\$", "", text)
+
+
+def _headings():
+    """label -> heading number ("2.3", "2") or "" for every heading target."""
+    out = {}
+    for path in PAGES:
+        lines = page_markdown(path).splitlines()
+        for i, line in enumerate(lines):
+            m = TARGET.match(line)
+            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
+            h = HEADING.match(nxt)
+            if m and h:
+                num = re.match(r"(\d+(?:\.\d+)*)\.?\s", h.group(2))
+                out[m.group(1)] = num.group(1) if num else ""
+    return out
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_every_heading_has_a_label(path):
+    lines = re.sub(r"```.*?```", "", page_markdown(path), flags=re.S).splitlines()
+    missing = []
+    for i, line in enumerate(lines):
+        if HEADING.match(line):
+            prev = next((x for x in reversed(lines[:i]) if x.strip()), "")
+            if not TARGET.match(prev):
+                missing.append(line)
+    assert not missing, f"{path.name}: headings without a (label)= target: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_is_named_and_captioned(path):
+    missing = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        html = "".join(
+            "".join(o.get("data", {}).get("text/html", "")) for o in cell.get("outputs", [])
+        )
+        if 'class="convlab-figure"' in html:
+            fig = cell["metadata"].get("mystnb", {}).get("figure", {})
+            if not (fig.get("name", "").startswith("fig-") and fig.get("caption")):
+                missing.append(i)
+    assert not missing, f"{path.name}: figure cells without mystnb.figure name/caption: {missing}"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_every_display_equation_is_labelled(path):
+    text = page_markdown(path)
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    unlabelled = [
+        m.group(0)[:60]
+        for m in re.finditer(r"\$\$.*?\$\$[ \t]*(\([A-Za-z0-9_:-]+\))?", text, flags=re.S)
+        if not m.group(1)
+    ]
+    assert not unlabelled, f"{path.name}: display equations without (eq-...): {unlabelled}"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_every_exercise_is_labelled(path):
+    text = page_markdown(path)
+    blocks = re.findall(r"```\{exercise\}[^\n]*\n(.*?)```", text, flags=re.S)
+    assert all(":label: ex-" in b for b in blocks), f"{path.name}: an exercise without :label:"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_no_typed_cross_reference(path):
+    prose = _prose(page_markdown(path))
+    lines = [
+        line
+        for line in prose.splitlines()
+        if not HEADING.match(line) and TYPED.search(REF_WITH_TEXT.sub("", line))
+    ]
+    assert not lines, (
+        f"{path.name}: cite with {{ref}}/{{numref}}/{{eq}}, not a typed number: {lines}"
+    )
+
+
+def test_a_number_in_a_link_is_the_number_of_its_target():
+    headings = _headings()
+    wrong = []
+    for path in PAGES:
+        for text, label in REF_WITH_TEXT.findall(page_markdown(path)):
+            m = TYPED.search(text)
+            if not m or label not in headings:
+                continue
+            num = re.search(r"\d+(?:\.\d+)*", text[m.start() :]).group(0)
+            if num != headings[label]:
+                wrong.append(f"{path.name}: '{text.strip()}' -> {label} ({headings[label]})")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_explorer_asks_a_question_with_its_answer_in_a_dropdown(path):
+    cells = json.loads(path.read_text())["cells"]
+    silent = []
+    for i, cell in enumerate(cells):
+        src = "".join(cell["source"])
+        if cell["cell_type"] != "code" or not re.search(r"^widgets\.\w+\(", src, re.M):
+            continue
+        after = []
+        for nxt in cells[i + 1 :]:
+            s = "".join(nxt["source"])
+            if nxt["cell_type"] == "markdown" and re.search(r"^#", s, re.M):
+                after.append(s.split("\n#")[0])
+                break
+            after.append(s)
+        if ":class: dropdown" not in "\n".join(after):
+            silent.append(src.splitlines()[0])
+    assert not silent, f"{path.name}: explorers without a question and dropdown answer: {silent}"
