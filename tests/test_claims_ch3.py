@@ -763,6 +763,11 @@ def test_convlab_conv2d_is_a_drop_in_nn_conv2d(padding_mode):
     > `convlab.nn.Conv2d` subclasses `nn.Conv2d`: the same constructor, parameters and
     > `state_dict`, with a forward that is unfold, `@` and `view`.
 
+    [sec-autopsy-stride]
+    > All eight fixed is `convlab.nn.Conv2d` ({ref}`sec-drop-in-conv2d`): it subclasses
+    > `nn.Conv2d` (initialisation, bias, tuples, `groups` and `padding_mode` come with
+    > it) and its forward is unfold with every parameter, one `@` and a `view`.
+
     For every padding_mode, kernel 1..5, stride 1..3, padding (ints and 'same'),
     dilation 1..2, groups and bias: the same constructor arguments build both, the
     state_dicts have the same keys and shapes, torch's weights load into convlab's,
@@ -808,3 +813,249 @@ def test_pytorchs_example_error_is_tiny_on_any_draw():
             out = F.fold(out_unf.transpose(1, 2), (11 - kh, 13 - kw), (1, 1))
             ref = F.conv2d(inp, w)
             assert (ref - out).abs().max() < tol * max(1.0, ref.abs().max())
+
+
+# ------------------------------------------------------- seed 001, line by line
+
+
+def test_deterministic_mode_fills_uninitialised_memory_with_nan():
+    """[sec-autopsy-stride]
+    > `torch.Tensor(*shape)` allocates memory and leaves it as it is: the weight holds
+    > whatever bytes that memory held before, and the test hides it by copying a weight
+    > in. PyTorch can make the bug visible: in deterministic mode it fills
+    > uninitialised floating-point memory with NaN.
+
+    torch.Tensor(*shape), torch.empty and a Parameter of torch.Tensor, for every
+    floating dtype and shapes up to 4-D, are all NaN under
+    use_deterministic_algorithms(True); the mode is restored afterwards.
+    """
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        for shape in itertools.product(range(1, 4), range(1, 4), (1, 3), (1, 5)):
+            assert torch.Tensor(*shape).isnan().all()
+            assert nn.Parameter(torch.Tensor(*shape)).isnan().all()
+            for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+                assert torch.empty(shape, dtype=dtype).isnan().all()
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def test_nn_conv2d_initialises_its_weight_with_kaiming_uniform_sqrt5():
+    """[sec-autopsy-stride]
+    > `nn.Conv2d` draws its weight in `reset_parameters` with
+    > `nn.init.kaiming_uniform_(weight, a=math.sqrt(5))`; from the same seed, the same
+    > call gives the same weight:
+
+    For channels, kernels up to 5 x 5, groups and seeds: the weight of a new nn.Conv2d
+    equals kaiming_uniform_(torch.empty(shape), a=sqrt(5)) drawn from the same seed
+    (and so does convlab.nn.Conv2d's, its subclass).
+    """
+    for seed, (ci, co, g), kh, kw in itertools.product(
+        range(3), ((3, 4, 1), (4, 6, 2), (8, 8, 8)), range(1, 6), (1, 3, 5)
+    ):
+        torch.manual_seed(seed)
+        ref = nn.Conv2d(ci, co, (kh, kw), groups=g)
+        torch.manual_seed(seed)
+        mine = convlab.nn.Conv2d(ci, co, (kh, kw), groups=g)
+        torch.manual_seed(seed)
+        w = nn.init.kaiming_uniform_(torch.empty(co, ci // g, kh, kw), a=math.sqrt(5))
+        assert torch.equal(w, ref.weight) and torch.equal(w, mine.weight)
+
+
+def test_a_1x1_input_with_padding_1_reads_only_the_centre_tap():
+    """[sec-autopsy-stride]
+    > The post's test cannot see the bug even with `stride=2`: a 1 x 1 input with
+    > `padding=1` has exactly one block whatever the stride
+
+    [sec-autopsy-stride]
+    > Its one block holds the pixel at the kernel's centre and 8 padding zeros, so the
+    > test reads only `weight[:, :, 1, 1]`. A module that reads the kernel upside down
+    > (rotated by 180 degrees, the textbook convolution instead of PyTorch's
+    > cross-correlation) passes it too, and fails on a larger input:
+
+    k=3, padding=1 on 1 x 1 inputs, stride 1..4: one block, whose column is zero except
+    at the centre row; the 180-degree-rotated kernel gives the same output; on every
+    larger input (2..16 per side, any stride) it does not.
+    """
+    w = torch.randn(4, 3, 3, 3, dtype=D)
+    tiny = torch.randn(2, 3, 1, 1, dtype=D)
+    for s in range(1, 5):
+        cols = F.unfold(tiny, 3, padding=1, stride=s)  # (2, 27, 1)
+        assert cols.shape[-1] == 1
+        centre = torch.zeros(3, 3, dtype=torch.bool)
+        centre[1, 1] = True
+        blocks = cols.view(2, 3, 9)  # (N, C, taps) of the one block
+        assert (blocks[:, :, ~centre.flatten()] == 0).all()
+        assert torch.equal(blocks[:, :, 4], tiny.view(2, 3))
+        torch.testing.assert_close(
+            F.conv2d(tiny, w.flip(2, 3), None, s, 1), F.conv2d(tiny, w, None, s, 1)
+        )
+    for H, W, s in itertools.product(range(1, 17), range(2, 17), range(1, 5)):
+        x = torch.randn(1, 3, H, W, dtype=D)
+        a, b = F.conv2d(x, w.flip(2, 3), None, s, 1), F.conv2d(x, w, None, s, 1)
+        assert not torch.allclose(a, b)
+
+
+def test_a_wrong_order_keeps_the_mean():
+    """[sec-autopsy-stride]
+    > A wrong answer with the right values in the wrong places, here the output channels
+    > in reverse order, has the same mean:
+
+    Any permutation of the output (channels reversed, rows rolled, values shuffled)
+    keeps its mean (to rounding) over many random outputs, while allclose sees it.
+    """
+    torch.manual_seed(0)
+    for C, H in itertools.product(range(2, 9), range(1, 17)):
+        y = torch.randn(3, C, H, 5, dtype=D)
+        for wrong in (y.flip(1), y.roll(1, dims=1), y.flatten()[torch.randperm(y.numel())]):
+            torch.testing.assert_close(wrong.mean(), y.mean())
+            assert not torch.allclose(wrong.view(y.shape), y)
+
+
+def test_the_seeds_transposed_rows_are_a_copy_and_the_product_is_not():
+    """[sec-autopsy-stride]
+    > With more than one image in the batch (and more than one row and one column in
+    > `cols`), `cols.transpose(1, 2).reshape(-1, ksize)` cannot be a view of `cols`
+    > (its rows would need two strides), so it copies the unfolded matrix,
+    > `C_in * kH * kW` values per output pixel. `weight.view(C_out, -1) @ cols`
+    > multiplies `cols` where it lies, with no copy:
+
+    Batches 1..3, rows and columns 1..16 (and 27 x 64): the seed's reshape is a view
+    exactly when N, K or L is 1, and otherwise a copy (another memory); the recorded
+    aten ops of `weight @ cols` hold no clone, copy or contiguous.
+    """
+    for N, K, L in itertools.product(range(1, 4), (1, 2, 9, 16, 27), (1, 2, 5, 16, 64)):
+        cols = torch.randn(N, K, L)
+        rows = cols.transpose(1, 2).reshape(-1, K)
+        copied = rows.data_ptr() != cols.data_ptr() or not rows._is_view()
+        assert copied == (N > 1 and K > 1 and L > 1), (N, K, L)
+        with record_aten_ops() as ops:
+            out = torch.randn(4, K) @ cols
+        assert out.shape == (N, 4, L)
+        assert not ops & {"clone", "copy_", "contiguous", "_to_copy"}, ops
+
+
+def test_the_seeds_constructor_refuses_a_tuple_kernel():
+    """[sec-autopsy-stride]
+    > `kernel_size * kernel_size` and `torch.Tensor(c_out, c_in, k, k)` need an int, so
+    > a `(3, 5)` kernel, which `nn.Conv2d` accepts, fails in the constructor
+
+    Every non-square tuple kernel up to 5: nn.Conv2d builds it; torch.Tensor with the
+    tuple in the shape raises TypeError, and so does the seed's ksize product (a tuple
+    times a tuple).
+    """
+    for kh, kw in itertools.product(range(1, 6), repeat=2):
+        k = (kh, kw)
+        assert nn.Conv2d(3, 4, k).weight.shape == (4, 3, kh, kw)
+        with pytest.raises(TypeError):
+            torch.Tensor(4, 3, k, k)
+        with pytest.raises(TypeError):
+            _ = 3 * k * k
+
+
+# ------------------------------------------------------- seed 002, line by line
+
+
+def test_a_double_weight_with_a_float_bias_is_refused_and_double_converts_all():
+    """[sec-autopsy-dilation]
+    > The post converts the input and `conv.weight.data` to float64 but leaves the bias
+    > in float32, and `conv(X)` refuses the mix:
+
+    [sec-autopsy-dilation]
+    > The fix: `conv.double()` converts every parameter of the module
+
+    Over kernels, strides, paddings and groups: conv(X) raises with a float64 input and
+    weight and a float32 bias; after conv.double() every parameter is float64 and the
+    output matches the float64 functional call.
+    """
+    for k, s, p, g in itertools.product(range(1, 6), range(1, 5), range(5), (1, 2)):
+        conv = nn.Conv2d(4, 6, k, stride=s, padding=p, groups=g)
+        X = torch.randn(2, 4, 9, 8).double()
+        conv.weight.data = conv.weight.data.double()
+        with pytest.raises(RuntimeError, match="bias type"):
+            conv(X)
+        conv = conv.double()
+        assert all(t.dtype == torch.float64 for t in conv.parameters())
+        torch.testing.assert_close(conv(X), F.conv2d(X, conv.weight, conv.bias, s, p, 1, g))
+
+
+def test_int_of_a_float_division_agrees_with_floor_division_for_every_valid_layer():
+    """[sec-autopsy-dilation]
+    > its `int(a / s + 1)` in place of `a // s + 1` is harmless (the two agree for every
+    > $a \\ge 0$, and a negative $a$ is a kernel larger than the padded input, which
+    > torch refuses), but `//` never goes through a float:
+
+    a = h + 2p - dil(k-1) - 1 from 0 to 100000 with stride 1..4 (the two agree), and
+    over sizes up to 16, kernels to 5, dilation and stride to 4, padding to 4: a < 0
+    exactly when torch refuses the layer.
+    """
+    for a, s in itertools.product(range(100_001), range(1, 5)):
+        assert int(a / s + 1) == a // s + 1
+    for h, k, s, p, d in itertools.product(
+        range(1, 17), range(1, 6), range(1, 5), range(5), range(1, 5)
+    ):
+        a = h + 2 * p - d * (k - 1) - 1
+        x, w = torch.zeros(1, 1, h), torch.zeros(1, 1, k)
+        if a < 0:
+            with pytest.raises(RuntimeError):
+                F.conv1d(x, w, None, s, p, d)
+        else:
+            assert F.conv1d(x, w, None, s, p, d).shape[-1] == a // s + 1
+
+
+def test_the_seeds_weight_view_has_one_groups_columns_and_the_product_fails():
+    """[sec-autopsy-dilation]
+    > `W.view(W.size(0), -1)` has `C_in / groups * K` columns, one group's rows of the
+    > unfolded matrix; with `groups > 1` the product with all `C_in * K` rows fails.
+
+    Channels up to 12, every groups dividing both counts, kernels up to 5: the column
+    count, and a RuntimeError from the product exactly when groups > 1.
+    """
+    for ci, co, k in itertools.product((2, 4, 6, 12), (2, 6, 12), range(1, 6)):
+        cols = F.unfold(torch.randn(2, ci, 7, 6), k)
+        for g in range(1, ci + 1):
+            if ci % g or co % g:
+                continue
+            conv = nn.Conv2d(ci, co, k, groups=g)
+            wmat = conv.weight.view(conv.weight.size(0), -1)
+            assert wmat.shape[1] == ci // g * k * k
+            if g == 1:
+                assert (wmat @ cols).shape == (2, co, cols.shape[-1])
+            else:
+                with pytest.raises(RuntimeError):
+                    wmat @ cols
+
+
+def test_seed_002_fixed_is_right_for_every_layer_and_its_bias_broadcasts():
+    """[sec-autopsy-dilation]
+    > its `+ conv.bias` is added to the `(N, L, C_out)` product, where it broadcasts
+    > over the last dimension, the output channels.
+
+    [sec-autopsy-dilation]
+    > What the post gets right: its `nn.Unfold` takes the convolution's own
+    > `kernel_size`, `dilation`, `padding` and `stride`
+
+    The post's expression `(unfold(X).transpose(1, 2).matmul(W.view(C_out, -1).t()) +
+    conv.bias).transpose(1, 2)` with the fixed size, in float64, over every sliding
+    parameter: equals conv(X); with its own size formula it is right exactly when the
+    formula gives torch's size (always for dilation 1).
+    """
+    for k, s, p, d in itertools.product(range(1, 6), range(1, 5), range(5), range(1, 5)):
+        conv = nn.Conv2d(3, 5, k, stride=s, padding=p, dilation=d).double()
+        X = torch.randn(2, 3, 11, 16, dtype=D)
+        if d * (k - 1) + 1 > 11 + 2 * p:
+            continue
+        unfold = nn.Unfold(conv.kernel_size, conv.dilation, conv.padding, conv.stride)
+        Wt = conv.weight
+        Y_ = unfold(X).transpose(1, 2).matmul(Wt.view(Wt.size(0), -1).t()) + conv.bias
+        Y_ = Y_.transpose(1, 2)
+        ref = conv(X)
+        torch.testing.assert_close(nn.Fold(ref.shape[2:], kernel_size=1)(Y_), ref)
+        h, w = (int((n + 2 * p - (k - 1) - 1) / s + 1) for n in (11, 16))
+        if (h, w) == tuple(ref.shape[2:]):
+            torch.testing.assert_close(nn.Fold((h, w), kernel_size=1)(Y_), ref)
+        else:
+            assert d > 1
+            with pytest.raises(RuntimeError):
+                nn.Fold((h, w), kernel_size=1)(Y_)
