@@ -358,6 +358,10 @@ def test_fold_with_kernel_size_1_equals_a_view_but_copies():
     > `out_cols.view(N, C_out, H_out, W_out)` value for value, but `fold` always copies
     > into new memory; the `view` is the same reshape without the copy:
 
+    [sec-autopsy-stride]
+    > The last line is a reshape ({ref}`sec-fold-k1`): its `kernel_size=1` and `stride=1`
+    > are not the convolution's, and its `dilation` changes nothing.
+
     [sec-matmul-summary]
     > `fold(..., kernel_size=1)` at the end of such code gives the values of a `view`,
     > but copies them: `.view(N, C_out, H_out, W_out)` does the same without the copy.
@@ -763,6 +767,13 @@ def test_convlab_conv2d_is_a_drop_in_nn_conv2d(padding_mode):
     > `convlab.nn.Conv2d` subclasses `nn.Conv2d`: the same constructor, parameters and
     > `state_dict`, with a forward that is unfold, `@` and `view`.
 
+    [ch-matmul]
+    > use `convlab.nn.Conv2d` in place of `nn.Conv2d`: the same constructor and
+    > `state_dict`, torch's weights load into it.
+
+    [sec-autopsy-stride]
+    > `nn.Conv2d` has one unless told `bias=False`
+
     [sec-autopsy-stride]
     > All eight fixed is `convlab.nn.Conv2d` ({ref}`sec-drop-in-conv2d`): it subclasses
     > `nn.Conv2d` (initialisation, bias, tuples, `groups` and `padding_mode` come with
@@ -774,6 +785,7 @@ def test_convlab_conv2d_is_a_drop_in_nn_conv2d(padding_mode):
     outputs agree, and the forward dispatches no convolution.
     """
     assert issubclass(convlab.nn.Conv2d, nn.Conv2d)
+    assert nn.Conv2d(2, 3, 3).bias is not None and nn.Conv2d(2, 3, 3, bias=False).bias is None
     for k, s, p, d, g, bias in itertools.product(
         range(1, 6), range(1, 4), (0, 2, "same"), (1, 2), (1, 2), (True, False)
     ):
@@ -1114,3 +1126,38 @@ def test_training_with_either_layer_gives_the_same_losses():
     for seed, k, d in itertools.product(range(3), (1, 3, 5), (1, 2)):
         a, b = train(nn.Conv2d, seed, k, d), train(convlab.nn.Conv2d, seed, k, d)
         torch.testing.assert_close(a, b, rtol=1e-9, atol=0)
+
+
+def test_the_matmul_explorers_answers_hold_over_its_grid():
+    """[sec-unfold-multiply-view]
+    > `weight.view(C_out, -1)` gains a row (the `b..` weights of channel 1); `unfold(x)`
+    > stays the same, because the blocks do not depend on the output channels. Every
+    > column is now read by two rows, so the step count doubles.
+
+    [sec-unfold-multiply-view]
+    > The block grid goes from 3 x 3 to 2 x 2, so `unfold(x)` goes from 9 columns to 4.
+
+    Every scene of the matmul explorer's grid (and of its live ranges): going from 1 to
+    2 output channels adds one weight row, leaves the `cols` panel and its tables
+    as they were, and doubles the frames; the stride answer on its own case.
+    """
+    from convlab import scenes, widgets
+
+    grid = widgets.MatmulView.grid
+    keys = [k for k in grid if k != "out_channels"]
+    for values in itertools.product(*(grid[k] for k in keys)):
+        kw = dict(zip(keys, values))
+        try:
+            one = scenes.matmul(**kw, out_channels=1)
+        except ValueError:
+            continue
+        two = scenes.matmul(**kw, out_channels=2)
+        panels = {p["name"]: p for p in one["panels"]}, {p["name"]: p for p in two["panels"]}
+        assert panels[1]["w"]["rows"] == panels[0]["w"]["rows"] + 1
+        assert panels[1]["cols"] == panels[0]["cols"]
+        assert two["frames"] == 2 * one["frames"]
+        assert two["facts"]["rowLength"] == one["facts"]["rowLength"]
+    s1 = scenes.matmul(4, 2, stride=1, out_channels=2)
+    s2 = scenes.matmul(4, 2, stride=2, out_channels=2)
+    assert (s1["facts"]["L"], s2["facts"]["L"]) == (9, 4)
+    assert s1["facts"]["rowLength"] == s2["facts"]["rowLength"] == 4
