@@ -233,6 +233,10 @@ def test_groups_are_contiguous_row_blocks_and_one_batched_product(c):
     > again), so the `g` products are one batched multiplication:
 
     [sec-groups]
+    > Its row of `weight.view(C_out, -1)` has `C_in / g * K` weights, and it meets only
+    > the rows of its group in the column of `unfold(x)`
+
+    [sec-groups]
     > `C_in / groups * K` weights: 4, then 2, then 1 (with `K = 1`), and it meets exactly
     > as many rows of `unfold(x)`, the rows of its own group.
 
@@ -1161,3 +1165,25 @@ def test_the_matmul_explorers_answers_hold_over_its_grid():
     s2 = scenes.matmul(4, 2, stride=2, out_channels=2)
     assert (s1["facts"]["L"], s2["facts"]["L"]) == (9, 4)
     assert s1["facts"]["rowLength"] == s2["facts"]["rowLength"] == 4
+
+
+def test_the_groups_explorer_numbers_pixels_as_x_flatten():
+    """[sec-groups]
+    > Pixels are numbered as in `x.flatten()`, so channel 1 starts after the `H * W`
+    > pixels of channel 0.
+
+    Every scene of the groups explorer's grid, at input sizes 2..4: input panel c
+    holds the ids c*H*W .. (c+1)*H*W - 1, row by row, as x[0].flatten() would.
+    """
+    from convlab import scenes, widgets
+
+    grid = widgets.GroupsView.grid
+    for ci, co, g, k, n in itertools.product(
+        grid["in_channels"], grid["out_channels"], grid["groups"], grid["kernel_size"], (2, 3, 4)
+    ):
+        if ci % g or co % g or k > n:
+            continue
+        scene = scenes.matmul(n, k, out_channels=co, in_channels=ci, groups=g)
+        inputs = [p for p in scene["panels"] if p["name"].startswith("x")]
+        ids = torch.arange(ci * n * n).view(ci, n, n)
+        assert [p["ids"] for p in inputs] == [ids[c].flatten().tolist() for c in range(ci)]
