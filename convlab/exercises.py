@@ -845,7 +845,10 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
     the shape of ``F.conv2d``'s output (``(N, C_out, H_out, W_out)``), and that it raises
     ``ValueError`` when torch refuses the shapes (channels that do not match ``groups``).
     The first illegal case follows the simple ones; then every fifth case is
-    illegal. An answer that runs a convolution fails. Chapter 3.
+    illegal, in turn: ``C_in`` not divisible by ``groups``; only ``C_out`` not
+    divisible (``C_in`` is); both divisible but ``weight_shape[1] * groups != C_in``.
+    So an answer that checks ``C_in`` alone fails. An answer that runs a convolution
+    fails. Chapter 3.
     """
     rng = random.Random(seed)
     knobs = ("stride", "padding", "dilation", "groups")
@@ -856,14 +859,16 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
     report = CheckReport("output_shape", len(built))
     for case, c in enumerate(built):
         illegal = case >= simple and (case - simple) % 5 == 0
+        kind = ("C_in", "C_out", "weight")[(case - simple) // 5 % 3] if illegal else ""
         g = c["groups"]
         if illegal and g == 1:
             g = rng.choice([2, 3])
-        C_in = g * (1 if case == 0 else rng.randint(1, 3)) + (1 if illegal else 0)
-        C_out = g * (1 if case == 0 else rng.randint(1, 3))
+        C_in = g * (1 if case == 0 else rng.randint(1, 3)) + (kind == "C_in")
+        C_out = g * (1 if case == 0 else rng.randint(1, 3)) + (kind == "C_out")
+        per_group = max(C_in // g, 1) + (kind == "weight")
         args = dict(
             x_shape=(1 if case == 0 else rng.randint(1, 4), C_in, *c["input_size"]),
-            weight_shape=(C_out, max(C_in // g, 1), *c["kernel_size"]),
+            weight_shape=(C_out, per_group, *c["kernel_size"]),
             stride=c["stride"],
             padding=c["padding"],
             dilation=c["dilation"],
@@ -883,8 +888,14 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
             )
         except RuntimeError:
             expected = ValueError
-        about = _describe(args) + (
-            f"; C_in={C_in}, which groups={g} cannot split" if illegal else ""
+        about = (
+            _describe(args)
+            + {
+                "": "",
+                "C_in": f"; C_in={C_in}, which groups={g} cannot split",
+                "C_out": f"; C_out={C_out}, which groups={g} cannot split (C_in={C_in} can)",
+                "weight": f"; weight_shape[1]={per_group}, but C_in / groups = {C_in // g}",
+            }[kind]
         )
         where = _where(report, args, _fmt(args), about)
 

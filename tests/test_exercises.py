@@ -591,6 +591,29 @@ def test_output_shape_checker():
     assert not cheat and "it calls a torch convolution" in _text(cheat)
     assert _text(ex.check_output_shape(_stub)).startswith("NOT YET")
 
+    def checks_c_in_only(x_shape, weight_shape, stride, padding, dilation, groups):
+        if x_shape[1] % groups:
+            raise ValueError("C_in is not divisible by groups")
+        return never_raises(x_shape, weight_shape, stride, padding, dilation, groups)
+
+    def checks_divisibility_only(x_shape, weight_shape, stride, padding, dilation, groups):
+        if weight_shape[0] % groups:
+            raise ValueError("C_out is not divisible by groups")
+        return checks_c_in_only(x_shape, weight_shape, stride, padding, dilation, groups)
+
+    text = _failed_on(
+        ex.check_output_shape(checks_c_in_only),
+        16,
+        r".*?C_out=\d+, which groups=\d cannot split \(C_in=\d+ can\)",
+    )
+    assert "expected a ValueError" in text
+    text = _failed_on(
+        ex.check_output_shape(checks_divisibility_only),
+        21,
+        r".*?weight_shape\[1\]=\d+, but C_in / groups = \d+",
+    )
+    assert "expected a ValueError" in text
+
 
 # ---------------------------------------------------------------------------
 # chapter 4
