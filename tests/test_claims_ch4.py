@@ -370,7 +370,10 @@ def test_gather_pads_dil_k_minus_1_minus_p_and_output_padding_at_the_bottom_righ
     [sec-gather-padding]
     > The same $q$ zeros at
     > the end let the last window end on the last pixel's last tap, and `output_padding` adds
-    > its rows after them, at the bottom/right only. Where $p > \\mathrm{dil}(k-1)$, $q$ is
+    > its rows after them, at the bottom/right only.
+
+    [sec-gather-padding]
+    > Where $p > \\mathrm{dil}(k-1)$, $q$ is
     > negative and the input is cropped instead
 
     [sec-gather]
