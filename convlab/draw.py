@@ -1100,14 +1100,16 @@ def scatter_picture(x, weight, stride=2) -> Picture:
             ),
             _Panel(counts.astype(str), title="stamps added\nat each pixel"),
         ]
-        rows = [top, stamp_panels, bottom]
+        # the stamps laid out like the input pixels that make them
+        rows = [top, *[stamp_panels[r * W : (r + 1) * W] for r in range(H)], bottom]
         fig, axes = _arrange(
             rows,
-            header=f"conv_transpose2d as a scatter: stride {scenes.pair_text(s)}, "
+            header=f"conv_transpose2d as a scatter:\nstride {scenes.pair_text(s)}, "
             f"{H * W} stamps of {kh}x{kw}",
-            footer=f"each stamp lands {scenes.pair_text(s)} pixels after the last one: "
-            "tinted, outlined cells\nwhere stamps overlap their values add; "
-            "y and the counts share one shading scale (more stamps: darker)",
+            footer=f"each stamp lands {scenes.pair_text(s)} pixels after the previous one:\n"
+            "its cells are tinted and outlined\n"
+            "where stamps overlap, their values add\n"
+            "y and the counts share one shading scale\n(more stamps: darker)",
         )
         n_top = len(top)
         for ax, (_, _, _, cells) in zip(axes[n_top : n_top + len(stamps)], stamps):
@@ -1226,13 +1228,14 @@ def gather_1d_picture(
             pn.width = left + pn.grid_w
         fig, axes = _arrange(
             [[pn] for pn in panels],
-            header=f"conv_transpose1d as a gather: k={k}, stride={s}, padding={p}, "
-            f"dilation={d}, output_padding={op}",
-            footer=f"u: x with stride - 1 = {s - 1} zero(s) between pixels (plain 0)\n"
-            f"hatched, dashed border, 0: padding, q = dil(k-1) - p = {q} per side"
-            + (f", and output_padding = {op} more at the end" if op else "")
+            header=f"conv_transpose1d as a gather: k={k}, stride={s},\n"
+            f"padding={p}, dilation={d}, output_padding={op}",
+            footer=f"u: x with stride - 1 = {s - 1} zero(s) between pixels\n"
+            "hatched, dashed border, 0: padding,\n"
+            f"  q = dil(k-1) - p = {q} per side"
+            + (f", and output_padding = {op} at the end" if op else "")
             + "\nwi: the rotated kernel's tap over the cell it multiplies\n"
-            f"orange, thick outline: what y0 reads; blue, thick outline: what y{last} reads",
+            f"orange, thick outline: what y0 reads\nblue, thick outline: what y{last} reads",
         )
         ax_pad, ax_w0, ax_wl, ax_y = axes[2], axes[3], axes[4], axes[5]
         pads = {(0, j) for j, c in enumerate(cells) if c == "pad"}
