@@ -4,6 +4,7 @@ Format of the docstrings: ``tests/claims_index.py``.
 """
 
 import itertools
+import re
 import warnings
 
 import pytest
@@ -151,6 +152,14 @@ def test_scatter_stamps_every_tap_at_rs_plus_i_dil_minus_p():
     > With every parameter, input pixel $r$ of one dimension stamps tap $i$ at output
     > $o = rs + i\\,\\mathrm{dil} - p$
 
+    [sec-scatter]
+    > and the stamps' parts that land outside the output
+    > ($o < 0$ or $o \\ge \\mathrm{out}$) are cropped.
+
+    [ch-transposed]
+    > every input pixel stamps a scaled copy of the kernel into the output,
+    > and overlapping stamps add
+
     A literal 1-D scatter (one stamp per pixel and tap, added at o = r*s + i*dil - p, kept
     where 0 <= o < out) against conv_transpose1d over every size, kernel, stride, padding,
     dilation and output_padding of the grid; and without padding, dilation and
@@ -176,6 +185,11 @@ def test_transpose_of_the_conv_matrix_is_the_transposed_convolution():
     > Its transpose maps 2 x 2 back to 5 x 5, and it is exactly the scatter above: the name
     > "transposed convolution" is literal.
 
+    [sec-matrix-view]
+    > Row $j$ of $C^\\top$ is column $j$
+    > of $C$: the taps with which the transposed convolution's input pixels reach its output
+    > pixel $j$, that is, the stamps that land on $j$.
+
     For every image size (up to 7, the matrix is built from basis images), kernel,
     stride, padding and dilation where the convolution has an output: C^T vec(y) equals
     conv_transpose2d(y) with the output_padding that restores the image size.
@@ -194,6 +208,11 @@ def test_transpose_of_the_conv_matrix_is_the_transposed_convolution():
         a = (n + 2 * p - d * (k - 1) - 1) % s
         ref = F.conv_transpose2d(y[None, None], w[None, None], None, s, p, a, 1, d)[0, 0]
         assert torch.allclose((Cm.T @ y.flatten()).view(n, n), ref), (n, k, s, p, d)
+        for o in range(m * m):  # column o of C^T: the stamp of input pixel o
+            e = torch.zeros(m * m, dtype=torch.float64)
+            e[o] = 1
+            stamp = F.conv_transpose2d(e.view(1, 1, m, m), w[None, None], None, s, p, a, 1, d)
+            assert torch.equal(Cm.T[:, o], stamp.flatten())
 
 
 def test_col2im_is_a_product_and_a_fold_to_the_canvas_then_crop_and_pad():
@@ -204,6 +223,10 @@ def test_col2im_is_a_product_and_a_fold_to_the_canvas_then_crop_and_pad():
     [sec-col2im]
     > the transposed convolution adds `output_padding` rows and columns at the
     > **bottom/right** only, so the output size is
+
+    [sec-col2im]
+    > that is `cols = weight.view(C_in, -1).T @ x`. Then `fold` adds the columns onto the
+    > output at `stride` steps.
 
     [sec-col2im]
     > No multiplication touches a zero.
@@ -270,6 +293,15 @@ def test_one_fold_with_the_convolutions_parameters_is_the_transposed_convolution
     > **one `fold` with the convolution's own `kernel_size`, `dilation`,
     > `padding` and `stride`**, and `output_size` the transposed convolution's output size
     > {eq}`eq-tconv-out`. For `output_padding` $a < s$:
+
+    [sec-one-fold]
+    > Block $l$ starts at $ls - p$, where pixel $l$'s stamp lands; `fold` adds
+    > the stamps on the padded canvas and crops `padding`, which is the transposed
+    > convolution's `padding`.
+
+    [ch-transposed]
+    > **col2im**: a matrix product, then one `fold` with the convolution's own parameters,
+    > which is the scatter in two steps
 
     [sec-one-fold]
     > With groups, the product is taken group by group (each group's `C_in / g` input channels
@@ -615,3 +647,43 @@ def test_the_added_rows_are_canvas_rows_while_output_padding_is_at_most_padding(
             else:
                 assert (y[o] == 0).all(), (n, k, s, p, d, a, o)
     assert real > 100
+
+
+def test_the_gather_multiplies_mostly_zeros_once_the_stride_is_two():
+    """[ch-transposed]
+    > with a `stride` of 2 or more and no
+    > `padding`, most of its multiply-adds read a zero.
+
+    Over the grid with stride >= 2, padding 0 and at least 2 input pixels per dimension:
+    unfold the mask of the real pixels of the gather's padded input (section 4.4) with
+    the kernel and dilation: fewer than half of the multiply-adds read a real pixel. (With
+    padding it can fail: k=2, dilation=2=stride, padding=2 on 2 x 2 reads no zero at all.)
+    """
+    for n, k, s, p, d, op in _grid():
+        if s < 2 or n < 2 or p > 0:
+            continue
+        q = d * (k - 1) - p
+        mask = F.pad(_insert_zeros(torch.ones(1, 1, n, n), s), (q, q + op, q, q + op))
+        taps = F.unfold(mask, k, dilation=d)
+        assert taps.mean() < 0.5, (n, k, s, p, d, op)
+
+
+def test_the_title_counts_the_ways_the_chapter_lists():
+    """[ch-transposed]
+    > This chapter computes it
+    > four ways and calls them by these names throughout:
+
+    The title's number word equals the number of ways listed in the introduction (the
+    old title said "three ways" over four), and each way's name appears in its section's
+    heading or first lines.
+    """
+    from claims_index import sections
+
+    _, intro = sections()["ch-transposed"]
+    words = {"three": 3, "four": 4, "five": 5}
+    title = re.search(r"^# 4\. Transposed convolution, (\w+) ways", intro, re.M)
+    listed = re.findall(r"^\d\. \*\*(\w+)\*\*", intro, re.M)
+    assert title and words[title.group(1)] == len(listed) == 4
+    for name, label in zip(listed, ("sec-scatter", "sec-matrix-view", "sec-col2im", "sec-gather")):
+        head = sections()[label][1].lstrip().splitlines()[0].lower()
+        assert name in head, (name, head)
