@@ -308,6 +308,10 @@ def test_one_fold_with_the_convolutions_parameters_is_the_transposed_convolution
     > with its own `C_out / g` outputs) and the columns stacked; the `fold` stays one.
 
     [sec-one-fold]
+    > they are the parameters of
+    > the same convolution, and `fold` with them is that convolution's transpose.
+
+    [sec-one-fold]
     > The input needs no unrolling: `img.view(N, C_in, H * W)` already is the matrix that the
     > unrolled, transposed kernel multiplies.
 
@@ -551,8 +555,8 @@ def test_the_restoring_output_padding_is_the_remainder_and_the_only_one():
     > So `tconv(conv(x)).shape == x.shape` holds only with the right `output_padding`.
 
     [sec-output-padding]
-    > Since $a$ is a remainder modulo $s$, the restoring `output_padding` is always below
-    > `stride`
+    > Since $a$ in {eq}`eq-output-padding` is a remainder modulo $s$, the restoring
+    > `output_padding` is always below `stride`
 
     For every size, kernel, stride, padding and dilation where the convolution runs: the
     transposed convolution returns the input size with output_padding
@@ -687,3 +691,19 @@ def test_the_title_counts_the_ways_the_chapter_lists():
     for name, label in zip(listed, ("sec-scatter", "sec-matrix-view", "sec-col2im", "sec-gather")):
         head = sections()[label][1].lstrip().splitlines()[0].lower()
         assert name in head, (name, head)
+
+
+def test_a_transposed_convolutions_weight_is_c_in_by_c_out_over_groups():
+    """[sec-col2im]
+    > The weight of a transposed
+    > convolution is laid out `(C_in, C_out / groups, kH, kW)`
+
+    nn.ConvTranspose2d for channel counts divisible by 1 to 4 groups and non-square
+    kernels: its weight has that shape, and F.conv_transpose2d accepts it.
+    """
+    import torch.nn as nn
+
+    for g, ci, co, kh, kw in itertools.product((1, 2, 3, 4), (1, 2), (1, 3), (1, 3), (2, 5)):
+        m = nn.ConvTranspose2d(g * ci, g * co, (kh, kw), groups=g)
+        assert m.weight.shape == (g * ci, co, kh, kw)
+        F.conv_transpose2d(torch.zeros(1, g * ci, 3, 3), m.weight, groups=g)
