@@ -529,7 +529,8 @@ def test_channels_swap_within_each_group_and_a_global_reshape_is_wrong():
     > so in and out channels must be swapped **within each group**
 
     [sec-trap-groups]
-    > forcing the shape with a `reshape` runs, and is wrong
+    > forcing the shape with a `reshape` runs, and is wrong (it is right only when each group
+    > has a single input or a single output channel, where the swap moves nothing)
 
     Groups 1 to 4 with several channel counts, strides and kernels: the per-group swap
     agrees with conv_transpose2d; for groups > 1 a global transpose has a shape conv2d
