@@ -708,3 +708,37 @@ def test_a_transposed_convolutions_weight_is_c_in_by_c_out_over_groups():
         m = nn.ConvTranspose2d(g * ci, g * co, (kh, kw), groups=g)
         assert m.weight.shape == (g * ci, co, kh, kw)
         F.conv_transpose2d(torch.zeros(1, g * ci, 3, 3), m.weight, groups=g)
+
+
+def test_convlab_fold_and_rot90_methods_agree_with_torch_for_every_parameter():
+    """[sec-col2im]
+    > `convlab.conv_transpose2d(..., method="fold")` is this, with every parameter and groups.
+
+    [sec-trap-groups]
+    > `convlab.conv_transpose2d(..., method="rot90")` is this gather with every parameter, and
+    > agrees with torch and with the `fold` method
+
+    [sec-trap-groups]
+    > A convolution wants
+    > `(C_out, C_in/g, k, k)`
+
+    Both methods against torch over sizes, kernels (non-square), strides, paddings,
+    dilations, every accepted output_padding and 1 to 3 groups (float64); and
+    nn.Conv2d's weight has the convolution's layout.
+    """
+    import torch.nn as nn
+
+    import convlab
+
+    grid = itertools.product((1, 3, 6), ((1, 2), (3, 3), (5, 2)), (1, 2, 4), (0, 1, 4), (1, 3))
+    for n, (kh, kw), s, p, d in grid:
+        for op, g in itertools.product(range(max(s, d)), (1, 3)):
+            if min(_tconv_out(n, kh, s, p, d, op), _tconv_out(n, kw, s, p, d, op)) < 1:
+                continue
+            x, w = _rand(2, 2 * g, n, n, seed=n), _rand(2 * g, 2, kh, kw, seed=kh + g)
+            ref = F.conv_transpose2d(x, w, None, s, p, op, g, d)
+            for method in ("fold", "rot90"):
+                mine = convlab.conv_transpose2d(x, w, None, s, p, op, g, d, method=method)
+                assert torch.allclose(mine, ref), (n, kh, kw, s, p, d, op, g, method)
+    for g in (1, 2, 3):
+        assert nn.Conv2d(2 * g, 4 * g, (3, 2), groups=g).weight.shape == (4 * g, 2, 3, 2)
