@@ -52,6 +52,10 @@ __all__ = [
     "sliding_blocks_picture",
     "divisor_picture",
     "conv_matrix_picture",
+    "conv_matrix_pair_picture",
+    "scatter_picture",
+    "gather_1d_picture",
+    "gather_1d_reads",
     "tap_label",
 ]
 
@@ -896,6 +900,20 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
     return Picture(svg_markup(fig), alt)
 
 
+def _tap_matrix(input_size, kernel_size, stride, padding, dilation):
+    """``(size, k, Cm, labels)``: the convolution matrix of a kernel whose taps are
+    numbered 1, 2, ... (``Cm``, ints) and, per entry, the tap's name (``""`` for 0)."""
+    size = shapes._spatial(input_size, 2, "input_size")
+    k = shapes._as_tuple(kernel_size, 2, "kernel_size", minimum=1)
+    numbered = torch.arange(1, k[0] * k[1] + 1, dtype=torch.float64).view(*k)
+    Cm = ops.conv_matrix(size, numbered, stride, padding, dilation).long().numpy()
+    labels = np.full(Cm.shape, "", dtype=object)
+    for (r, c), v in np.ndenumerate(Cm):
+        if v:
+            labels[r, c] = tap_label(*divmod(int(v) - 1, k[1]))
+    return size, k, Cm, labels
+
+
 def conv_matrix_picture(
     input_size, kernel_size, stride=1, padding=0, dilation=1, *, dpi=88
 ) -> Picture:
@@ -909,15 +927,8 @@ def conv_matrix_picture(
     hand. Chapter 3 (and its transpose in chapter 4). ``dpi`` is ignored (the
     picture is SVG).
     """
-    size = shapes._spatial(input_size, 2, "input_size")
-    k = shapes._as_tuple(kernel_size, 2, "kernel_size", minimum=1)
-    numbered = torch.arange(1, k[0] * k[1] + 1, dtype=torch.float64).view(*k)
-    Cm = ops.conv_matrix(size, numbered, stride, padding, dilation).long().numpy()
+    size, k, Cm, labels = _tap_matrix(input_size, kernel_size, stride, padding, dilation)
     rows, cols = Cm.shape
-    labels = np.full(Cm.shape, "", dtype=object)
-    for (r, c), v in np.ndenumerate(Cm):
-        if v:
-            labels[r, c] = tap_label(*divmod(int(v) - 1, k[1]))
     row_labels = [str(r) for r in range(rows)]
     with matplotlib.rc_context(_STYLE):
         widest = max([_text_width(t, LABEL_PT) for t in labels.ravel() if t] or [0])
@@ -951,5 +962,299 @@ def conv_matrix_picture(
             " ".join(f"{labels[r, c]}@{c}" for c in range(cols) if labels[r, c])
             for r in range(rows)
         )
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def conv_matrix_pair_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Picture:
+    """A convolution's matrix ``C`` and its transpose ``C^T`` side by side (chapter 4).
+
+    ``C`` (``H_out*W_out`` x ``H*W``) maps the image to the convolution's output,
+    ``conv2d(x, w).flatten() == C @ x.flatten()``; ``C^T`` maps an output-sized
+    image back to ``H*W`` pixels and is the transposed convolution,
+    ``conv_transpose2d(y, w, ...).flatten() == C.T @ y.flatten()`` (with the
+    ``output_padding`` that restores ``input_size``). Each entry names the tap that
+    multiplies (``w00`` ...), tinted; blank where the block misses the pixel. Row
+    ``j`` of ``C^T`` lists the taps with which input ``o`` of the transposed
+    convolution reaches output pixel ``j``: the stamps of the scatter.
+    """
+    size, k, Cm, labels = _tap_matrix(input_size, kernel_size, stride, padding, dilation)
+    rows, cols = Cm.shape
+    with matplotlib.rc_context(_STYLE):
+        widest = max([_text_width(t, LABEL_PT) for t in labels.ravel() if t] or [0])
+        cell = math.ceil(widest) + 6
+        left = SMALL_PT * 1.5
+        panels = []
+        for mat, title in (
+            (labels, f"C: conv2d\n{rows} outputs x {cols} inputs"),
+            (labels.T, f"C^T: conv_transpose2d\n{cols} outputs x {rows} inputs"),
+        ):
+            n_rows, n_cols = mat.shape
+            panel = _Panel(
+                mat,
+                cell=cell,
+                title=title,
+                row_labels=[str(r) for r in range(n_rows)],
+                col_labels=[str(c) for c in range(n_cols)],
+            )
+            panel.left += left  # room for the rows' axis label
+            panel.width = max(panel.width + left, panel.left + panel.grid_w)
+            panel.grid_x += left
+            panels.append(panel)
+        fig, axes = _arrange(
+            [panels],
+            header=f"conv2d and conv_transpose2d as matrices ({size[0]}x{size[1]} image, "
+            f"k={k[0]}x{k[1]})",
+            footer="row: an output pixel, column: an input pixel (numbered row by row)\n"
+            "entry: the kernel tap that multiplies them; blank: 0\n"
+            "C^T is C flipped over its diagonal: row j of C^T is column j of C",
+        )
+        for ax, mat, name in zip(axes, (labels, labels.T), ("conv", "transposed")):
+            ax.set_ylabel(f"{name} output", fontsize=SMALL_PT, labelpad=4)
+            ax.set_xlabel(f"{name} input", fontsize=SMALL_PT, labelpad=4)
+            _mark(
+                ax, [(r, c) for (r, c), v in np.ndenumerate(mat) if v], TINT["block"], outline=False
+            )
+    nonzero = int((Cm != 0).sum())
+    alt = (
+        f"Two matrices for a {k[0]}x{k[1]} kernel on a {size[0]}x{size[1]} image: "
+        f"C, {rows} x {cols}, the convolution (output pixel by input pixel), and its transpose "
+        f"C^T, {cols} x {rows}, the transposed convolution; {nonzero} entries of each are "
+        "kernel taps. Rows of C^T (transposed-convolution output j: the taps that reach it "
+        "from each input o): "
+        + " / ".join(
+            f"{j}: "
+            + (" ".join(f"{labels[o, j]}@{o}" for o in range(rows) if labels[o, j]) or "none")
+            for j in range(cols)
+        )
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def _value_text(v) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() else f"{v:g}"
+
+
+def scatter_picture(x, weight, stride=2) -> Picture:
+    """The scatter of a transposed convolution, stamp by stamp (chapter 4).
+
+    ``x`` (``H x W``, at most 4 pixels) and ``weight`` (``kH x kW``) are 2-D
+    tensors; padding 0, dilation 1. Input pixel ``(r, c)`` adds the stamp
+    ``x[r, c] * weight`` into the output at rows ``r*stride .. r*stride+kH-1`` and
+    columns ``c*stride .. c*stride+kW-1``; the output, ``((H-1)s + kH) x ((W-1)s
+    + kW)``, is the sum of the stamps, ``conv_transpose2d(x, weight, stride)``.
+    One panel per stamp (its cells tinted and outlined, with their values), then
+    the sum and the number of stamps that add at each pixel, on one shading scale.
+    """
+    if not isinstance(x, torch.Tensor) or not isinstance(weight, torch.Tensor):
+        raise TypeError("scatter_picture(x, weight) takes two tensors")
+    if x.dim() != 2 or weight.dim() != 2:
+        raise ValueError(
+            f"x and weight must be 2-D (H, W) and (kH, kW), got shapes {tuple(x.shape)} "
+            f"and {tuple(weight.shape)}"
+        )
+    H, W = x.shape
+    if H * W > 4:
+        raise ValueError(f"x has {H * W} pixels; scatter_picture draws one stamp each, at most 4")
+    kh, kw = weight.shape
+    s = shapes._as_tuple(stride, 2, "stride", minimum=1)
+    y = ops.conv_transpose2d(x[None, None].double(), weight[None, None].double(), stride=s)[0, 0]
+    counts = ops.conv_transpose2d(
+        torch.ones(1, 1, H, W, dtype=torch.float64),
+        torch.ones(1, 1, kh, kw, dtype=torch.float64),
+        stride=s,
+    )[0, 0]
+    Ho, Wo = y.shape
+    counts = counts.long().numpy()
+    vmax = int(counts.max())
+    stamps = []
+    for r in range(H):
+        for c in range(W):
+            labels = np.full((Ho, Wo), "", dtype=object)
+            cells = []
+            for i in range(kh):
+                for j in range(kw):
+                    o = (r * s[0] + i, c * s[1] + j)
+                    labels[o] = _value_text(x[r, c] * weight[i, j])
+                    cells.append(o)
+            stamps.append((r, c, labels, cells))
+    with matplotlib.rc_context(_STYLE):
+        top = [
+            _Panel(
+                np.array([[_value_text(v) for v in row] for row in x], dtype=object),
+                title=f"input x: {H}x{W}",
+            ),
+            _Panel(
+                np.array([[_value_text(v) for v in row] for row in weight], dtype=object),
+                title=f"kernel w: {kh}x{kw}",
+            ),
+        ]
+        stamp_panels = [
+            _Panel(labels, title=f"stamp of x[{r},{c}] = {_value_text(x[r, c])}\nx[{r},{c}] * w")
+            for r, c, labels, _ in stamps
+        ]
+        bottom = [
+            _Panel(
+                np.vectorize(_value_text, otypes=[object])(y.numpy()), title="y = sum of the stamps"
+            ),
+            _Panel(counts.astype(str), title="stamps added\nat each pixel"),
+        ]
+        # the stamps laid out like the input pixels that make them
+        rows = [top, *[stamp_panels[r * W : (r + 1) * W] for r in range(H)], bottom]
+        fig, axes = _arrange(
+            rows,
+            header=f"conv_transpose2d as a scatter:\nstride {scenes.pair_text(s)}, "
+            f"{H * W} stamps of {kh}x{kw}",
+            footer=f"each stamp lands {scenes.pair_text(s)} pixels after the previous one:\n"
+            "its cells are tinted and outlined\n"
+            "where stamps overlap, their values add\n"
+            "y and the counts share one shading scale\n(more stamps: darker)",
+        )
+        n_top = len(top)
+        for ax, (_, _, _, cells) in zip(axes[n_top : n_top + len(stamps)], stamps):
+            _mark(ax, cells, TINT["block"])
+        for ax in axes[n_top + len(stamps) :]:
+            _shade_counts(ax, counts, vmax)
+    overlap = [(int(a), int(b)) for a, b in zip(*np.nonzero(counts > 1))]
+    alt = (
+        f"A transposed convolution as a scatter: a {H}x{W} input "
+        + ", ".join(_value_text(v) for v in x.flatten())
+        + f" and a {kh}x{kw} kernel "
+        + ", ".join(_value_text(v) for v in weight.flatten())
+        + f", stride {scenes.pair_text(s)}. Each input pixel adds a copy of the kernel scaled "
+        f"by its value into a {Ho}x{Wo} output, {scenes.pair_text(s)} pixels apart. "
+        f"{len(overlap)} output pixels receive more than one stamp (up to {vmax}). "
+        "The sum, row by row: " + " / ".join(" ".join(_value_text(v) for v in row) for row in y)
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def gather_1d_reads(input_size, kernel_size, stride=1, padding=0, dilation=1, output_padding=0):
+    """For each output ``o`` of a 1-D transposed convolution, the ``(tap, pixel)`` pairs it sums.
+
+    The gather reads ``u_pad[o + a*dilation]`` with tap ``k-1-a``, where ``u_pad`` is
+    the input with ``stride - 1`` zeros between pixels, ``q = dilation*(k-1) -
+    padding`` zeros in front and ``q + output_padding`` behind (chapter 4,
+    :func:`gather_1d_picture`): returns ``(cells, reads)`` with ``cells`` the
+    labels of ``u_pad`` (``"x3"`` a pixel, ``"0"`` an inserted zero, ``"pad"`` a
+    padding zero) and ``reads[o]`` the list of ``(tap, pixel)`` with a real pixel.
+    """
+    n = shapes._as_int(input_size, "input_size")
+    k = shapes._as_int(kernel_size, "kernel_size")
+    s = shapes._as_int(stride, "stride")
+    p = shapes._as_int(padding, "padding")
+    d = shapes._as_int(dilation, "dilation")
+    op = shapes._as_int(output_padding, "output_padding")
+    if min(n, k, s, d) < 1 or min(p, op) < 0:
+        raise ValueError(
+            "input_size, kernel_size, stride and dilation must be >= 1, "
+            "padding and output_padding >= 0"
+        )
+    q = d * (k - 1) - p
+    if q < 0:
+        raise ValueError(
+            f"padding={p} is larger than dilation*(kernel_size-1)={d * (k - 1)}: the gather then "
+            "crops instead of padding, which this picture does not draw"
+        )
+    if op >= max(s, d):
+        raise ValueError(f"output_padding={op} must be smaller than stride={s} or dilation={d}")
+    u = ["0"] * ((n - 1) * s + 1)
+    for r in range(n):
+        u[r * s] = f"x{r}"
+    cells = ["pad"] * q + u + ["pad"] * (q + op)
+    out = len(cells) - d * (k - 1)
+    if out < 1:
+        raise ValueError(
+            f"the output would have {out} pixels: (input_size-1)*stride - 2*padding + "
+            "dilation*(kernel_size-1) + output_padding + 1 must be at least 1"
+        )
+    reads = []
+    for o in range(out):
+        taps = [(k - 1 - a, cells[o + a * d]) for a in range(k)]
+        reads.append([(t, int(c[1:])) for t, c in taps if c.startswith("x")])
+    return cells, reads
+
+
+def gather_1d_picture(
+    input_size=3, kernel_size=4, stride=2, padding=1, dilation=1, output_padding=1
+) -> Picture:
+    """The gather in one dimension: zeros inserted, padding ``dil(k-1) - p``, two windows.
+
+    Rows, aligned cell by cell: the input ``x``; ``u``, with ``stride - 1`` zeros
+    between pixels; ``u`` padded with ``q = dilation*(k-1) - padding`` zeros at
+    both ends (hatched) and ``output_padding`` more at the end; the rotated kernel
+    (taps ``w{k-1}`` ... ``w0``, dilated) over the cells that output 0 reads, and
+    over those the last output reads; the output. Output ``o`` is
+    ``sum_a u_pad[o + a*dil] * w[k-1-a]`` (:func:`gather_1d_reads`), equal to
+    ``conv_transpose1d`` (chapter 4, section on the gather's padding).
+    """
+    cells, reads = gather_1d_reads(
+        input_size, kernel_size, stride, padding, dilation, output_padding
+    )
+    n, k, s, p, d, op = input_size, kernel_size, stride, padding, dilation, output_padding
+    q = d * (k - 1) - p
+    out = len(cells) - d * (k - 1)
+    width = len(cells)
+    last = out - 1
+    windows = {o: [o + a * d for a in range(k)] for o in (0, last)}
+    tap_rows = {}
+    for o, idx in windows.items():
+        row = [""] * width
+        for a, j in enumerate(idx):
+            row[j] = f"w{k - 1 - a}"
+        tap_rows[o] = row
+    u = cells[q : q + (n - 1) * s + 1]
+    names = [
+        ("x", [f"x{r}" for r in range(n)]),
+        (f"u: {s - 1} zero{'s' if s != 2 else ''} inserted", u),
+        ("u padded", ["0" if c == "pad" else c for c in cells]),
+        ("y0 reads", tap_rows[0]),
+        (f"y{last} reads", tap_rows[last]),
+        ("y", [f"y{o}" for o in range(out)]),
+    ]
+    with matplotlib.rc_context(_STYLE):
+        panels = []
+        for name, labels in names:
+            hatched = None
+            if name == "u padded":
+                hatched = np.array([[c == "pad" for c in cells]])
+            panels.append(
+                _Panel(np.array([labels], dtype=object), row_labels=[name], hatched=hatched)
+            )
+        left = max(pn.left for pn in panels)
+        for pn in panels:
+            pn.left = pn.grid_x = left
+            pn.width = left + pn.grid_w
+        fig, axes = _arrange(
+            [[pn] for pn in panels],
+            header=f"conv_transpose1d as a gather: k={k}, stride={s},\n"
+            f"padding={p}, dilation={d}, output_padding={op}",
+            footer=f"u: x with stride - 1 = {s - 1} zero(s) between pixels\n"
+            "hatched, dashed border, 0: padding,\n"
+            f"  q = dil(k-1) - p = {q} per side"
+            + (f", and output_padding = {op} at the end" if op else "")
+            + "\nwi: the rotated kernel's tap over the cell it multiplies\n"
+            f"orange, thick outline: what y0 reads\nblue, thick outline: what y{last} reads",
+        )
+        ax_pad, ax_w0, ax_wl, ax_y = axes[2], axes[3], axes[4], axes[5]
+        pads = {(0, j) for j, c in enumerate(cells) if c == "pad"}
+        for o, ax_w, tint in ((0, ax_w0, TINT["block"]), (last, ax_wl, TINT["column"])):
+            idx = [(0, j) for j in windows[o]]
+            _mark(ax_pad, idx, tint, hatched=pads)
+            _mark(ax_w, idx, tint)
+            _mark(ax_y, [(0, o)], tint)
+
+    def sum_text(o):
+        terms = [f"w{t}*x{r}" for t, r in reads[o]]
+        return f"y{o} = " + (" + ".join(terms) if terms else "0")
+
+    alt = (
+        f"A transposed convolution in one dimension, computed as a gather: kernel_size {k}, "
+        f"stride {s}, padding {p}, dilation {d}, output_padding {op}, on {n} pixels. "
+        f"The input gets {s - 1} zero(s) between pixels, then q = dil(k-1) - p = {q} padding "
+        f"zero(s) at each end and {op} more at the end: {width} cells. The kernel, reversed, "
+        f"slides over them with dilation {d}, one output per position: {out} outputs. "
+        f"{sum_text(0)}; {sum_text(last)}."
     )
     return Picture(svg_markup(fig), alt)

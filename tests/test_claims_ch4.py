@@ -4,6 +4,7 @@ Format of the docstrings: ``tests/claims_index.py``.
 """
 
 import itertools
+import re
 import warnings
 
 import pytest
@@ -86,3 +87,658 @@ def test_each_output_phase_sums_its_own_taps(seed):
             assert inner.unique().numel() > 1  # a random kernel: a pattern of period s
         ones = F.conv_transpose2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, k, k), stride=s)
         assert ones[0, 0, k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1].unique().numel() == 1
+
+
+# --- Sections 4.1 to 4.5 (ch-transposed to sec-output-padding) ------------------------
+
+SIZES, KERNELS, STRIDES, PADDINGS, DILATIONS = (
+    (1, 2, 5, 16),
+    (1, 2, 3, 4, 5),
+    (1, 2, 3, 4),
+    (
+        0,
+        1,
+        2,
+        4,
+    ),
+    (1, 2, 3, 4),
+)
+
+
+def _tconv_out(n, k, s, p, d, op):
+    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def _grid(ops=True):
+    """(n, k, s, p, d, op) with a positive output size that PyTorch accepts."""
+    for n, k, s, p, d in itertools.product(SIZES, KERNELS, STRIDES, PADDINGS, DILATIONS):
+        for op in range(max(s, d)) if ops else (0,):
+            if _tconv_out(n, k, s, p, d, op) >= 1:
+                yield n, k, s, p, d, op
+
+
+def _insert_zeros(x, s):
+    """``stride - 1`` zeros between the pixels of the last two dims."""
+    N, C, H, W = x.shape
+    up = x.new_zeros(N, C, (H - 1) * s + 1, (W - 1) * s + 1)
+    up[:, :, ::s, ::s] = x
+    return up
+
+
+def _gather(x, weight, s, p, op, d, g=1, pad=None):
+    """Section 4.4's gather: zeros, pad ``dil(k-1) - p`` (``pad`` replaces it), op at the
+    bottom/right, rotate, swap channels within each group, convolve with dilation."""
+    k = weight.shape[-1]
+    q = d * (k - 1) - p if pad is None else pad
+    up = F.pad(_insert_zeros(x, s), (q, q + op, q, q + op))
+    C_in, C_out_g = weight.shape[:2]
+    w = (
+        weight.view(g, C_in // g, C_out_g, k, k)
+        .transpose(1, 2)
+        .reshape(g * C_out_g, C_in // g, k, k)
+    )
+    return F.conv2d(up, torch.rot90(w, 2, dims=[2, 3]), dilation=d, groups=g)
+
+
+def _rand(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def test_scatter_stamps_every_tap_at_rs_plus_i_dil_minus_p():
+    """[sec-scatter]
+    > the output has room for all the stamps, $(\\mathrm{in} - 1)s + k$ = 5 pixels per side
+
+    [sec-scatter]
+    > With every parameter, input pixel $r$ of one dimension stamps tap $i$ at output
+    > $o = rs + i\\,\\mathrm{dil} - p$
+
+    [sec-scatter]
+    > and the stamps' parts that land outside the output
+    > ($o < 0$ or $o \\ge \\mathrm{out}$) are cropped.
+
+    [ch-transposed]
+    > every input pixel stamps a scaled copy of the kernel into the output,
+    > and overlapping stamps add
+
+    A literal 1-D scatter (one stamp per pixel and tap, added at o = r*s + i*dil - p, kept
+    where 0 <= o < out) against conv_transpose1d over every size, kernel, stride, padding,
+    dilation and output_padding of the grid; and without padding, dilation and
+    output_padding the output is (in - 1)s + k long.
+    """
+    for n, k, s, p, d, op in _grid():
+        x, w = _rand(n, seed=n), _rand(k, seed=k + 7)
+        out = _tconv_out(n, k, s, p, d, op)
+        y = torch.zeros(out, dtype=torch.float64)
+        for r in range(n):
+            for i in range(k):
+                o = r * s + i * d - p
+                if 0 <= o < out:
+                    y[o] += x[r] * w[i]
+        ref = F.conv_transpose1d(x[None, None], w[None, None], None, s, p, op, 1, d)[0, 0]
+        assert torch.allclose(y, ref), (n, k, s, p, d, op)
+        if p == 0 and d == 1 and op == 0:
+            assert ref.numel() == (n - 1) * s + k
+
+
+def test_transpose_of_the_conv_matrix_is_the_transposed_convolution():
+    """[sec-matrix-view]
+    > Its transpose maps 2 x 2 back to 5 x 5, and it is exactly the scatter above: the name
+    > "transposed convolution" is literal.
+
+    [sec-matrix-view]
+    > Row $j$ of $C^\\top$ is column $j$
+    > of $C$: the taps with which the transposed convolution's input pixels reach its output
+    > pixel $j$, that is, the stamps that land on $j$.
+
+    For every image size (up to 7, the matrix is built from basis images), kernel,
+    stride, padding and dilation where the convolution has an output: C^T vec(y) equals
+    conv_transpose2d(y) with the output_padding that restores the image size.
+    """
+    import convlab
+
+    for n, k, s, p, d in itertools.product(
+        (1, 2, 5, 7), (1, 2, 3, 5), STRIDES, (0, 1, 2), (1, 2, 3)
+    ):
+        if n + 2 * p < d * (k - 1) + 1:
+            continue
+        w = _rand(k, k, seed=k)
+        Cm = convlab.conv_matrix((n, n), w, stride=s, padding=p, dilation=d)
+        m = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        y = _rand(m, m, seed=m)
+        a = (n + 2 * p - d * (k - 1) - 1) % s
+        ref = F.conv_transpose2d(y[None, None], w[None, None], None, s, p, a, 1, d)[0, 0]
+        assert torch.allclose((Cm.T @ y.flatten()).view(n, n), ref), (n, k, s, p, d)
+        for o in range(m * m):  # column o of C^T: the stamp of input pixel o
+            e = torch.zeros(m * m, dtype=torch.float64)
+            e[o] = 1
+            stamp = F.conv_transpose2d(e.view(1, 1, m, m), w[None, None], None, s, p, a, 1, d)
+            assert torch.equal(Cm.T[:, o], stamp.flatten())
+
+
+def test_col2im_is_a_product_and_a_fold_to_the_canvas_then_crop_and_pad():
+    """[sec-col2im]
+    > here the full canvas $(\\mathrm{in}-1)s + \\mathrm{dil}(k-1) + 1$. `padding` crops $p$
+    > pixels off each side of it.
+
+    [sec-col2im]
+    > the transposed convolution adds `output_padding` rows and columns at the
+    > **bottom/right** only, so the output size is
+
+    [sec-col2im]
+    > that is `cols = weight.view(C_in, -1).T @ x`. Then `fold` adds the columns onto the
+    > output at `stride` steps.
+
+    [sec-col2im]
+    > No multiplication touches a zero.
+
+    weight.T @ x (one product per input pixel, channel pair and tap: the count of
+    multiply-adds is C_in * C_out * K * H * W, none of them on a zero the method put
+    there), folded to the full canvas, cropped by padding and extended by output_padding
+    at the bottom/right, against conv_transpose2d over the grid; the shape is the size
+    formula. Then output_padding at the top/left instead fails wherever it is nonzero.
+    """
+    for n, k, s, p, d, op in _grid():
+        x, w = _rand(1, 2, n, n, seed=n), _rand(2, 3, k, k, seed=k)
+        cols = w.view(2, -1).T @ x.view(1, 2, n * n)  # (1, 3 * k * k, n * n)
+        assert cols.numel() == 3 * k * k * n * n  # one product-sum per stamp entry
+        full = (n - 1) * s + d * (k - 1) + 1
+        canvas = F.fold(cols, (full, full), k, d, 0, s)
+        y = F.pad(canvas, (-p, op - p, -p, op - p))
+        ref = F.conv_transpose2d(x, w, None, s, p, op, 1, d)
+        out = _tconv_out(n, k, s, p, d, op)
+        assert ref.shape[2:] == (out, out)
+        assert torch.allclose(y, ref), (n, k, s, p, d, op)
+        if op and out > op and ref.abs().max() > 0:
+            wrong = F.pad(canvas, (op - p, -p, op - p, -p))
+            assert not torch.allclose(wrong, ref)
+
+
+def test_a_strided_convolution_maps_s_input_sizes_to_one_output_size():
+    """[sec-col2im]
+    > `output_padding` exists because a strided convolution maps several
+    > input sizes to one output size
+
+    [sec-output-padding]
+    > A strided convolution maps **several** input sizes to one output size, because the floor
+    > drops the remainder.
+
+    For every kernel, stride >= 2, padding and dilation: the convolution's output size,
+    as a function of the input size, takes each value for exactly `stride` consecutive
+    input sizes (torch computes the sizes).
+    """
+    for k, s, p, d in itertools.product(KERNELS, (2, 3, 4), PADDINGS, DILATIONS):
+        w = torch.zeros(1, 1, k)
+        sizes = {}
+        for n in range(1, 60):
+            if n + 2 * p < d * (k - 1) + 1:
+                continue
+            m = F.conv1d(torch.zeros(1, 1, n), w, None, s, p, d).shape[-1]
+            sizes.setdefault(m, []).append(n)
+        full = [v for m, v in sizes.items() if m != max(sizes) and m != min(sizes)]
+        assert full and all(len(v) == s for v in full), (k, s, p, d)
+
+
+def _one_fold(x, weight, s, p, op, d, g):
+    N, C_in, H, W = x.shape
+    k = weight.shape[-1]
+    C_out = weight.shape[1] * g
+    w_t = weight.reshape(g, C_in // g, -1).transpose(1, 2)  # (g, C_out/g * K, C_in/g)
+    cols = (w_t @ x.reshape(N, g, C_in // g, H * W)).reshape(N, C_out * k * k, H * W)
+    out = _tconv_out(H, k, s, p, d, op)
+    return cols, F.fold(cols, (out, out), k, d, p, s)
+
+
+def test_one_fold_with_the_convolutions_parameters_is_the_transposed_convolution():
+    """[sec-one-fold]
+    > **one `fold` with the convolution's own `kernel_size`, `dilation`,
+    > `padding` and `stride`**, and `output_size` the transposed convolution's output size
+    > {eq}`eq-tconv-out`. For `output_padding` $a < s$:
+
+    [sec-one-fold]
+    > Block $l$ starts at $ls - p$, where pixel $l$'s stamp lands; `fold` adds
+    > the stamps on the padded canvas and crops `padding`, which is the transposed
+    > convolution's `padding`.
+
+    [ch-transposed]
+    > **col2im**: a matrix product, then one `fold` with the convolution's own parameters,
+    > which is the scatter in two steps
+
+    [sec-one-fold]
+    > With groups, the product is taken group by group (each group's `C_in / g` input channels
+    > with its own `C_out / g` outputs) and the columns stacked; the `fold` stays one.
+
+    [sec-one-fold]
+    > they are the parameters of
+    > the same convolution, and `fold` with them is that convolution's transpose.
+
+    [sec-one-fold]
+    > The input needs no unrolling: `img.view(N, C_in, H * W)` already is the matrix that the
+    > unrolled, transposed kernel multiplies.
+
+    Every size, kernel, stride, padding, dilation and output_padding < stride of the grid,
+    with 1 and 2 groups: the per-group product and one fold with the convolution's own
+    parameters and output_size = out equal conv_transpose2d (float64).
+    """
+    count = 0
+    for n, k, s, p, d, op in _grid():
+        if op >= s:
+            continue
+        for g in (1, 2):
+            x, w = _rand(1, 2 * g, n, n, seed=n + g), _rand(2 * g, 2, k, k, seed=k)
+            _, y = _one_fold(x, w, s, p, op, d, g)
+            assert torch.allclose(y, F.conv_transpose2d(x, w, None, s, p, op, g, d))
+            count += 1
+    assert count > 2000
+
+
+def test_the_image_of_size_out_has_in_blocks_exactly_when_a_is_below_s():
+    """[sec-one-fold]
+    > the image has
+    > $\\lfloor ((\\mathrm{in}-1)s + a)/s \\rfloor + 1 = \\mathrm{in}$ blocks per dimension
+    > exactly when $a < s$.
+
+    [sec-one-fold]
+    > The condition $a < s$ is needed.
+
+    [sec-output-padding]
+    > a larger one would give a size from which the convolution does not come back
+    > to `in` pixels, and {ref}`sec-one-fold`'s single `fold` refuses it.
+
+    torch's own convolution of an image of size out (the block count) for every a up to
+    2s - 1; and for every output_padding >= stride that PyTorch accepts (it is below the
+    dilation), the one fold raises while a fold to the full canvas and a pad still agree.
+    """
+    for n, k, s, p, d in itertools.product(SIZES, KERNELS, STRIDES, PADDINGS, DILATIONS):
+        for a in range(2 * s):
+            out = _tconv_out(n, k, s, p, d, a)
+            if out < 1 or out + 2 * p < d * (k - 1) + 1:
+                continue
+            blocks = F.conv1d(torch.zeros(1, 1, out), torch.zeros(1, 1, k), None, s, p, d)
+            assert (blocks.shape[-1] == n) == (a < s), (n, k, s, p, d, a)
+    refused = 0
+    for n, k, s, p, d, op in _grid():
+        if op < s:
+            continue
+        x, w = _rand(1, 2, n, n, seed=n), _rand(2, 1, k, k, seed=k)
+        with pytest.raises(RuntimeError, match="sliding blocks"):
+            _one_fold(x, w, s, p, op, d, 1)
+        refused += 1
+        cols = w.view(2, -1).T @ x.view(1, 2, n * n)
+        full = (n - 1) * s + d * (k - 1) + 1
+        y = F.pad(F.fold(cols, (full, full), k, d, 0, s), (-p, op - p, -p, op - p))
+        assert torch.allclose(y, F.conv_transpose2d(x, w, None, s, p, op, 1, d))
+    assert refused > 100
+
+
+def test_fold_with_kernel_size_one_is_a_reshape():
+    """[sec-one-fold]
+    > The reader's
+    > `fold(..., kernel_size=1)` was only a reshape.
+
+    Random columns folded with kernel_size=1 (stride 1, padding 0) to every shape up to 16
+    equal a view.
+    """
+    for h, w in itertools.product(range(1, 17), (1, 5, 16)):
+        cols = _rand(2, 3, h * w, seed=h)
+        assert torch.equal(F.fold(cols, (h, w), 1), cols.view(2, 3, h, w))
+
+
+def test_a_strided_transposed_convolution_is_a_stride_one_one_of_the_zero_stuffed_input():
+    """[sec-gather-stride]
+    > a transposed convolution with
+    > stride $s$ is a stride-1 transposed convolution of the zero-stuffed input
+
+    Every size, kernel, stride, padding and dilation of the grid (output_padding 0):
+    conv_transpose2d(x, stride=s) equals conv_transpose2d(insert_zeros(x, s), stride=1).
+    """
+    for n, k, s, p, d, _ in _grid(ops=False):
+        x, w = _rand(1, 2, n, n, seed=n), _rand(2, 3, k, k, seed=k)
+        ref = F.conv_transpose2d(x, w, None, s, p, 0, 1, d)
+        mine = F.conv_transpose2d(_insert_zeros(x, s), w, None, 1, p, 0, 1, d)
+        assert torch.allclose(mine, ref), (n, k, s, p, d)
+
+
+def test_gather_pads_dil_k_minus_1_minus_p_and_output_padding_at_the_bottom_right():
+    """[sec-gather-padding]
+    > Putting $q$ zeros in front of $u$ moves its pixels
+    > $q$ places on:
+
+    [sec-gather-padding]
+    > The same $q$ zeros at
+    > the end let the last window end on the last pixel's last tap, and `output_padding` adds
+    > its rows after them, at the bottom/right only.
+
+    [sec-gather-padding]
+    > Where $p > \\mathrm{dil}(k-1)$, $q$ is
+    > negative and the input is cropped instead
+
+    [sec-gather]
+    > a correlation (what `conv2d`
+    > computes) with the kernel reversed. In 2-D both axes reverse: a 180-degree rotation.
+
+    [sec-gather-dilation]
+    > Dilation enters twice: in the padding, $\\mathrm{dil}(k-1) - p$, and in the convolution
+    > itself (the rotated kernel is dilated too).
+
+    The gather (zeros, pad q = dil(k-1) - p, or crop when negative, output_padding at the
+    bottom/right, rotate, convolve with dilation) against conv_transpose2d over the whole
+    grid, padding larger than the dilated kernel included.
+    """
+    cropped = 0
+    for n, k, s, p, d, op in _grid():
+        x, w = _rand(1, 2, n, n, seed=n), _rand(2, 3, k, k, seed=k)
+        if (n - 1) * s + 1 + 2 * (d * (k - 1) - p) + op < d * (k - 1) + 1:
+            continue
+        ref = F.conv_transpose2d(x, w, None, s, p, op, 1, d)
+        assert torch.allclose(_gather(x, w, s, p, op, d), ref), (n, k, s, p, d, op)
+        cropped += p > d * (k - 1)
+    assert cropped > 50
+
+
+def test_output_zero_without_padding_is_the_first_pixel_times_tap_zero():
+    """[sec-gather-padding]
+    > without `padding`, output 0 is where the first stamp's tap 0 lands
+
+    1-D, every size, kernel, stride and dilation, one channel: y[0] = x[0] * w[0].
+    """
+    for n, k, s, d in itertools.product(SIZES, KERNELS, STRIDES, DILATIONS):
+        x, w = _rand(n, seed=n), _rand(k, seed=k)
+        y = F.conv_transpose1d(x[None, None], w[None, None], None, s, 0, 0, 1, d)[0, 0]
+        assert torch.isclose(y[0], x[0] * w[0])
+
+
+def test_skipping_the_rotation_is_wrong_for_random_kernels():
+    """[sec-gather]
+    > Skipping the rotation, a convolution "with the transposed weights" as it is sometimes
+    > described, swaps the channels but reads every block backwards
+
+    Every kernel size >= 2 and stride (random kernels): the gather without the rot90
+    differs from conv_transpose2d.
+    """
+    for k, s in itertools.product((2, 3, 4, 5), STRIDES):
+        x, w = _rand(1, 2, 5, 5, seed=k), _rand(2, 3, k, k, seed=s)
+        up = F.pad(_insert_zeros(x, s), (k - 1,) * 4)
+        no_flip = F.conv2d(up, w.transpose(0, 1))
+        assert not torch.allclose(no_flip, F.conv_transpose2d(x, w, stride=s))
+
+
+def test_the_forum_answers_error_is_float32_rounding():
+    """[sec-gather]
+    > Relative to
+    > values of size ~100 that is float32 rounding of sums of 450 products in a different
+    > order; in float64 it vanishes
+
+    The forum's shapes in float64, several seeds: the gather and conv_transpose2d agree to
+    1e-10; in float32 their relative difference stays under 1e-6.
+    """
+    for seed in range(3):
+        img, w = _rand(1, 50, 28, 28, seed=seed), _rand(50, 30, 3, 3, seed=seed + 10)
+        ref = F.conv_transpose2d(img, w)
+        assert torch.allclose(_gather(img, w, 1, 0, 0, 1), ref, rtol=0, atol=1e-10)
+        out32 = _gather(img.float(), w.float(), 1, 0, 0, 1)
+        ref32 = F.conv_transpose2d(img.float(), w.float())
+        assert ((out32 - ref32).abs().max() / ref32.abs().max()).item() < 1e-6
+
+
+def test_padding_by_p_is_right_only_when_p_equals_dil_k_minus_1_minus_p():
+    """[sec-trap-padding]
+    > Padding the zero-stuffed input by `padding` instead of $\\mathrm{dil}(k-1) - p$ looks
+    > right in the most common test, `kernel_size=3, padding=1`, because there the two are
+    > equal ($2 - 1 = 1$). Any other kernel exposes it
+
+    Over kernels, strides and paddings (dilation 1): padding by p gives conv_transpose2d's
+    output exactly when p = k - 1 - p; with padding=1, every kernel size but 3 fails.
+    """
+    for n, k, s, p in itertools.product((2, 5), KERNELS, STRIDES, PADDINGS):
+        x, w = _rand(1, 2, n, n, seed=n), _rand(2, 3, k, k, seed=k)
+        try:
+            ref = F.conv_transpose2d(x, w, None, s, p)
+        except RuntimeError:
+            continue
+        try:
+            mine = _gather(x, w, s, p, 0, 1, pad=p)
+            same = mine.shape == ref.shape and torch.allclose(mine, ref)
+        except RuntimeError:  # the padded input is smaller than the kernel
+            same = False
+        assert same == (p == k - 1 - p), (n, k, s, p)
+
+
+def test_output_padding_at_the_top_left_shifts_the_image():
+    """[sec-trap-output-padding]
+    > `output_padding` extends the output at the bottom/right. Putting the extra zeros before
+    > the input instead shifts every value by one pixel: the right shape, the wrong image.
+
+    Every kernel >= 2, stride >= 2, padding and dilation with output_padding 1 (random
+    data): the top/left version has the right shape, differs, and equals the right image
+    moved one pixel down and right.
+    """
+    for n, k, s, p, d in itertools.product((3, 5), (2, 3, 4, 5), (2, 3, 4), (0, 1, 2), (1, 2)):
+        q = d * (k - 1) - p
+        if q < 0:
+            continue
+        x, w = _rand(1, 2, n, n, seed=n), _rand(2, 3, k, k, seed=k)
+        up = F.pad(_insert_zeros(x, s), (q + 1, q, q + 1, q))
+        wrong = F.conv2d(up, torch.rot90(w, 2, dims=[2, 3]).transpose(0, 1), dilation=d)
+        ref = F.conv_transpose2d(x, w, None, s, p, 1, 1, d)
+        assert wrong.shape == ref.shape and not torch.allclose(wrong, ref)
+        assert torch.allclose(wrong[..., 1:, 1:], ref[..., :-1, :-1])
+
+
+def test_channels_swap_within_each_group_and_a_global_reshape_is_wrong():
+    """[sec-trap-groups]
+    > so in and out channels must be swapped **within each group**
+
+    [sec-trap-groups]
+    > forcing the shape with a `reshape` runs, and is wrong (it is right only when each group
+    > has a single input or a single output channel, where the swap moves nothing)
+
+    Groups 1 to 4 with several channel counts, strides and kernels: the per-group swap
+    agrees with conv_transpose2d; for groups > 1 a global transpose has a shape conv2d
+    refuses (unless it happens to fit) and a reshape to the right shape is wrong.
+    """
+    for g, ci, co, k, s in itertools.product((1, 2, 3, 4), (1, 2), (1, 3), (2, 3), (1, 2)):
+        x, w = _rand(1, g * ci, 4, 4, seed=g), _rand(g * ci, co, k, k, seed=k + co)
+        ref = F.conv_transpose2d(x, w, None, s, 0, 0, g)
+        assert torch.allclose(_gather(x, w, s, 0, 0, 1, g), ref)
+        if g > 1:
+            up = F.pad(_insert_zeros(x, s), (k - 1,) * 4)
+            forced = torch.rot90(w, 2, dims=[2, 3]).reshape(g * co, ci, k, k)
+            same = torch.allclose(F.conv2d(up, forced, groups=g), ref)
+            assert same == (ci == 1 or co == 1), (g, ci, co, k, s)
+
+
+def test_the_restoring_output_padding_is_the_remainder_and_the_only_one():
+    """[sec-output-padding]
+    > A transposed convolution with the same parameters maps 6 back to one size,
+    > 16, unless `output_padding` picks another; the one that restores the input is
+
+    [sec-output-padding]
+    > So `tconv(conv(x)).shape == x.shape` holds only with the right `output_padding`.
+
+    [sec-output-padding]
+    > Since $a$ in {eq}`eq-output-padding` is a remainder modulo $s$, the restoring
+    > `output_padding` is always below `stride`
+
+    For every size, kernel, stride, padding and dilation where the convolution runs: the
+    transposed convolution returns the input size with output_padding
+    a = (in + 2p - dil(k-1) - 1) mod s and with no other value PyTorch accepts.
+    """
+    for n, k, s, p, d in itertools.product(range(1, 17), KERNELS, STRIDES, PADDINGS, DILATIONS):
+        if n + 2 * p < d * (k - 1) + 1:
+            continue
+        m = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        a = (n + 2 * p - d * (k - 1) - 1) % s
+        assert a < s
+        restoring = [op for op in range(max(s, d)) if _tconv_out(m, k, s, p, d, op) == n]
+        assert restoring == [a], (n, k, s, p, d)
+    for n, k, s, p in itertools.product((15, 16, 17), (3, 5), (2, 3), (1, 2)):
+        w = torch.zeros(1, 1, k, k)
+        y = F.conv2d(torch.zeros(1, 1, n, n), w, None, s, p)
+        a = (n + 2 * p - (k - 1) - 1) % s
+        assert F.conv_transpose2d(y, w, None, s, p, a).shape[-1] == n
+
+
+def test_conv_transpose_module_picks_output_padding_from_a_target_size():
+    """[sec-output-padding]
+    > `nn.ConvTranspose2d` can work it out for you from a target size
+
+    For sizes, kernels, strides and paddings: the module called with output_size=(n, n)
+    returns n x n, the size the convolution came from.
+    """
+    import torch.nn as nn
+
+    for n, k, s, p in itertools.product(range(5, 17), (2, 3, 5), STRIDES, (0, 1, 2)):
+        m = (n + 2 * p - (k - 1) - 1) // s + 1
+        up = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p)
+        assert up(torch.zeros(1, 1, m, m), output_size=(n, n)).shape[-1] == n
+
+
+def test_pytorch_accepts_output_padding_below_stride_or_below_dilation():
+    """[sec-output-padding]
+    > PyTorch accepts
+    > `output_padding` when it is smaller than `stride` **or** smaller than `dilation`, that is
+    > when $a < \\max(s, \\mathrm{dil})$:
+
+    Every stride, dilation and output_padding up to 5, per dimension (the two dimensions
+    with different values): conv_transpose2d runs exactly when each dimension's
+    output_padding is below its stride or its dilation.
+    """
+    x, w = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 2, 2)
+    rng = range(1, 5)
+    for s0, d0, s1, d1 in itertools.product(rng, rng, (1, 3), (1, 2)):
+        for op0, op1 in itertools.product(range(6), range(4)):
+            ok = op0 < max(s0, d0) and op1 < max(s1, d1)
+            try:
+                F.conv_transpose2d(x, w, None, (s0, s1), 0, (op0, op1), 1, (d0, d1))
+                ran = True
+            except RuntimeError:
+                ran = False
+            assert ran == ok, (s0, d0, s1, d1, op0, op1)
+
+
+def test_the_added_rows_are_canvas_rows_while_output_padding_is_at_most_padding():
+    """[sec-output-padding]
+    > The first
+    > $\\min(a, p)$ added rows are canvas rows that `padding` would otherwise crop, and hold
+    > real sums of stamps; only the rest, when $a > p$, lie past the canvas and are zeros.
+
+    [sec-output-padding]
+    > So
+    > when `output_padding <= padding`, the added rows are real data, not zeros
+
+    Every size, kernel, stride, padding, dilation and output_padding of the grid (random
+    data): the a added rows equal the canvas rows out - a + p, ... where those exist and
+    are zero past the canvas; an added row that some stamp reaches is not all zero.
+    """
+    real = 0
+    for n, k, s, p, d, a in _grid():
+        if a == 0:
+            continue
+        x, w = _rand(1, 1, n, n, seed=n), _rand(1, 1, k, k, seed=k)
+        canvas = F.conv_transpose2d(x, w, None, s, 0, 0, 1, d)[0, 0]
+        y = F.conv_transpose2d(x, w, None, s, p, a, 1, d)[0, 0]
+        out, full = y.shape[0], canvas.shape[0]
+        cols = slice(p, min(full, out + p))
+        for o in range(max(0, out - a), out):
+            if o + p < full:
+                row = y[o, : cols.stop - cols.start]
+                assert torch.allclose(row, canvas[o + p, cols]), (n, k, s, p, d, a, o)
+                stamped = any(
+                    (o + p - i * d) % s == 0 and 0 <= (o + p - i * d) // s < n for i in range(k)
+                )
+                if stamped and min(n, out) > 1:
+                    assert (row != 0).any()
+                    real += 1
+            else:
+                assert (y[o] == 0).all(), (n, k, s, p, d, a, o)
+    assert real > 100
+
+
+def test_the_gather_multiplies_mostly_zeros_once_the_stride_is_two():
+    """[ch-transposed]
+    > with a `stride` of 2 or more and no
+    > `padding`, most of its multiply-adds read a zero.
+
+    Over the grid with stride >= 2, padding 0 and at least 2 input pixels per dimension:
+    unfold the mask of the real pixels of the gather's padded input (section 4.4) with
+    the kernel and dilation: fewer than half of the multiply-adds read a real pixel. (With
+    padding it can fail: k=2, dilation=2=stride, padding=2 on 2 x 2 reads no zero at all.)
+    """
+    for n, k, s, p, d, op in _grid():
+        if s < 2 or n < 2 or p > 0:
+            continue
+        q = d * (k - 1) - p
+        mask = F.pad(_insert_zeros(torch.ones(1, 1, n, n), s), (q, q + op, q, q + op))
+        taps = F.unfold(mask, k, dilation=d)
+        assert taps.mean() < 0.5, (n, k, s, p, d, op)
+
+
+def test_the_title_counts_the_ways_the_chapter_lists():
+    """[ch-transposed]
+    > This chapter computes it
+    > four ways and calls them by these names throughout:
+
+    The title's number word equals the number of ways listed in the introduction (the
+    old title said "three ways" over four), and each way's name appears in its section's
+    heading or first lines.
+    """
+    from claims_index import sections
+
+    _, intro = sections()["ch-transposed"]
+    words = {"three": 3, "four": 4, "five": 5}
+    title = re.search(r"^# 4\. Transposed convolution, (\w+) ways", intro, re.M)
+    listed = re.findall(r"^\d\. \*\*(\w+)\*\*", intro, re.M)
+    assert title and words[title.group(1)] == len(listed) == 4
+    for name, label in zip(listed, ("sec-scatter", "sec-matrix-view", "sec-col2im", "sec-gather")):
+        head = sections()[label][1].lstrip().splitlines()[0].lower()
+        assert name in head, (name, head)
+
+
+def test_a_transposed_convolutions_weight_is_c_in_by_c_out_over_groups():
+    """[sec-col2im]
+    > The weight of a transposed
+    > convolution is laid out `(C_in, C_out / groups, kH, kW)`
+
+    nn.ConvTranspose2d for channel counts divisible by 1 to 4 groups and non-square
+    kernels: its weight has that shape, and F.conv_transpose2d accepts it.
+    """
+    import torch.nn as nn
+
+    for g, ci, co, kh, kw in itertools.product((1, 2, 3, 4), (1, 2), (1, 3), (1, 3), (2, 5)):
+        m = nn.ConvTranspose2d(g * ci, g * co, (kh, kw), groups=g)
+        assert m.weight.shape == (g * ci, co, kh, kw)
+        F.conv_transpose2d(torch.zeros(1, g * ci, 3, 3), m.weight, groups=g)
+
+
+def test_convlab_fold_and_rot90_methods_agree_with_torch_for_every_parameter():
+    """[sec-col2im]
+    > `convlab.conv_transpose2d(..., method="fold")` is this, with every parameter and groups.
+
+    [sec-trap-groups]
+    > `convlab.conv_transpose2d(..., method="rot90")` is this gather with every parameter, and
+    > agrees with torch and with the `fold` method
+
+    [sec-trap-groups]
+    > A convolution wants
+    > `(C_out, C_in/g, k, k)`
+
+    Both methods against torch over sizes, kernels (non-square), strides, paddings,
+    dilations, every accepted output_padding and 1 to 3 groups (float64); and
+    nn.Conv2d's weight has the convolution's layout.
+    """
+    import torch.nn as nn
+
+    import convlab
+
+    grid = itertools.product((1, 3, 6), ((1, 2), (3, 3), (5, 2)), (1, 2, 4), (0, 1, 4), (1, 3))
+    for n, (kh, kw), s, p, d in grid:
+        for op, g in itertools.product(range(max(s, d)), (1, 3)):
+            if min(_tconv_out(n, kh, s, p, d, op), _tconv_out(n, kw, s, p, d, op)) < 1:
+                continue
+            x, w = _rand(2, 2 * g, n, n, seed=n), _rand(2 * g, 2, kh, kw, seed=kh + g)
+            ref = F.conv_transpose2d(x, w, None, s, p, op, g, d)
+            for method in ("fold", "rot90"):
+                mine = convlab.conv_transpose2d(x, w, None, s, p, op, g, d, method=method)
+                assert torch.allclose(mine, ref), (n, kh, kw, s, p, d, op, g, method)
+    for g in (1, 2, 3):
+        assert nn.Conv2d(2 * g, 4 * g, (3, 2), groups=g).weight.shape == (4 * g, 2, 3, 2)

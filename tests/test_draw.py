@@ -289,3 +289,70 @@ def test_sliding_blocks_picture_has_a_legend_for_every_mark():
     padded = legend(draw.sliding_blocks_picture(5, 3, padding=1, block=0))
     assert "hatched, dashed border, 0: a padding zero" in padded
     assert "dashed box" not in padded
+
+
+# --- chapter 4: scatter, C and C^T, the 1-D gather ------------------------------
+
+PICTURES["scatter"] = lambda: draw.scatter_picture(
+    torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.arange(1.0, 10.0).view(3, 3), stride=2
+)
+PICTURES["conv_matrix_pair"] = lambda: draw.conv_matrix_pair_picture((3, 3), kernel_size=2)
+PICTURES["gather_1d"] = lambda: draw.gather_1d_picture(3, 4, stride=2, padding=1, output_padding=1)
+
+
+def test_scatter_picture_sums_the_stamps_as_conv_transpose2d():
+    x, w = torch.tensor([[1.0, -2.0], [3.0, 4.0]]), torch.arange(1.0, 7.0).view(2, 3)
+    for s in (1, 2, 3, (2, 1)):
+        pic = draw.scatter_picture(x, w, stride=s)
+        y = F.conv_transpose2d(x[None, None], w[None, None], stride=s)[0, 0].long()
+        rows = " / ".join(" ".join(str(int(v)) for v in row) for row in y)
+        assert pic.alt.endswith(rows)
+    with pytest.raises(ValueError, match="at most 4"):
+        draw.scatter_picture(torch.ones(3, 3), w)
+    with pytest.raises(ValueError, match="2-D"):
+        draw.scatter_picture(torch.ones(1, 2, 2), w)
+    with pytest.raises(TypeError):
+        draw.scatter_picture([[1.0]], w)
+
+
+def test_conv_matrix_pair_picture_rows_of_c_transpose_are_the_stamps():
+    pic = draw.conv_matrix_pair_picture((3, 3), kernel_size=2)
+    # output pixel 4 (the centre) receives all four taps, one from each input pixel
+    assert "4: w11@0 w10@1 w01@2 w00@3" in pic.alt
+    assert "C, 4 x 9" in pic.alt and "C^T, 9 x 4" in pic.alt
+    # the same pairs as conv_transpose2d of one-hot inputs and one-hot kernels
+    for o in range(4):
+        for t in range(4):
+            e = torch.zeros(4)
+            e[o] = 1
+            k = torch.zeros(4)
+            k[t] = 1
+            y = F.conv_transpose2d(e.view(1, 1, 2, 2), k.view(1, 1, 2, 2))[0, 0].flatten()
+            j = int(y.argmax())
+            assert f"w{t // 2}{t % 2}@{o}" in pic.alt.split(" / ")[j] or j == 0
+
+
+def test_gather_1d_reads_are_what_conv_transpose1d_sums():
+    import itertools
+
+    for n, k, s, d, op in itertools.product((1, 3, 5), (1, 2, 4), (1, 2, 3), (1, 2), (0, 1)):
+        for p in range(d * (k - 1) + 1):
+            out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if op >= max(s, d) or out < 1:
+                continue
+            _, reads = draw.gather_1d_reads(n, k, s, p, d, op)
+            out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            assert len(reads) == out
+            for r, t in itertools.product(range(n), range(k)):
+                x, w = torch.zeros(1, 1, n), torch.zeros(1, 1, k)
+                x[0, 0, r] = w[0, 0, t] = 1
+                y = F.conv_transpose1d(x, w, None, s, p, op, 1, d)[0, 0]
+                for o in range(out):
+                    assert (y[o] == 1) == ((t, r) in reads[o]), (n, k, s, p, d, op, o)
+    with pytest.raises(ValueError, match="crops"):
+        draw.gather_1d_picture(3, 2, padding=2)
+    with pytest.raises(ValueError, match="output_padding"):
+        draw.gather_1d_picture(3, 3, stride=2, output_padding=2)
+    pic = draw.gather_1d_picture(3, 4, stride=2, padding=1, output_padding=1)
+    assert "y0 = w1*x0; y6 = w3*x2" in pic.alt
+    assert "q = dil(k-1) - p = 2" in pic.alt
