@@ -779,6 +779,7 @@ def block_starts_picture(input_size=12, kernel_size=3, stride=3, padding=1, dila
             footer=formula + "\n" + "\n".join(legend),
         )
         pads = {(b + 1, c) for b in range(out) for c in range(P) if hatched[0, c]}
+        ax.tick_params(axis="y", pad=10)  # clear of block 0's dashed span (room: panel.left)
         for b in range(out):
             _mark(ax, [(b + 1, int(c)) for c in reads[:, b]], TINT["block"], hatched=pads)
         ax.add_patch(

@@ -194,6 +194,9 @@ def test_the_number_of_blocks_is_the_formula():
     > \\mathrm{out} = \\left\\lfloor \\frac{\\mathrm{in} + 2p - \\mathrm{dil}\\,(k - 1) - 1}{s}
     > \\right\\rfloor + 1, \\qquad L = \\prod_i \\mathrm{out}_i .
 
+    [sec-num-blocks]
+    > `convlab.num_blocks` computes {eq}`eq-num-blocks`.
+
     Over the whole 1-D grid the count of F.unfold is the formula, the blocks start at
     0, s, 2s, ... and the last start is the last multiple of s that leaves room for the
     span; in 2-D over the 2-D grid L is the product of the two counts.
@@ -255,6 +258,10 @@ def test_the_unfolded_matrix_tends_to_prod_k_over_prod_s_times_the_input():
     [sec-unfold-summary]
     > As the image grows, the unfolded matrix tends to `prod(kernel_size) / prod(stride)`
     > times the size of its input.
+
+    [sec-num-blocks]
+    > each
+    > dimension has about $\\mathrm{in}/s$ blocks of $k$ values.
 
     Per dimension k * out / in -> k / s: for every k, s, p, d of the grid,
     |out * s / in - 1| <= (2p + d(k-1) + 2s) / in, a bound that goes to 0 as in grows;
@@ -943,3 +950,163 @@ def test_the_four_parameters_do_what_the_summary_says():
         # the zeros read come from p zeros at each end, never from inside
         zero = {b * s + i * d for b in range(cols.shape[1]) for i in range(k) if cols[i, b] == 0}
         assert all(t < p or t >= p + n for t in zero)
+
+
+# --------------------------------------------------------------------------
+# added sentences: dilation, views, volumes, the explorer, the exercises
+# --------------------------------------------------------------------------
+def test_dilation_spaces_the_taps_dilation_pixels_apart():
+    """[sec-dilation]
+    > `dilation` (the *à trous*, "with holes", algorithm) spaces the kernel's taps `dilation`
+    > pixels apart.
+
+    Over the 1-D grid: consecutive taps of every block are exactly d positions apart.
+    """
+    for n, k, s, p, d in GRID_1D:
+        for r in _reads(n, k, s, p, d):
+            taps = sorted(r)
+            assert all(b - a == d for a, b in itertools.pairwise(taps))
+
+
+def test_chained_tensor_unfolds_permuted_and_reshaped_are_F_unfold():
+    """[sec-tensor-unfold]
+    > Moving the window dimensions in front of the block dimensions and reshaping makes
+    > the copy that `F.unfold` returns.
+
+    Over the 2-D grid without padding or dilation (Tensor.unfold has neither): two
+    Tensor.unfold calls, permuted to (N, C, kh, kw, oh, ow) and reshaped, equal F.unfold;
+    with dilation, taking every d-th element of each window does too.
+    """
+    gen = torch.Generator().manual_seed(9)
+    for (h, w), (kh, kw), s, p, d in _grid_2d():
+        x = torch.randn(2, 3, h, w, generator=gen)
+        xp = F.pad(x, (p[1], p[1], p[0], p[0]))
+        sh, sw = d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1  # the spans
+        win = xp.unfold(2, sh, s[0]).unfold(3, sw, s[1])[..., :: d[0], :: d[1]]
+        oh, ow = win.shape[2:4]
+        cols = win.permute(0, 1, 4, 5, 2, 3).reshape(2, 3 * kh * kw, oh * ow)
+        assert torch.equal(cols, F.unfold(x, (kh, kw), d, p, s))
+
+
+def test_unfold3d_and_unfold1d_are_the_blocks_of_conv3d_and_conv1d():
+    """[sec-1d-3d]
+    > signals and volumes have
+    > functions of their own, `convlab.unfold1d` and `convlab.unfold3d` (batched or not).
+
+    [sec-unfold-summary]
+    > `convlab.unfold1d` and
+    > `convlab.unfold3d` take signals and volumes.
+
+    torch has no 3-D unfold to compare with, so: conv3d(x, w) == w.view(C_out, -1) @
+    unfold3d(x), batched and unbatched, over sizes up to 7, kernels up to 3, strides,
+    paddings and dilations up to 2; the same for conv1d and unfold1d over the 1-D grid.
+    """
+    gen = torch.Generator().manual_seed(10)
+    for size, k, s, p, d in itertools.product(
+        [(3, 4, 5), (7, 2, 6)], [(1, 1, 1), (2, 1, 3), (3, 2, 2)], (1, 2), (0, 2), (1, 2)
+    ):
+        if any(d * (k[i] - 1) + 1 > size[i] + 2 * p for i in range(3)):
+            continue
+        x = torch.randn(2, 2, *size, dtype=torch.float64, generator=gen)
+        weight = torch.randn(3, 2, *k, dtype=torch.float64, generator=gen)
+        ref = F.conv3d(x, weight, None, s, p, d)
+        cols = convlab.unfold3d(x, k, d, p, s)
+        assert torch.allclose((weight.view(3, -1) @ cols).view_as(ref), ref)
+        assert torch.equal(convlab.unfold3d(x[0], k, d, p, s), cols[0])
+    for n, k, s, p, d in GRID_1D[::5]:
+        x = torch.randn(2, 2, n, dtype=torch.float64, generator=gen)
+        weight = torch.randn(3, 2, k, dtype=torch.float64, generator=gen)
+        ref = F.conv1d(x, weight, None, s, p, d)
+        cols = convlab.unfold1d(x, k, d, p, s)
+        assert torch.allclose((weight.view(3, -1) @ cols).view_as(ref), ref)
+
+
+def test_the_explorers_sliders_are_unfolds_arguments_and_a_misfit_shows_the_error():
+    """[sec-watch-blocks]
+    > The sliders are the arguments of `F.unfold`: `input_size`, `kernel_size`,
+    > `stride`, `padding` and `dilation`. A combination that does not fit shows convlab's error
+    > instead of a picture.
+
+    The explorer's live sliders and static grid are exactly those five; every
+    combination of its live ranges where the block does not fit makes the scene
+    builder raise convlab's ValueError (the explorer shows its message), and every
+    other one builds.
+    """
+    from convlab import scenes, widgets
+
+    names = {"input_size", "kernel_size", "stride", "padding", "dilation"}
+    assert set(widgets.SlidingBlocks.live) == set(widgets.SlidingBlocks.grid) == names
+    live = widgets.SlidingBlocks.live
+    ranges = [range(lo, hi + 1) for lo, hi in (live[n] for n in sorted(names))]
+    for dil, n, k, p, s in itertools.product(*ranges):  # sorted: d, in, k, p, s
+        if dil * (k - 1) + 1 > n + 2 * p:
+            with pytest.raises(ValueError, match="a block must fit"):
+                scenes.sliding_blocks(n, k, s, p, dil)
+        elif n <= 5:
+            scenes.sliding_blocks(n, k, s, p, dil)
+
+
+def test_the_exercise_checkers_name_the_first_failing_case_and_why():
+    """[sec-unfold-exercises]
+    > Each exercise has a stub to complete and a checker that runs your function against
+    > PyTorch on random cases and tells you the first case that fails, and why.
+
+    [sec-unfold-exercises]
+    > The checker compares values **and gradients** with
+    > `F.unfold`.
+
+    Each chapter-1 checker with a stub says NOT YET; with a wrong answer it names a case
+    number and what was wrong; check_unfold fails an answer with the right values but
+    no gradient.
+    """
+    from convlab import exercises
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    for check in (
+        exercises.check_keeps_count,
+        exercises.check_unfold,
+        exercises.check_parameters_for_L,
+    ):
+        assert repr(check(stub)).startswith("NOT YET")
+
+    def no_dilation(x, kernel_size, dilation, padding, stride):
+        return F.unfold(x.detach() * 1, kernel_size, 1, padding, stride)
+
+    def detached(x, kernel_size, dilation, padding, stride):
+        return convlab.unfold(x.detach(), kernel_size, dilation, padding, stride)
+
+    for wrong in (no_dilation, detached):
+        text = " ".join(repr(exercises.check_unfold(wrong)).split())
+        assert "case" in text and not text.startswith("PASSED")
+    text = " ".join(repr(exercises.check_unfold(detached)).split())
+    assert "grad" in text
+
+
+def test_keeps_count_has_31_cases_and_stride_1_keeps_almost_nothing():
+    """[sec-unfold-exercises]
+    > The checker compares your sets with
+    > `F.unfold`'s counts on 31 cases.
+
+    [sec-unfold-exercises]
+    > With `stride=1` the remainder $r$ is 0 and $q = \\mathrm{out} - 1$: every growth
+    > changes the count, except `stride` when there is a single block and `dilation` when
+    > `kernel_size=1`.
+
+    The checker's case count; over the 1-D grid with stride 1, the growths that keep
+    F.unfold's count are exactly those two.
+    """
+    import random
+
+    from convlab import exercises
+
+    assert len(exercises._keeps_count_cases(random.Random(0), 30)) == 31
+    for n, k, s, p, d in GRID_1D:
+        if s != 1:
+            continue
+        kept = exercises._kept(dict(input_size=n, kernel_size=k, stride=1, padding=p, dilation=d))
+        want = {"stride"} if _out(n, k, 1, p, d) == 1 else set()
+        if k == 1:
+            want.add("dilation")
+        assert kept == want, (n, k, p, d)
