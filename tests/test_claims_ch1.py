@@ -656,7 +656,8 @@ def test_what_the_nn_Unfold_docstring_says_about_the_shapes():
     """[sec-unfold-docstring]
     > "Input: $(N, C, *)$", "Output: $(N, C \\times \\prod(\\text{kernel\\_size}), L)$", with
     > $L$ the product over the spatial dimensions of {eq}`eq-num-blocks`. The output shape
-    > and $L$ are right; the `*` is not any number of dimensions: exactly two.
+    > and $L$ are right (the docstring puts the $+1$ inside the floor, which gives the same
+    > integer); the `*` is not any number of dimensions: exactly two.
 
     The docstring states both shapes; over the 2-D grid, with 1 to 3 channels, nn.Unfold
     returns (N, C * prod(k), L); a batch with one spatial dimension is misread, three are
@@ -665,6 +666,9 @@ def test_what_the_nn_Unfold_docstring_says_about_the_shapes():
     doc = " ".join(torch.nn.Unfold.__doc__.split())
     assert r"Input: :math:`(N, C, *)`" in doc
     assert r"Output: :math:`(N, C \times \prod(\text{kernel\_size}), L)`" in doc
+    assert r"{\text{stride}[d]} + 1\right\rfloor" in doc  # the +1 inside the floor
+    for m, s in itertools.product(range(-20, 200), range(1, 5)):
+        assert (m + s) // s == m // s + 1  # floor(m/s + 1) == floor(m/s) + 1
     for (h, w), k, s, p, d in _grid_2d():
         for C in (1, 3):
             cols = torch.nn.Unfold(k, d, p, s)(torch.zeros(2, C, h, w))
@@ -706,7 +710,9 @@ def test_a_column_holds_channels_of_taps_not_taps_of_channels():
     """[sec-unfold-docstring]
     > Its example says "each patch contains 30 values (2x3=6 vectors, each of 5 channels)".
     > The count is right, the picture is not: a column holds 5 channels of 6 values each,
-    > channel-major ({ref}`sec-reading-matrix`), not 6 vectors of 5 channels.
+    > channel-major ({ref}`sec-reading-matrix`), not 6 vectors of 5 channels. The same goes
+    > for its "a block has $\\prod(\\text{kernel\\_size})$ spatial locations each containing a
+    > $C$-channeled vector": right as a count, not as the order of a column.
 
     [sec-unfold-docstring]
     > So `cols.view(N, 5, 6, L)` splits a column into
@@ -724,6 +730,7 @@ def test_a_column_holds_channels_of_taps_not_taps_of_channels():
     doc = " ".join(torch.nn.Unfold.__doc__.split())
     assert "each patch contains 30 values (2x3=6 vectors, each of 5 channels)" in doc
     assert "4 blocks (2x3 kernels) in total in the 3x4 input" in doc
+    assert "spatial locations each containing a :math:`C`-channeled vector" in doc
     gen = torch.Generator().manual_seed(7)
     for C, k in itertools.product(range(1, 7), [(2, 3), (3, 3), (1, 2)]):
         x = torch.randn(2, C, 5, 6, generator=gen)
@@ -877,6 +884,11 @@ def test_padding_keeps_the_grid_as_large_as_the_input_exactly_when_2p_is_the_dil
     > `dilation=1` no padding per side does it: the grid is always one smaller or at least
     > one larger than the input.
 
+    [sec-padding]
+    > The
+    > blocks then also start on the zeros: a 4 x 4 image gives 4 x 4 blocks of 3 x 3
+    > ({numref}`fig-padding`), a 5 x 5 image 5 x 5 of them.
+
     Over the 1-D grid with stride 1: out == in + 2p - d(k-1), and out == in iff
     2p == d(k-1); for even k and d = 1, |out - in| >= 1 for every p, and some p gives
     out == in - 1 (p = (k-2)/2) or out == in + 1 (p = k/2).
@@ -887,6 +899,8 @@ def test_padding_keeps_the_grid_as_large_as_the_input_exactly_when_2p_is_the_dil
         out = _out(n, k, s, p, d)
         assert out == n + 2 * p - d * (k - 1)
         assert (out == n) == (2 * p == d * (k - 1))
+    for n in (4, 5):
+        assert F.unfold(torch.zeros(1, 1, n, n), 3, padding=1).shape == (1, 9, n * n)
     for n, k in itertools.product(range(4, 17), (2, 4)):
         outs = {p: _out(n, k, 1, p, 1) for p in range(5)}
         assert all(o != n for o in outs.values())
