@@ -1124,3 +1124,28 @@ def test_keeps_count_has_31_cases_and_stride_1_keeps_almost_nothing():
         if k == 1:
             want.add("dilation")
         assert kept == want, (n, k, p, d)
+
+
+def test_every_cell_of_the_sliding_blocks_pictures_carries_a_number():
+    """[sec-four-parameters]
+    > Every cell
+    > carries a number, so none of this depends on colour.
+
+    The four pictures of this section and a grid of others: the SVG has a text for every
+    cell of the padded input, of the K x L matrix and of the block grid (besides titles,
+    axis numbers and the legend), and every block-grid number 0..L-1 appears.
+    """
+    import re
+
+    from convlab import draw
+
+    for n, k, s, p, d in [(5, 2, 1, 0, 1), (5, 3, 2, 0, 1), (4, 3, 1, 1, 1), (7, 3, 1, 0, 2)] + [
+        (6, 2, 2, 1, 2),
+        (5, 1, 3, 2, 1),
+    ]:
+        pic = draw.sliding_blocks_picture(n, k, s, p, d, block=0)
+        texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg)
+        L = _out(n, k, s, p, d) ** 2
+        cells = (n + 2 * p) ** 2 + k * k * L + L
+        assert len(texts) >= cells
+        assert all(str(l) in texts for l in range(L))

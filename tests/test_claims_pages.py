@@ -459,3 +459,38 @@ def test_figures_tell_padding_and_uncovered_pixels_apart_from_pixels():
     assert "uncovered" in div.alt and draw.UNCOVERED_LEGEND in div.svg
     assert "<pattern" not in div.svg  # no hatching: hatching means padding
     assert "font-weight: 700" in div.svg or "font-weight: bold" in div.svg
+
+
+def test_counts_are_shaded_darker_with_the_number_and_tints_read_with_black():
+    """[sec-figures-notation]
+    > counts are
+    > shaded on one scale, darker with the number
+
+    [sec-figures-notation]
+    > The
+    > fills that mark blocks, columns and outputs are light tints of three colours of
+    > Okabe and Ito's colour-blind-safe palette (orange, sky blue and bluish green),
+    > light enough for black labels to stay readable on them.
+
+    For every largest count up to 16: the shades' luminance falls strictly with the
+    count; the block, column and output tints are mixes of the palette's orange, sky
+    blue and bluish green with white, and black text on each has a contrast of at
+    least 4.5:1 (WCAG).
+    """
+
+    def lum(color):
+        rgb = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    for vmax in range(1, 17):
+        shades = [lum(c) for c in draw.count_colors(vmax)]
+        assert all(a > b for a, b in itertools.pairwise(shades))
+        assert all((s + 0.05) / 0.05 >= 4.5 for s in shades)
+    for role, name in (("block", "#E69F00"), ("column", "#56B4E9"), ("output", "#009E73")):
+        assert draw.PALETTE[role] == name
+        tint = draw.TINT[role]
+        assert (lum(tint) + 0.05) / 0.05 >= 4.5
+        # a mix of the colour with white: every channel between the colour's and 255
+        for i in (1, 3, 5):
+            assert int(name[i : i + 2], 16) <= int(tint[i : i + 2], 16) <= 255
