@@ -50,6 +50,7 @@ __all__ = [
     "count_colors",
     "TINT",
     "sliding_blocks_picture",
+    "block_starts_picture",
     "divisor_picture",
     "conv_matrix_picture",
     "conv_matrix_pair_picture",
@@ -711,6 +712,111 @@ def sliding_blocks_picture(
                 lay.input_size, lay.kernel_size, lay.stride, lay.padding, lay.dilation
             ),
             l,
+        )
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def block_starts_picture(input_size=12, kernel_size=3, stride=3, padding=1, dilation=1) -> Picture:
+    """The block count along one dimension: where blocks start, and what the floor drops.
+
+    ``out = floor((in + 2p - d(k-1) - 1) / s) + 1`` (chapter 1, section "How many
+    blocks?"). Top row: the padded input, one cell per position ``0 .. in+2p-1``
+    (pixels ``x0``, ``x1``, ...; padding cells ``0``, hatched with a dashed
+    border). Below, one row per block ``b``: it starts at ``b*s`` and reads the
+    cells ``b*s + i*d`` (tinted, outlined, each showing the value it copies);
+    a dashed box shows block 0's span ``d(k-1)+1``. The
+    ``(in + 2p - d(k-1) - 1) mod s`` cells after the last block's span are read
+    by no block: bold, in a dotted box. The formula's numbers are written under
+    the picture. The cells each block reads come from ``convlab.unfold1d`` of
+    the padded positions, not from the formula.
+    """
+    n = shapes._as_int(input_size, "input_size")
+    if n < 1:
+        raise ValueError(f"input_size={input_size!r} must be at least 1")
+    k, s, pads, d = shapes.conv_params(1, kernel_size, stride, padding, dilation)
+    ((k,), (s,), ((p, after),), (d,)) = k, s, pads, d
+    if p != after:
+        raise ValueError(f"padding={padding!r}: the picture needs the same padding on both sides")
+    positions = torch.arange(n + 2 * p).view(1, 1, -1)
+    reads = ops.unfold1d(positions, k, dilation=d, stride=s)[0].numpy()  # (k, out)
+    out, P, span = reads.shape[1], n + 2 * p, d * (k - 1) + 1
+    m = n + 2 * p - d * (k - 1) - 1
+    last = int(reads[:, -1].max())  # the last cell a block reaches
+    dropped = list(range(last + 1, P))
+    strip = np.array(["0"] * p + [f"x{i}" for i in range(n)] + ["0"] * p, dtype=object)
+    labels = np.full((out + 1, P), "", dtype=object)
+    labels[0] = strip
+    for b in range(out):
+        labels[b + 1, reads[:, b]] = strip[reads[:, b]]
+    hatched = np.zeros(labels.shape, bool)
+    hatched[0, :p] = hatched[0, P - p :] = True
+    with matplotlib.rc_context(_STYLE):
+        row_labels = ["padded input"] + [f"block {b}: start {b * s}" for b in range(out)]
+        panel = _Panel(
+            labels,
+            cell=max(24, min(34, math.floor((MAX_WIDTH - 120) / P))),
+            title="position in the padded input",
+            hatched=hatched,
+            row_labels=row_labels,
+            col_labels=[str(c) for c in range(P)],
+        )
+        panel.left += 8  # room between the row labels and block 0's dashed span
+        panel.width += 8
+        panel.grid_x += 8
+        legend = [
+            "xn: pixel n; hatched 0 with a dashed border: a padding zero",
+            "orange, thick outline: the cells a block reads",
+            f"dashed box: block 0's span d(k-1)+1 = {d}*({k}-1)+1 = {span}",
+        ]
+        if dropped:
+            legend.append("bold, dotted box: read by no block (the floor drops it)")
+        formula = (
+            f"in + 2p - d(k-1) - 1 = {n} + 2*{p} - {d}*({k}-1) - 1 = {m}"
+            f" = {m // s}*{s} + {m % s}\n"
+            f"out = floor({m} / {s}) + 1 = {m // s} + 1 = {out} blocks;"
+            f" the floor drops {m % s} position{'s' if m % s != 1 else ''}"
+        )
+        fig, (ax,) = _arrange(
+            [[panel]],
+            header=f"in={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}",
+            footer=formula + "\n" + "\n".join(legend),
+        )
+        pads = {(b + 1, c) for b in range(out) for c in range(P) if hatched[0, c]}
+        ax.tick_params(axis="y", pad=10)  # clear of block 0's dashed span (room: panel.left)
+        for b in range(out):
+            _mark(ax, [(b + 1, int(c)) for c in reads[:, b]], TINT["block"], hatched=pads)
+        ax.add_patch(
+            Rectangle(
+                (-0.08, 0.92),
+                span + 0.16,
+                1.16,
+                fill=False,
+                linestyle="--",
+                edgecolor=PALETTE["edge"],
+                linewidth=1.4,
+                zorder=2.6,
+                clip_on=False,
+            )
+        )
+        for c in dropped:
+            _uncovered_mark(ax, 0, c)
+        for text in ax.texts:
+            x, y = text.get_position()
+            if int(y) == 0 and int(x) in dropped:
+                text.set_fontweight("bold")
+    alt = (
+        f"One dimension of {n} pixels padded with {p} zero{'s' if p != 1 else ''} per side "
+        f"({P} positions), kernel_size={k}, stride={s}, dilation={d}: blocks start at positions "
+        + ", ".join(str(b * s) for b in range(out))
+        + f"; each spans d(k-1)+1 = {span} positions and reads {k}. "
+        f"out = floor(({n} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1 = floor({m}/{s}) + 1 = {out}. "
+        + (
+            f"Positions {', '.join(map(str, dropped))} ("
+            + ", ".join(strip[c] if strip[c] != "0" else "a padding zero" for c in dropped)
+            + f") are read by no block: the floor drops {m} mod {s} = {m % s}."
+            if dropped
+            else f"No cell is dropped: {m} mod {s} = 0."
         )
     )
     return Picture(svg_markup(fig), alt)

@@ -37,7 +37,8 @@ Usage in a chapter::
     exercises.check_unfold(my_unfold)
 
 See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
-(``check_num_blocks``, ``check_unfold``, ``check_parameters_for_L``), chapter 2
+(``check_num_blocks``, ``check_keeps_count``, ``check_unfold``,
+``check_parameters_for_L``), chapter 2
 (``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``),
 chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
@@ -58,6 +59,7 @@ from . import aten, shapes
 __all__ = [
     "CheckReport",
     "check_num_blocks",
+    "check_keeps_count",
     "check_unfold",
     "check_fold",
     "check_conv2d",
@@ -529,6 +531,83 @@ def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
         [_unfold_args(c) for c in _sliding_cases(random.Random(seed), cases)],
         unfold_L,
         lambda c, v: "the number of columns F.unfold returns",
+        forbid=_ARITHMETIC_UNFOLD,
+    )
+
+
+#: the parameters :func:`check_keeps_count` asks about, in the order of the book
+GROW = ("input_size", "kernel_size", "stride", "padding", "dilation")
+
+
+def _blocks_1d(c):
+    """The number of blocks ``F.unfold`` returns along one dimension (an image of
+    height 1), or ``0`` where the block does not fit (torch refuses)."""
+    x = torch.zeros(1, 1, 1, c["input_size"])
+    try:
+        cols = F.unfold(
+            x, (1, c["kernel_size"]), (1, c["dilation"]), (0, c["padding"]), (1, c["stride"])
+        )
+    except RuntimeError:
+        return 0
+    return cols.shape[-1]
+
+
+def _keeps_count_cases(rng, count):
+    """1-D cases ``dict(input_size, kernel_size, stride, padding, dilation)`` where a
+    block fits, from simple to hard (fewest parameters off their defaults first),
+    chosen so that every parameter is, in some case, one whose growth keeps the
+    count and, in another, one whose growth changes it."""
+    grid = [
+        dict(input_size=n, kernel_size=k, stride=s, padding=p, dilation=d)
+        for n in range(1, 17)
+        for k in range(1, 6)
+        for s in range(1, 5)
+        for p in range(5)
+        for d in range(1, 5)
+        if d * (k - 1) + 1 <= n + 2 * p and (k > 1 or d == 1)
+    ]
+    rng.shuffle(grid)
+    picked, seen = [], set()
+    for c in grid:  # first a case for each (parameter, kept or changed) pair
+        kept = _kept(c)
+        new = {(g, g in kept) for g in GROW} - seen
+        if new:
+            picked.append(c)
+            seen |= new
+    picked += [c for c in grid if c not in picked][: max(0, count - len(picked))]
+    first = dict(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
+    picked = [first] + [c for c in picked if c != first]
+
+    def changed(c):  # how many parameters are off their defaults
+        return sum(c[k] != _DEFAULTS[k] for k in ("stride", "padding", "dilation"))
+
+    return sorted(picked, key=changed)
+
+
+def _kept(c):
+    """The parameters whose growth by one leaves the count of ``c`` unchanged (torch)."""
+    before = _blocks_1d(c)
+    return {g for g in GROW if _blocks_1d({**c, g: c[g] + 1}) == before}
+
+
+def check_keeps_count(fn, cases=30, seed=0) -> CheckReport:
+    """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> set`` (1-D ints).
+
+    The answer is the set of names, among ``input_size``, ``kernel_size``,
+    ``stride``, ``padding`` and ``dilation``, whose growth by one leaves the
+    number of blocks ``out = floor((in + 2p - d(k-1) - 1)/s) + 1`` unchanged
+    (a growth after which no block fits changes it). With ``in + 2p - d(k-1) - 1
+    = q*s + r``: ``in`` keeps it iff ``r + 1 < s``, ``padding`` iff ``r + 2 < s``,
+    ``kernel_size`` iff ``r >= d``, ``dilation`` iff ``r >= k - 1`` and
+    ``stride`` iff ``r >= q``. The expected set is counted with ``F.unfold``;
+    an answer that calls ``F.unfold`` fails. Chapter 1.
+    """
+    return _value_checker(
+        "keeps_count",
+        fn,
+        _keeps_count_cases(random.Random(seed), cases),
+        _kept,
+        lambda c, v: "the parameters whose growth by one leaves F.unfold's count unchanged",
         forbid=_ARITHMETIC_UNFOLD,
     )
 

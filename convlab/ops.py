@@ -292,7 +292,7 @@ def _blocks_hint(L, given_blocks, k, d, p, s):
 
 _UNFOLD_NAMES = {1: "unfold1d", 2: "unfold", 3: "unfold3d"}
 _FOLD_NAMES = {1: "fold1d", 2: "fold", 3: "fold3d"}
-_SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
+_SPATIAL_NAMES = {1: "W", 2: "H, W", 3: "D, H, W"}
 
 
 def _check_not_str(padding, fname):
@@ -334,7 +334,7 @@ def _unfold(n, input, kernel_size, dilation, padding, stride):
     except ValueError as err:
         if batched or n == 1:
             raise
-        other = "signals (N, C, L) is for convlab.unfold1d"
+        other = "signals (N, C, W) is for convlab.unfold1d"
         if n == 3:
             other = "images (N, C, H, W) is for convlab.unfold"
         raise ValueError(
@@ -380,10 +380,10 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 
 def unfold1d(input, kernel_size, dilation=1, padding=0, stride=1):
-    """Sliding blocks of signals: ``(N, C, L_in) -> (N, C*k, L)`` (or unbatched ``(C, L_in)``).
+    """Sliding blocks of signals: ``(N, C, W) -> (N, C*k, L)`` (or unbatched ``(C, W)``).
 
     Row ``c*k + i``, column ``l`` hold ``x_padded[n, c, l*stride + i*dilation]``;
-    ``L = floor((L_in + 2*padding - dilation*(k-1) - 1) / stride) + 1``. Equal
+    ``L = floor((W + 2*padding - dilation*(k-1) - 1) / stride) + 1``. Equal
     to ``F.unfold(x[:, :, None], (1, k), dilation=(1, dilation),
     padding=(0, padding), stride=(1, stride))``: an image of height 1.
 

@@ -49,6 +49,7 @@ PICTURES = {
         (7, 7), [dict(kernel_size=3, stride=2), dict(kernel_size=2, stride=3)]
     ),
     "conv_matrix": lambda: draw.conv_matrix_picture((4, 4), kernel_size=3),
+    "block_starts": lambda: draw.block_starts_picture(12, 3, stride=3, padding=1),
 }
 
 
@@ -356,3 +357,34 @@ def test_gather_1d_reads_are_what_conv_transpose1d_sums():
     pic = draw.gather_1d_picture(3, 4, stride=2, padding=1, output_padding=1)
     assert "y0 = w1*x0; y6 = w3*x2" in pic.alt
     assert "q = dil(k-1) - p = 2" in pic.alt
+
+
+def test_block_starts_picture_counts_like_unfold_and_marks_what_the_floor_drops():
+    import itertools
+
+    for n, k, s, p, d in itertools.product((1, 5, 12), (1, 3), (1, 2, 3), (0, 1), (1, 2)):
+        if d * (k - 1) + 1 > n + 2 * p:
+            continue
+        pic = draw.block_starts_picture(n, k, stride=s, padding=p, dilation=d)
+        out = F.unfold(torch.zeros(1, 1, 1, n), (1, k), (1, d), (0, p), (1, s)).shape[-1]
+        m = n + 2 * p - d * (k - 1) - 1
+        assert f"+ 1 = {out}." in pic.alt
+        texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg)
+        assert f"block {out - 1}: start {(out - 1) * s}" in texts
+        assert f"block {out}: start {out * s}" not in texts
+        assert f"floor drops {m % s} position" in " ".join(texts)
+        assert ("read by no block" in pic.alt) == (m % s > 0)
+    pic = draw.block_starts_picture(12, 3, stride=3, padding=1)
+    assert "Positions 12, 13 (x11, a padding zero) are read by no block" in pic.alt
+    assert "dotted box: read by no block" in pic.svg
+    assert "span d(k-1)+1 = 1*(3-1)+1 = 3" in pic.svg
+    assert "stroke-dasharray" in pic.svg and "<pattern" in pic.svg  # span box, padding
+
+
+def test_block_starts_picture_reports_bad_parameters():
+    with pytest.raises(ValueError, match="kernel larger than padded input"):
+        draw.block_starts_picture(3, 5, padding=0)
+    with pytest.raises(ValueError, match="kernel_size"):
+        draw.block_starts_picture(5, (3, 3))
+    with pytest.raises(ValueError, match="input_size"):
+        draw.block_starts_picture(0, 1)

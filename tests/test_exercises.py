@@ -126,6 +126,60 @@ def test_num_blocks_checker():
     assert not stub and _text(stub).startswith("NOT YET")
 
 
+def _keeps(input_size, kernel_size, stride, padding, dilation, *, pad_step=2, floor=True):
+    """The remainder rule of ex-keeps-count; ``pad_step=1`` forgets that padding is
+    per side, ``floor=False`` forgets the floor (every growth changes the count)."""
+    if not floor:
+        return set()
+    q, r = divmod(input_size + 2 * padding - dilation * (kernel_size - 1) - 1, stride)
+    rules = dict(
+        input_size=r + 1 < stride,
+        padding=r + pad_step < stride,
+        kernel_size=r >= dilation,
+        dilation=r >= kernel_size - 1,
+        stride=r >= q,
+    )
+    return {name for name, keeps in rules.items() if keeps}
+
+
+def test_keeps_count_checker():
+    def twice(input_size, kernel_size, stride, padding, dilation):  # the formula, twice
+        args = dict(n=input_size, k=kernel_size, s=stride, p=padding, d=dilation)
+
+        def out(n, k, s, p, d):
+            m = n + 2 * p - d * (k - 1) - 1
+            return m // s + 1 if m >= 0 else 0
+
+        names = dict(input_size="n", kernel_size="k", stride="s", padding="p", dilation="d")
+        return {g for g, a in names.items() if out(**{**args, a: args[a] + 1}) == out(**args)}
+
+    def stride_never(**kw):  # "a larger stride always gives fewer blocks"
+        return _keeps(**kw) - {"stride"}
+
+    def as_list(**kw):
+        return sorted(_keeps(**kw))
+
+    def runs_unfold(input_size, kernel_size, stride, padding, dilation):
+        F.unfold(torch.zeros(1, 1, 1, input_size), (1, kernel_size))
+        return _keeps(input_size, kernel_size, stride, padding, dilation)
+
+    assert ex.check_keeps_count(_keeps)
+    assert ex.check_keeps_count(twice)
+    for wrong in (
+        lambda **kw: _keeps(**kw, pad_step=1),
+        lambda **kw: _keeps(**kw, floor=False),
+        stride_never,
+        as_list,
+    ):
+        report = ex.check_keeps_count(wrong)
+        assert not report and "expected" in _text(report), _text(report)
+    assert "padding" in _text(ex.check_keeps_count(lambda **kw: _keeps(**kw, pad_step=1)))
+    cheat = ex.check_keeps_count(runs_unfold)
+    assert not cheat and "it calls F.unfold" in _text(cheat)
+    stub = ex.check_keeps_count(_stub)
+    assert not stub and _text(stub).startswith("NOT YET")
+
+
 def test_unfold_checker_names_shape_value_and_gradient_failures():
     assert ex.check_unfold(convlab.unfold)
     shape = ex.check_unfold(

@@ -107,7 +107,7 @@ def test_unfold3d_and_fold3d_match_one_hot_convolutions(batched):
 
 
 def test_unfold_1d_and_3d_reject_the_other_ranks():
-    with pytest.raises(ValueError, match=r"unfold1d needs 3-D \(N, C, L\) or 2-D \(C, L\)"):
+    with pytest.raises(ValueError, match=r"unfold1d needs 3-D \(N, C, W\) or 2-D \(C, W\)"):
         convlab.unfold1d(torch.randn(2, 3, 4, 5), 2)
     with pytest.raises(ValueError, match=r"unfold3d needs 5-D \(N, C, D, H, W\)"):
         convlab.unfold3d(torch.randn(3, 4, 5), 2)
