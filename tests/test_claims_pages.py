@@ -244,9 +244,8 @@ def test_padding_is_per_side_and_L_and_cols_are_what_the_table_says():
     > | `cols` | an unfolded matrix, `(N, C * prod(kernel_size), L)` |
 
     Over the grid: unfold(x, padding=p) equals unfold of F.pad with p on each side,
-    and cols has the stated shape with L the number of blocks. Chapter 1 and the
-    prose pages name a signal's length W, never L, in prose and code (chapter 3 is
-    renamed on its own branch; widen PAGES_WITH_W when it lands).
+    and cols has the stated shape with L the number of blocks. Every page names a
+    signal's length W, never L, in prose and code.
     """
     gen = torch.Generator().manual_seed(4)
     for (h, w), k, s, p, d, _ in _cases():
@@ -257,16 +256,13 @@ def test_padding_is_per_side_and_L_and_cols_are_what_the_table_says():
         assert cols.shape == (2, 3 * k[0] * k[1], L)
     from claims_index import PAGES, page_markdown
 
-    for path in [p for p in PAGES if p.name in PAGES_WITH_W]:
+    for path in PAGES:
         text = path.read_text() if path.suffix == ".md" else page_markdown(path)
         if path.suffix == ".ipynb":
             import json
 
             text += "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
         assert not re.search(r"\(N, C, L\)|\(C, L\)\s*(#|$)", text), path.name
-
-
-PAGES_WITH_W = {"01_sliding_blocks.ipynb", "notation.md", "intro.md"}
 
 
 @pytest.mark.parametrize("name", ["kernel_size", "dilation", "padding", "stride"])
