@@ -287,3 +287,251 @@ def test_all_ones_transposed_convolution_is_the_divisor():
         )
         divisor = convlab.fold_divisor((m, m), k, dilation=d, padding=p, stride=s)
         assert torch.equal(out[0, 0], divisor), (n, k, s, p, d)
+
+
+def _grid(max_size=16, seed=0):
+    """(H, W, kw) over kernel 1-5, stride 1-4, padding 0-4, dilation 1-4 on the first
+    axis and a random pair on the second, images of random sizes the blocks fit."""
+    rng = random.Random(seed)
+    for k, s, p, d in itertools.product(range(1, 6), range(1, 5), range(5), range(1, 5)):
+        k2, s2, p2, d2 = rng.randint(1, 5), rng.randint(1, 4), rng.randint(0, 4), rng.randint(1, 4)
+        spans = (d * (k - 1) + 1 - 2 * p, d2 * (k2 - 1) + 1 - 2 * p2)
+        H, W = (rng.randint(max(1, span), max(1, span, max_size)) for span in spans)
+        yield H, W, dict(kernel_size=(k, k2), dilation=(d, d2), padding=(p, p2), stride=(s, s2))
+
+
+def test_unfold_matrix_rows_hold_one_1_or_none_on_padding():
+    """[sec-fold-adjoint]
+    > row $(r, l)$ holds a single 1, in the column of the pixel that entry $r$ of block
+    > $l$ copies (or no 1 at all, when that entry reads padding).
+
+    U built column by column from unfold of one-pixel images; each row compared with
+    the padded index of the tap (block start s*t, tap offset d*j), the padding
+    computed apart. Small images (up to 7) over every parameter.
+    """
+    for H, W, kw in _grid(max_size=7):
+        U = _unfold_matrix((H, W), **kw)
+        assert set(U.unique().tolist()) <= {0.0, 1.0}
+        assert bool((U.sum(1) <= 1).all())
+        numbers = torch.arange(1.0, H * W + 1, dtype=torch.float64).view(1, 1, H, W)
+        reads = F.unfold(numbers, **kw).reshape(-1)  # 0 where an entry reads padding
+        expected = torch.zeros_like(U)
+        rows = torch.nonzero(reads).flatten()
+        expected[rows, reads[rows].long() - 1] = 1
+        assert torch.equal(U, expected), (H, W, kw)
+
+
+def test_autograd_gradient_of_unfold_is_fold_and_converse():
+    r"""[sec-fold-adjoint]
+    > If $c = \mathrm{unfold}(x)$ and a loss has the gradient $y$ at $c$, the chain rule
+    > gives $U^\top y$ at $x$: **the gradient of `unfold` is `fold`**.
+
+    [sec-fold-adjoint]
+    > And the converse, **the gradient of `fold` is `unfold`**
+
+    [sec-fold-summary]
+    > Autograd's gradient of `unfold` is `fold` and the gradient of `fold` is `unfold`
+
+    torch.autograd.grad with random grad_outputs, every parameter, float64, exact.
+    """
+    gen = torch.Generator().manual_seed(1)
+    for H, W, kw in _grid():
+        x = torch.randn(2, 3, H, W, dtype=torch.float64, generator=gen, requires_grad=True)
+        y = torch.randn(F.unfold(x, **kw).shape, dtype=torch.float64, generator=gen)
+        y.requires_grad_(True)
+        (gx,) = torch.autograd.grad(F.unfold(x, **kw), x, grad_outputs=y.detach())
+        assert torch.equal(gx, F.fold(y.detach(), (H, W), **kw)), (H, W, kw)
+        (gy,) = torch.autograd.grad(F.fold(y, (H, W), **kw), y, grad_outputs=x.detach())
+        assert torch.equal(gy, F.unfold(x.detach(), **kw)), (H, W, kw)
+
+
+def test_unfold_backward_runs_col2im_and_fold_backward_runs_im2col():
+    """[sec-fold-adjoint]
+    > the backward of `F.unfold` runs `aten.col2im`, the very kernel behind `F.fold`
+    > (and `F.fold`'s backward runs `aten.im2col`, `unfold`'s kernel).
+
+    [sec-fold-adjoint]
+    > Any layer built on `unfold` (a convolution is a weight matrix times `unfold(x)`,
+    > {ref}`ch-matmul`) needs `fold` to send its gradient back to its input.
+
+    [sec-fold-docstring]
+    > `F.unfold` dispatches `aten.im2col` (and `F.fold`, `aten.col2im`).
+
+    Recorded at the dispatcher (convlab.aten), forward and backward apart, float32
+    and float64, with and without padding.
+    """
+    from convlab import aten
+
+    for dtype, kw in itertools.product(
+        (torch.float32, torch.float64), (dict(kernel_size=3), dict(kernel_size=2, padding=1))
+    ):
+        x = torch.randn(1, 2, 6, 5, dtype=dtype, requires_grad=True)
+        with aten.record_aten_ops() as forward:
+            cols = F.unfold(x, **kw)
+        with aten.record_aten_ops() as backward:
+            cols.backward(torch.ones_like(cols))
+        assert aten.calls(forward, "unfold") == ["im2col"] and not aten.calls(forward, "fold")
+        assert aten.calls(backward, "fold") == ["col2im"]
+        c = cols.detach().requires_grad_(True)
+        with aten.record_aten_ops() as forward:
+            out = F.fold(c, (6, 5), **kw)
+        with aten.record_aten_ops() as backward:
+            out.backward(torch.ones_like(out))
+        assert aten.calls(forward, "fold") == ["col2im"] and not aten.calls(forward, "unfold")
+        assert aten.calls(backward, "unfold") == ["im2col"]
+        # a convolution written with unfold: its input gradient goes through fold
+        weight = torch.randn(4, 2 * _kernel_numel(kw["kernel_size"]), dtype=dtype)
+        with aten.record_aten_ops() as backward:
+            (weight @ F.unfold(x, **kw)).sum().backward()
+        assert aten.calls(backward, "fold") == ["col2im"]
+
+
+def test_transposed_convolution_is_a_matrix_product_then_one_fold():
+    r"""[sec-fold-adjoint]
+    > a convolution is the matrix $W U$, its transpose is $U^\top W^\top$, a matrix
+    > product followed by one `fold` with the convolution's own parameters, and that is
+    > the transposed convolution ({ref}`sec-one-fold`), which is why it computes a
+    > convolution's gradient ({ref}`sec-gradient`).
+
+    conv_transpose2d(y, w, s, p, d) against fold(W^T y) with the convolution's
+    kernel_size, dilation, padding and stride and output_size the convolution's input
+    size, over every parameter; against autograd's input gradient of conv2d, and
+    against conv_transpose2d with the output_padding that restores the input size.
+    """
+    gen = torch.Generator().manual_seed(2)
+    for H, W, kw in _grid(max_size=12):
+        k = kw["kernel_size"]
+        x = torch.randn(1, 3, H, W, dtype=torch.float64, generator=gen, requires_grad=True)
+        weight = torch.randn(2, 3, *k, dtype=torch.float64, generator=gen)
+        conv = {n: v for n, v in kw.items() if n != "kernel_size"}
+        y = F.conv2d(x, weight, **conv)
+        g = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+        via_fold = F.fold(weight.view(2, -1).T @ g.flatten(2), (H, W), **kw)
+        (grad,) = torch.autograd.grad(y, x, g)
+        torch.testing.assert_close(via_fold, grad, msg=str((H, W, kw)))
+        op = [
+            n + 2 * p - d * (kk - 1) - 1 - (o - 1) * s
+            for n, o, kk, s, p, d in zip(
+                (H, W), y.shape[2:], k, kw["stride"], kw["padding"], kw["dilation"]
+            )
+        ]
+        if all(a < s for a, s in zip(op, kw["stride"])):
+            tconv = F.conv_transpose2d(g, weight, output_padding=op, **conv)
+            torch.testing.assert_close(tconv, via_fold, msg=str((H, W, kw)))
+
+
+def test_unfold_matrix_gram_is_the_diagonal_divisor():
+    r"""[sec-least-squares]
+    > And $U^\top U$ is diagonal, with the divisor $D$ on its diagonal: each row of $U$
+    > holds at most one 1, so no row links two pixels, and pixel $y$'s diagonal entry
+    > counts the rows that copy it.
+
+    Every parameter on images up to 7 x 7.
+    """
+    for H, W, kw in _grid(max_size=7):
+        U = _unfold_matrix((H, W), **kw)
+        D = convlab.fold_divisor((H, W), **kw, dtype=torch.float64)
+        assert torch.equal(U.T @ U, torch.diag(D.flatten())), (H, W, kw)
+
+
+def _least_squares_cases():
+    for H, W, kw in _grid(max_size=6, seed=3):
+        yield H, W, kw, _unfold_matrix((H, W), **kw)
+
+
+def test_fold_over_divisor_is_the_least_squares_image():
+    r"""[sec-least-squares]
+    > So wherever the divisor is nonzero, $$ \hat x \;=\; \arg\min_x \lVert
+    > \mathrm{unfold}(x) - \mathrm{cols} \rVert^2 \;=\; \mathrm{fold}(\mathrm{cols})
+    > \,/\, D , $$ (eq-least-squares) each pixel the mean of the entries that copied it;
+    > where $D = 0$ no entry mentions the pixel, and every value fits equally well.
+
+    [sec-least-squares]
+    > its minimum-norm solution (driver `gelsd`) puts 0 on the free pixels, which is what
+    > dividing by `D.clamp(min=1)` does
+
+    [sec-patch-averaging]
+    > the average is the image whose patches are closest to the processed ones
+
+    [sec-fold-summary]
+    > `fold(cols) / divisor` is the image whose blocks are closest to `cols` in the least
+    > squares sense
+
+    torch.linalg.lstsq (gelsd) on U for random columns, every parameter on images up
+    to 6 x 6; a free pixel changed to anything leaves the residual unchanged.
+    """
+    gen = torch.Generator().manual_seed(4)
+    for H, W, kw, U in _least_squares_cases():
+        cols = torch.randn(U.shape[0], dtype=torch.float64, generator=gen)
+        best = torch.linalg.lstsq(U, cols[:, None], driver="gelsd").solution[:, 0]
+        D = convlab.fold_divisor((H, W), **kw, dtype=torch.float64)
+        folded = F.fold(
+            cols.view(1, -1, U.shape[0] // _kernel_numel(kw["kernel_size"])), (H, W), **kw
+        )
+        mine = (folded / D.clamp(min=1)).flatten()
+        torch.testing.assert_close(mine, best, msg=str((H, W, kw)))
+        free = (D == 0).flatten()
+        moved = mine + free * torch.randn(H * W, dtype=torch.float64, generator=gen)
+        torch.testing.assert_close((U @ moved - cols).norm(), (U @ mine - cols).norm())
+        # each pixel: the mean of the entries that copied it
+        for pixel in torch.nonzero(~free).flatten()[:3]:
+            copies = cols[U[:, pixel] == 1]
+            torch.testing.assert_close(mine[pixel], copies.mean())
+
+
+def test_unfold_after_averaging_is_the_projection_onto_blocks_of_images():
+    r"""[sec-least-squares]
+    > The inverse works on one side only. `fold(unfold(x)) / D` gives `x` back, but
+    > `unfold(fold(cols) / D)` is not `cols` in general: it is the blocks of the best
+    > image, the projection of `cols` onto the blocks of images (the matrix $U D^{-1}
+    > U^\top$). It returns `cols` unchanged exactly when `cols` already are the blocks
+    > of some image (every two entries that copy the same pixel are equal, and every
+    > entry that reads padding is zero)
+
+    [sec-fold-summary]
+    > but `unfold(fold(cols) / divisor)` is `cols` only when `cols` are the blocks of
+    > some image: the inverse is one-sided
+
+    The matrix P = U D^+ U^T is symmetric, idempotent and fixes U's columns; random
+    columns move unless every entry is its pixel's only copy; columns built to
+    satisfy the parenthesis stay, and breaking either half of it moves them. Every
+    parameter on images up to 6 x 6.
+    """
+    gen = torch.Generator().manual_seed(5)
+    moved_some = 0
+    for H, W, kw, U in _least_squares_cases():
+        D = convlab.fold_divisor((H, W), **kw, dtype=torch.float64).flatten()
+        P = U @ torch.diag(1 / D.clamp(min=1) * (D > 0)) @ U.T
+        torch.testing.assert_close(P, P.T)
+        torch.testing.assert_close(P @ P, P)
+        torch.testing.assert_close(P @ U, U)
+        L = U.shape[0] // _kernel_numel(kw["kernel_size"])
+
+        def average_then_unfold(cols, size=(H, W), kw=kw, L=L, D=D):
+            folded = F.fold(cols.view(1, -1, L), size, **kw).flatten()
+            image = (folded / D.clamp(min=1)).view(1, 1, *size)
+            return F.unfold(image, **kw).flatten()
+
+        x = torch.randn(H * W, dtype=torch.float64, generator=gen)
+        if bool((D > 0).all()):
+            back = F.fold(F.unfold(x.view(1, 1, H, W), **kw), (H, W), **kw).flatten() / D
+            torch.testing.assert_close(back, x)
+        blocks = U @ x  # consistent: copies equal, zero on padding
+        torch.testing.assert_close(average_then_unfold(blocks), blocks)
+        cols = torch.randn(U.shape[0], dtype=torch.float64, generator=gen)
+        unique_copies = bool((U.sum(1) == 1).all()) and bool((D <= 1).all())
+        fixed = torch.allclose(average_then_unfold(cols), cols)
+        assert fixed == unique_copies, (H, W, kw)
+        moved_some += not fixed
+        shared = torch.nonzero(D > 1).flatten()
+        if len(shared):  # two copies of one pixel made unequal
+            rows = torch.nonzero(U[:, shared[0]]).flatten()
+            broken = blocks.clone()
+            broken[rows[0]] += 1
+            assert not torch.allclose(average_then_unfold(broken), broken)
+        padding_rows = torch.nonzero(U.sum(1) == 0).flatten()
+        if len(padding_rows):  # an entry on padding made nonzero
+            broken = blocks.clone()
+            broken[padding_rows[0]] = 1
+            assert not torch.allclose(average_then_unfold(broken), broken)
+    assert moved_some > 100
