@@ -535,3 +535,330 @@ def test_unfold_after_averaging_is_the_projection_onto_blocks_of_images():
             broken[padding_rows[0]] = 1
             assert not torch.allclose(average_then_unfold(broken), broken)
     assert moved_some > 100
+
+
+def test_padding_is_zeros_on_each_side_and_dilation_spaces_the_taps():
+    """[sec-fold-docstring]
+    > True: `padding=1` is one row or column of zeros on *each* side, as `F.pad` with
+    > `(1, 1, 1, 1)` adds them.
+
+    [sec-fold-docstring]
+    > the first block of a 4 x 4 image of pixel numbers with `kernel_size=2, dilation=2`
+    > reads the pixels 0, 2, 8 and 10
+
+    Every parameter: unfold with padding equals unfold of F.pad's zeros without it;
+    block 0 of an image of pixel numbers (no padding) reads the pixels
+    (i*d_h)*W + j*d_w of its taps.
+    """
+    gen = torch.Generator().manual_seed(6)
+    for H, W, kw in _grid():
+        (ph, pw), rest = kw["padding"], {n: v for n, v in kw.items() if n != "padding"}
+        x = torch.randn(1, 2, H, W, generator=gen)
+        padded = F.pad(x, (pw, pw, ph, ph))
+        assert torch.equal(F.unfold(x, **kw), F.unfold(padded, **rest)), (H, W, kw)
+        (kh, kw_), (dh, dw) = kw["kernel_size"], kw["dilation"]
+        if dh * (kh - 1) < H and dw * (kw_ - 1) < W:
+            numbers = torch.arange(float(H * W)).view(1, 1, H, W)
+            first = F.unfold(numbers, **rest)[0, :, 0].long().tolist()
+            assert first == [i * dh * W + j * dw for i in range(kh) for j in range(kw_)]
+    numbers = torch.arange(16.0).view(1, 1, 4, 4)
+    assert F.unfold(numbers, 2, dilation=2)[0, :, 0].long().tolist() == [0, 2, 8, 10]
+
+
+def test_an_int_is_repeated_but_a_tuple_of_one_is_refused():
+    """[sec-fold-docstring]
+    > Half true: an int is repeated, but a tuple of length 1 is refused (`nn.Unfold`
+    > calls `F.unfold`, which raises). `convlab.unfold` repeats it, as the sentence
+    > promises
+
+    Each of the four parameters as a tuple of one, for F.unfold and nn.Unfold
+    (RuntimeError), and convlab.unfold (the pair); an int equals the pair. The
+    documentation's sentence ("an int or a tuple of length 1 ... replicated")
+    fails here on its second half.
+    """
+    x = torch.randn(2, 3, 7, 6)
+    base = dict(kernel_size=2, dilation=1, padding=1, stride=2)
+    pairs = {n: (v, v) for n, v in base.items()}
+    assert torch.equal(F.unfold(x, **base), F.unfold(x, **pairs))
+    for name, value in base.items():
+        one = {**base, name: (value,)}
+        with pytest.raises(RuntimeError, match=f"{name} equals to 2"):
+            F.unfold(x, **one)
+        with pytest.raises(RuntimeError):
+            torch.nn.Unfold(**one)(x)
+        assert torch.equal(convlab.unfold(x, **one), F.unfold(x, **pairs))
+
+
+def test_non_overlapping_blocks_are_not_inverses_with_gaps_or_padding():
+    """[sec-fold-docstring]
+    > True ({ref}`sec-fold-adds`), but blocks that do *not* overlap are not inverses
+    > either in general: with gaps between them some pixels are never copied
+    > ({ref}`sec-fold-undone`), and with padding `fold` drops what the blocks read on the
+    > padding.
+
+    [sec-fold-docstring]
+    > Blocks of 2 x 2 every 2 pixels on a padded 4 x 4 image never overlap and cover every
+    > pixel once, so `fold(unfold(x))` is `x`; yet `unfold(fold(y))` is not `y`
+
+    Every parameter: blocks overlap (a divisor above 1) => fold(unfold(x)) != x (the
+    documentation's own sentence); no overlap and no entry on padding and no gap =>
+    both ways are identities; no overlap with a gap => fold(unfold(x)) != x; no
+    overlap with an entry on padding => unfold(fold(y)) != y.
+    """
+    gen = torch.Generator().manual_seed(7)
+    seen = dict(overlap=0, exact=0, gap=0, padding=0)
+    tilings = [
+        (k * m, k * m2, dict(kernel_size=k, stride=k, padding=0, dilation=1))
+        for k, m, m2 in itertools.product(range(1, 6), range(1, 4), range(1, 4))
+    ]
+    for H, W, kw in itertools.chain(_grid(), tilings):
+        D = convlab.fold_divisor((H, W), **kw)
+        x = torch.randn(1, 1, H, W, generator=gen, dtype=torch.float64)
+        y = torch.randn(F.unfold(x, **kw).shape, generator=gen, dtype=torch.float64)
+        left = torch.equal(F.fold(F.unfold(x, **kw), (H, W), **kw), x)
+        right = torch.equal(F.unfold(F.fold(y, (H, W), **kw), **kw), y)
+        reads_padding = bool((F.unfold(torch.ones_like(x), **kw) == 0).any())
+        if bool((D > 1).any()):
+            assert not left and not right, (H, W, kw)
+            seen["overlap"] += 1
+            continue
+        assert left == bool((D == 1).all()), (H, W, kw)
+        assert right == (not reads_padding), (H, W, kw)
+        seen["gap"] += not left
+        seen["padding"] += reads_padding
+        seen["exact"] += left and right
+    assert all(seen.values()), seen
+    x, y = torch.randn(1, 1, 4, 4), torch.randn(1, 4, 9)
+    kw = dict(kernel_size=2, padding=1, stride=2)
+    assert bool((convlab.fold_divisor((4, 4), **kw) == 1).all())
+    assert torch.equal(F.fold(F.unfold(x, **kw), (4, 4), **kw), x)
+    assert not torch.equal(F.unfold(F.fold(y, (4, 4), **kw), **kw), y)
+
+
+def test_fold_unfold_is_divisor_times_input_up_to_rounding():
+    """[sec-fold-docstring]
+    > True ({ref}`sec-divisor`; it also depends on the parameters, which both share), up
+    > to rounding: `fold` adds a pixel's copies one by one, and in floating point a sum
+    > of six copies of $x$ is not always $6x$ (here pixels have up to nine copies).
+
+    Every parameter, float32: allclose always, with the divisor of ones of the same
+    shape and dtype; bitwise equality fails in some cases (so `==` as written is
+    not a guarantee); a sum of six float32 copies of x differs from 6 * x for some x
+    (an earlier wording said three copies: x + x + x is always exactly 3 * x, as
+    checked here too); the example's divisor reaches 9.
+    """
+    gen = torch.Generator().manual_seed(8)
+    unequal = 0
+    for H, W, kw in _grid():
+        x = torch.randn(2, 2, H, W, generator=gen)
+        divisor = F.fold(F.unfold(torch.ones_like(x), **kw), (H, W), **kw)
+        back = F.fold(F.unfold(x, **kw), (H, W), **kw)
+        torch.testing.assert_close(back, divisor * x)
+        unequal += not torch.equal(back, divisor * x)
+    assert unequal > 0
+    x = torch.randn(1000, generator=gen)
+    assert bool((x + x + x == 3 * x).all())
+    assert bool((x + x + x + x + x + x != 6 * x).any())
+    assert int(convlab.fold_divisor((16, 16), 3).max()) == 9
+
+
+def test_the_divisor_is_a_count_per_pixel_and_the_inverse_is_left_only():
+    """[sec-fold-docstring]
+    > The divisor is in general not a constant: it is one count per pixel, here 1, 2 and
+    > 4. And the inverse is one-sided ({ref}`sec-least-squares`): `fold(unfold(x)) /
+    > divisor` is `x`, but `unfold(fold(y) / divisor)` is not `y` unless `y` are the
+    > blocks of some image. What is exact: when the divisor has no zeros, `fold(·) /
+    > divisor` is a *left* inverse of `unfold`.
+
+    [sec-fold-summary]
+    > loose about the inverse (the divisor is not a constant, and the inverse is
+    > one-sided)
+
+    The example's counts; every parameter whose divisor has no zeros: the left
+    inverse holds; unfold(fold(y) / divisor) == y for y = unfold(x), and for random y
+    only when each entry is its pixel's only copy and none reads padding. The
+    documentation's "inverses of each other" fails on the right side.
+    """
+    assert convlab.fold_divisor((7, 7), 3, stride=2).unique().long().tolist() == [1, 2, 4]
+    gen = torch.Generator().manual_seed(9)
+    not_constant = 0
+    for H, W, kw in _grid():
+        D = convlab.fold_divisor((H, W), **kw, dtype=torch.float64)
+        if bool((D == 0).any()):
+            continue
+        not_constant += len(D.unique()) > 1
+        x = torch.randn(1, 2, H, W, generator=gen, dtype=torch.float64)
+        torch.testing.assert_close(F.fold(F.unfold(x, **kw), (H, W), **kw) / D, x)
+        blocks = F.unfold(x, **kw)
+        torch.testing.assert_close(F.unfold(F.fold(blocks, (H, W), **kw) / D, **kw), blocks)
+        y = torch.randn(blocks.shape, generator=gen, dtype=torch.float64)
+        again = F.unfold(F.fold(y, (H, W), **kw) / D, **kw)
+        single = bool((D == 1).all()) and not bool((F.unfold(torch.ones_like(x), **kw) == 0).any())
+        assert torch.allclose(again, y) == single, (H, W, kw)
+    assert not_constant > 20
+
+
+def test_unfold_takes_batched_or_unbatched_images_and_nothing_else():
+    r"""[sec-fold-docstring]
+    > False in torch 2.13: a 3-D input `(C, H, W)`, one unbatched image, works too and
+    > gives `(C * K, L)`; what is refused is any other number of *spatial* dimensions (a
+    > 5-D volume, or a 2-D `(H, W)` with no channel axis). `fold` likewise takes `(N, C *
+    > K, L)` or unbatched `(C * K, L)`.
+
+    [sec-fold-docstring]
+    > The **Shape** line "Input: $(N, C, *)$" reads as if any number of spatial
+    > dimensions worked; `*` must be exactly two. The output, $(N, C \times
+    > \prod(\text{kernel\_size}), L)$, is right.
+
+    [sec-fold-summary]
+    > wrong about tuples of length 1 (refused) and 4-D input only (3-D unbatched input
+    > works)
+
+    Every parameter: unbatched unfold and fold equal the batched ones' first item,
+    with F and nn; the output shape is (N, C * prod(k), L); 1-D, 2-D, 5-D and 6-D
+    inputs are refused by unfold; fold refuses 1-D and 4-D columns. The
+    documentation's warning ("only 4-D input tensors") fails on the 3-D case.
+    """
+    gen = torch.Generator().manual_seed(10)
+    for H, W, kw in _grid():
+        x = torch.randn(1, 3, H, W, generator=gen)
+        cols = F.unfold(x, **kw)
+        L = convlab.num_blocks((H, W), **kw)
+        assert cols.shape == (1, 3 * _kernel_numel(kw["kernel_size"]), L)
+        assert torch.equal(F.unfold(x[0], **kw), cols[0])
+        assert torch.equal(torch.nn.Unfold(**kw)(x[0]), cols[0])
+        assert torch.equal(F.fold(cols[0], (H, W), **kw), F.fold(cols, (H, W), **kw)[0])
+        assert torch.equal(torch.nn.Fold((H, W), **kw)(cols[0]), F.fold(cols, (H, W), **kw)[0])
+    for shape in [(6,), (5, 6), (1, 1, 4, 5, 6), (1, 1, 1, 4, 5, 6)]:
+        with pytest.raises((RuntimeError, IndexError)):
+            F.unfold(torch.randn(shape), 2)
+    for shape in [(8,), (1, 4, 2, 3)]:
+        with pytest.raises(RuntimeError):
+            F.fold(torch.randn(shape), (3, 4), 2)
+
+
+def test_the_documentation_examples():
+    """[sec-fold-docstring]
+    > True: $5 \\cdot 2 \\cdot 3 = 30$ and $(3 - 2 + 1)(4 - 3 + 1) = 4$.
+
+    [sec-fold-docstring]
+    > True: a `fold` with `kernel_size=1` only rearranges the columns into the output's
+    > shape (one column per pixel, no overlap), and `view` does that without copying.
+
+    The first example's shape; the second example run as written (allclose to
+    conv2d; the view shares the matmul's storage); fold with kernel_size 1 equals
+    the reshape for every image size up to 16 and channels up to 4, and copies.
+    """
+    assert torch.nn.Unfold(kernel_size=(2, 3))(torch.randn(2, 5, 3, 4)).shape == (2, 30, 4)
+    inp = torch.randn(1, 3, 10, 12)
+    w = torch.randn(2, 3, 4, 5)
+    inp_unf = torch.nn.functional.unfold(inp, (4, 5))
+    out_unf = inp_unf.transpose(1, 2).matmul(w.view(w.size(0), -1).t()).transpose(1, 2)
+    out = torch.nn.functional.fold(out_unf, (7, 8), (1, 1))
+    view = out_unf.view(1, 2, 7, 8)
+    assert torch.allclose(F.conv2d(inp, w), out, atol=1e-4)
+    assert torch.equal(view, out) and view.data_ptr() == out_unf.data_ptr()
+    assert out.data_ptr() != out_unf.data_ptr()
+    for H, W, C in itertools.product(range(1, 17), range(1, 17), range(1, 5)):
+        cols = torch.randn(2, C, H * W)
+        assert torch.equal(F.fold(cols, (H, W), 1), cols.view(2, C, H, W))
+
+
+def test_patch_means_averaged_back_and_average_pooling():
+    """[sec-patch-averaging]
+    > every pixel becomes the average of the means of the patches that contain it
+
+    [sec-patch-averaging]
+    > The patch means themselves are an average pooling
+
+    Every size up to 16, kernel 1-5, stride 1-4, padding up to k // 2 (what
+    avg_pool2d accepts; its default counts the padding's zeros, as unfold's
+    blocks do): the patch means against avg_pool2d, and the averaged image
+    against a direct mean over the blocks that contain each pixel.
+    """
+    gen = torch.Generator().manual_seed(11)
+    for n, k, s in itertools.product(range(1, 17), range(1, 6), range(1, 5)):
+        for p in range(k // 2 + 1):
+            if k > n + 2 * p:
+                continue
+            x = torch.randn(1, 2, n, n, generator=gen, dtype=torch.float64)
+            kw = dict(kernel_size=k, padding=p, stride=s)
+            cols = F.unfold(x, **kw).view(1, 2, k * k, -1)  # (N, C, K, L)
+            means = cols.mean(2)  # (N, C, L)
+            pooled = F.avg_pool2d(x, **kw)
+            torch.testing.assert_close(means.view(pooled.shape), pooled)
+            if p:
+                continue
+            spread = means[:, :, None].expand_as(cols).reshape(1, 2 * k * k, -1)
+            D = convlab.fold_divisor((n, n), k, stride=s, dtype=torch.float64)
+            smooth = F.fold(spread, (n, n), k, stride=s) / D.clamp(min=1)
+            L1 = (n - k) // s + 1
+            for y, x_ in [(0, 0), (n // 2, n // 3), (n - 1, n - 1)]:
+                blocks = [
+                    (a, b)
+                    for a in range(L1)
+                    for b in range(L1)
+                    if a * s <= y < a * s + k and b * s <= x_ < b * s + k
+                ]
+                if blocks:
+                    want = torch.stack([means[0, :, a * L1 + b] for a, b in blocks]).mean(0)
+                    torch.testing.assert_close(smooth[0, :, y, x_], want)
+
+
+def test_a_sum_over_blocks_is_a_convolution():
+    """[sec-sum-to-conv]
+    > Summing every block is a convolution with an all-ones kernel.
+
+    [sec-sum-to-conv]
+    > A sum with *weights* is the same thing with any kernel: one row of weights per
+    > output channel, times the matrix of columns.
+
+    [sec-fold-summary]
+    > A reduction over each column is a convolution: all-ones weights sum, any weights
+    > convolve
+
+    Every parameter (uneven pairs too), 3 channels in, 2 out, float64.
+    """
+    gen = torch.Generator().manual_seed(12)
+    for H, W, kw in _grid():
+        x = torch.randn(2, 3, H, W, generator=gen, dtype=torch.float64)
+        conv = {n: v for n, v in kw.items() if n != "kernel_size"}
+        cols = F.unfold(x, **kw)  # (N, C*K, L)
+        ones = torch.ones(1, 3, *kw["kernel_size"], dtype=torch.float64)
+        out = F.conv2d(x, ones, **conv)
+        torch.testing.assert_close(cols.sum(1).view(out.shape), out)
+        weight = torch.randn(2, 3, *kw["kernel_size"], generator=gen, dtype=torch.float64)
+        out = F.conv2d(x, weight, **conv)
+        torch.testing.assert_close((weight.view(2, -1) @ cols).view(out.shape), out)
+
+
+def test_weights_cancel_without_overlap():
+    """[sec-fold-exercises]
+    > So every pixel is the weighted mean of the entries that copied it; with all weights
+    > 1, this is {eq}`eq-least-squares`. The weights do not matter when no pixel is read
+    > by two blocks (no overlap, e.g. `stride` equal to `kernel_size` without dilation):
+    > each weight then cancels.
+
+    The exercise's reference against fold / divisor with all weights 1, and with
+    random positive weights whenever the divisor is at most 1; with overlap,
+    random weights change the answer. Every parameter.
+    """
+    from convlab import exercises
+
+    gen = torch.Generator().manual_seed(13)
+    changed = 0
+    for H, W, kw in _grid(max_size=10):
+        pairs = {n: (v, v) if isinstance(v, int) else v for n, v in kw.items()}
+        cols = torch.randn(F.unfold(torch.zeros(1, 2, H, W), **kw).shape, generator=gen)
+        L = cols.shape[-1]
+        D = convlab.fold_divisor((H, W), **kw)
+        plain = F.fold(cols, (H, W), **kw) / D.clamp(min=1)
+        ones = exercises._weighted_average(cols, torch.ones(1, L), (H, W), **pairs)
+        torch.testing.assert_close(ones, plain)
+        weights = 0.1 + torch.rand(1, L, generator=gen)
+        weighted = exercises._weighted_average(cols, weights, (H, W), **pairs)
+        if bool((D <= 1).all()):
+            torch.testing.assert_close(weighted, plain)
+        else:
+            changed += not torch.allclose(weighted, plain)
+    assert changed > 100
