@@ -239,9 +239,9 @@ def test_the_border_counts_no_more_than_the_inside_would():
     > exist, so a border pixel counts no more than the inside would, and often less.
 
     [sec-uneven-overlap]
-    > In the top left panel (`kernel_size=3, stride=2` on 9 x 9) the first two and the
-    > last two pixels of each row are read by one block each, where the inside alternates
-    > 2 and 1 per axis.
+    > In the top left panel (`kernel_size=3, stride=2` on 9 x 9), along each axis, the
+    > first two and the last two pixels are read by one block each, where the inside
+    > alternates 2 and 1.
 
     [sec-uneven-overlap]
     > In the top right panel (`kernel_size=4, stride=2, padding=1` on 10 x 10) the first
