@@ -238,6 +238,11 @@ def test_the_border_counts_no_more_than_the_inside_would():
     > Closer to an end, starts before the first block or after the last one do not
     > exist, so a border pixel counts no more than the inside would, and often less.
 
+    [sec-fold-summary]
+    > With `dilation=1`, a kernel size that is a multiple of the stride covers the inside
+    > evenly and one that is not covers it as a checkerboard; the border never counts more
+    > than the inside would, often less, and dilation can break the even case
+
     [sec-uneven-overlap]
     > In the top left panel (`kernel_size=3, stride=2` on 9 x 9), along each axis, the
     > first two and the last two pixels are read by one block each, where the inside
@@ -325,6 +330,10 @@ def test_autograd_gradient_of_unfold_is_fold_and_converse():
     r"""[sec-fold-adjoint]
     > If $c = \mathrm{unfold}(x)$ and a loss has the gradient $y$ at $c$, the chain rule
     > gives $U^\top y$ at $x$: **the gradient of `unfold` is `fold`**.
+
+    [sec-fold-adjoint]
+    > `torch.autograd.grad` with `grad_outputs=y` computes exactly that product (a
+    > vector-Jacobian product)
 
     [sec-fold-adjoint]
     > And the converse, **the gradient of `fold` is `unfold`**
@@ -670,6 +679,9 @@ def test_the_divisor_is_a_count_per_pixel_and_the_inverse_is_left_only():
     > blocks of some image. What is exact: when the divisor has no zeros, `fold(·) /
     > divisor` is a *left* inverse of `unfold`.
 
+    [sec-patch-averaging]
+    > Doing nothing to each patch must give the image back
+
     [sec-fold-summary]
     > loose about the inverse (the divisor is not a constant, and the inverse is
     > one-sided)
@@ -704,6 +716,9 @@ def test_unfold_takes_batched_or_unbatched_images_and_nothing_else():
     > gives `(C * K, L)`; what is refused is any other number of *spatial* dimensions (a
     > 5-D volume, or a 2-D `(H, W)` with no channel axis). `fold` likewise takes `(N, C *
     > K, L)` or unbatched `(C * K, L)`.
+
+    [sec-fold-docstring]
+    > There is no other case: the two spatial dimensions are the only ones it accepts
 
     [sec-fold-docstring]
     > The **Shape** line "Input: $(N, C, *)$" reads as if any number of spatial
@@ -862,3 +877,29 @@ def test_weights_cancel_without_overlap():
         else:
             changed += not torch.allclose(weighted, plain)
     assert changed > 100
+
+
+def test_the_answers_to_the_explorer_questions_of_uneven_overlap():
+    """[sec-uneven-overlap]
+    > Rows 2 and 4: each is read by two blocks (the ones starting at rows 0 and 2, and at
+    > 2 and 4); the other rows by one.
+
+    [sec-uneven-overlap]
+    > Every odd row and every odd column: `stride` and `dilation` are both even, so every
+    > tap lands on an even index. `stride=1` starts a block at every index and covers every
+    > pixel; `stride=3` starts blocks at 0 and 3 only, whose taps read indices 0, 2, 3 and
+    > 5, so rows and columns 1, 4 and 6 stay at 0.
+
+    The explorer's counts are fold's (tests/test_scenes.py); here fold's divisor on
+    the 7 x 7 image, and the rule of both even over every size up to 16.
+    """
+    assert _axis_counts(7, 3, 2, 0)[0] == [1, 1, 2, 1, 2, 1, 1]
+    assert _axis_counts(7, 2, 2, 0, 2)[0] == [1, 0, 2, 0, 2, 0, 1]
+    assert _axis_counts(7, 2, 1, 0, 2)[0] == [1, 1, 2, 2, 2, 1, 1]
+    assert _axis_counts(7, 2, 3, 0, 2)[0] == [1, 0, 1, 1, 0, 1, 0]
+    div = convlab.fold_divisor((7, 7), 2, stride=3, dilation=2)
+    assert torch.nonzero((div == 0).all(1)).flatten().tolist() == [1, 4, 6]
+    for n, s, d in itertools.product(range(1, 17), (2, 4), (2, 4)):
+        if d + 1 <= n:
+            counts, _ = _axis_counts(n, 2, s, 0, d)
+            assert all(c == 0 for c in counts[1::2]), (n, s, d)
