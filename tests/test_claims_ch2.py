@@ -490,12 +490,12 @@ def test_fold_over_divisor_is_the_least_squares_image():
 
 def test_unfold_after_averaging_is_the_projection_onto_blocks_of_images():
     r"""[sec-least-squares]
-    > The inverse works on one side only. `fold(unfold(x)) / D` gives `x` back, but
-    > `unfold(fold(cols) / D)` is not `cols` in general: it is the blocks of the best
-    > image, the projection of `cols` onto the blocks of images (the matrix $U D^{-1}
-    > U^\top$). It returns `cols` unchanged exactly when `cols` already are the blocks
-    > of some image (every two entries that copy the same pixel are equal, and every
-    > entry that reads padding is zero)
+    > The inverse works on one side only. `fold(unfold(x)) / D` gives `x` back (where
+    > $D$ has no zeros), but `unfold(fold(cols) / D)` is not `cols` in general: it is the
+    > blocks of the best image, the projection of `cols` onto the blocks of images (the
+    > matrix $U D^{-1} U^\top$, reading $1/0$ as 0). It returns `cols` unchanged exactly
+    > when `cols` already are the blocks of some image (every two entries that copy the
+    > same pixel are equal, and every entry that reads padding is zero)
 
     [sec-fold-summary]
     > but `unfold(fold(cols) / divisor)` is `cols` only when `cols` are the blocks of
@@ -722,8 +722,8 @@ def test_unfold_takes_batched_or_unbatched_images_and_nothing_else():
 
     [sec-fold-docstring]
     > The **Shape** line "Input: $(N, C, *)$" reads as if any number of spatial
-    > dimensions worked; `*` must be exactly two. The output, $(N, C \times
-    > \prod(\text{kernel\_size}), L)$, is right.
+    > dimensions worked; `*` must be exactly two. The output, `(N, C * prod(kernel_size),
+    > L)`, is right.
 
     [sec-fold-summary]
     > wrong about tuples of length 1 (refused) and 4-D input only (3-D unbatched input
