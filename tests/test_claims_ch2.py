@@ -903,3 +903,31 @@ def test_the_answers_to_the_explorer_questions_of_uneven_overlap():
         if d + 1 <= n:
             counts, _ = _axis_counts(n, 2, s, 0, d)
             assert all(c == 0 for c in counts[1::2]), (n, s, d)
+
+
+def test_uneven_counts_are_one_source_of_checkerboards_not_the_only_one():
+    """[sec-uneven-overlap]
+    > uneven counts are one source of its checkerboard artifacts (the other, that each
+    > output phase sees different taps of the kernel, is in {ref}`sec-checkerboard`)
+
+    The old wording ("which is where its checkerboard artifacts come from") fails:
+    with kernel_size a multiple of the stride the all-ones counts are flat inside,
+    yet a random kernel on a constant input still gives a period-`stride` pattern
+    there, because output phase o mod s sums the taps i with i = o mod s. With an
+    all-ones kernel and k not a multiple of s, the counts alone make one.
+    """
+    gen = torch.Generator().manual_seed(14)
+    for k, s in [(4, 2), (6, 2), (6, 3), (3, 1)]:
+        weight = torch.randn(1, 1, k, k, generator=gen, dtype=torch.float64)
+        ones = torch.ones(1, 1, 8, 8, dtype=torch.float64)
+        counts = F.conv_transpose2d(ones, torch.ones_like(weight), stride=s)[0, 0]
+        out = F.conv_transpose2d(ones, weight, stride=s)[0, 0]
+        inner = slice(k - 1, s * 7 + 1)
+        assert len(counts[inner, inner].unique()) == 1  # flat counts inside
+        phases = {(a, b): out[inner, inner][a::s, b::s] for a in range(s) for b in range(s)}
+        for values in phases.values():  # each phase constant: its own sum of taps
+            torch.testing.assert_close(values, torch.full_like(values, values[0, 0].item()))
+        distinct = {round(v[0, 0].item(), 9) for v in phases.values()}
+        assert len(distinct) == s * s, (k, s)  # one value per phase: a checkerboard
+    counts = F.conv_transpose2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, 3, 3), stride=2)[0, 0]
+    assert len(counts[2:15, 2:15].unique()) > 1
