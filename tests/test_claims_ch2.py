@@ -931,3 +931,26 @@ def test_uneven_counts_are_one_source_of_checkerboards_not_the_only_one():
         assert len(distinct) == s * s, (k, s)  # one value per phase: a checkerboard
     counts = F.conv_transpose2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, 3, 3), stride=2)[0, 0]
     assert len(counts[2:15, 2:15].unique()) > 1
+
+
+def test_the_documentation_divisor_snippet_forgets_the_device():
+    """[sec-fold-docstring]
+    > `torch.ones(input.shape, dtype=input.dtype)` keeps the dtype but not the device. For
+    > an input that is not on the CPU (on a GPU, say) the divisor is built on the CPU
+    > anyway, and `divisor * input` fails.
+
+    [sec-fold-docstring]
+    > `torch.ones_like(input)` keeps both
+
+    On the meta device (and on CUDA when this machine has one), for every dtype
+    unfold takes.
+    """
+    devices = ["meta"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device, dtype in itertools.product(devices, (torch.float32, torch.float64)):
+        x = torch.randn(1, 2, 5, 6, device=device, dtype=dtype)
+        divisor = F.fold(F.unfold(torch.ones(x.shape, dtype=x.dtype), 3), (5, 6), 3)
+        assert divisor.device.type == "cpu" and divisor.dtype == dtype
+        with pytest.raises(RuntimeError):
+            divisor * x
+        good = F.fold(F.unfold(torch.ones_like(x), 3), (5, 6), 3)
+        assert good.device == x.device and good.dtype == dtype
