@@ -954,3 +954,83 @@ def test_the_documentation_divisor_snippet_forgets_the_device():
             divisor * x
         good = F.fold(F.unfold(torch.ones_like(x), 3), (5, 6), 3)
         assert good.device == x.device and good.dtype == dtype
+
+
+def test_summary_fold_adds_every_column_back_onto_its_block():
+    """[sec-fold-summary]
+    > `F.fold(cols, output_size, kernel_size, dilation, padding, stride)` adds every column
+    > back onto its block: overlaps add up
+
+    Every parameter on images up to 8: F.fold against a loop that adds entry r of
+    column l onto the padded pixel that entry reads, then crops the padding.
+    """
+    gen = torch.Generator().manual_seed(15)
+    for H, W, kw in _grid(max_size=8):
+        (kh, kw_), (dh, dw), (ph, pw), (sh, sw) = (
+            kw[n] for n in ("kernel_size", "dilation", "padding", "stride")
+        )
+        Lh = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        Lw = (W + 2 * pw - dw * (kw_ - 1) - 1) // sw + 1
+        cols = torch.randn(1, 2 * kh * kw_, Lh * Lw, generator=gen, dtype=torch.float64)
+        out = torch.zeros(1, 2, H + 2 * ph, W + 2 * pw, dtype=torch.float64)
+        blocks = cols.view(1, 2, kh, kw_, Lh, Lw)
+        for i, j, a, b in itertools.product(range(kh), range(kw_), range(Lh), range(Lw)):
+            out[:, :, a * sh + i * dh, b * sw + j * dw] += blocks[:, :, i, j, a, b]
+        want = out[:, :, ph : ph + H, pw : pw + W]
+        torch.testing.assert_close(F.fold(cols, (H, W), **kw), want, msg=str((H, W, kw)))
+
+
+def test_summary_fold_recomputes_L_from_output_size():
+    """[sec-fold-summary]
+    > `output_size` is the size of the image the blocks came from; `fold` recomputes `L`
+    > from it and refuses a mismatch
+
+    Every parameter: fold accepts the columns of an H x W image with output_size
+    (H, W), and refuses (RuntimeError) every output_size within 3 of it whose
+    block count differs, and accepts those whose count is the same.
+    """
+    for H, W, kw in _grid(max_size=10):
+        cols = F.unfold(torch.zeros(1, 1, H, W), **kw)
+        for h, w in itertools.product(range(max(1, H - 3), H + 4), range(max(1, W - 3), W + 4)):
+            try:
+                L = convlab.num_blocks((h, w), **kw)
+            except ValueError:
+                L = None  # the block does not fit: torch refuses too
+            if L == cols.shape[-1]:
+                assert F.fold(cols, (h, w), **kw).shape == (1, 1, h, w)
+            else:
+                with pytest.raises(RuntimeError):
+                    F.fold(cols, (h, w), **kw)
+
+
+def test_summary_dividing_undoes_unfold_exactly_when_no_zeros():
+    """[sec-fold-summary]
+    > `fold(unfold(x)) == divisor * x` with `divisor = fold(unfold(ones))`. Dividing undoes
+    > `unfold` exactly when the divisor has no zeros; zeros come from gaps between blocks (a
+    > stride larger than the dilated kernel), from holes between dilated taps that no other
+    > block fills (`stride` and `dilation` both even, for one), and from rows dropped by the
+    > floor
+
+    Every parameter: the identity (allclose), the division recovers x exactly when
+    the divisor has no zeros (else the unread pixels come back 0 / 0 or lost); the
+    three causes are tried one axis at a time by the section's own test of them.
+    """
+    gen = torch.Generator().manual_seed(16)
+    for H, W, kw in _grid():
+        x = 1 + torch.rand(1, 2, H, W, generator=gen, dtype=torch.float64)
+        D = F.fold(F.unfold(torch.ones_like(x), **kw), (H, W), **kw)
+        back = F.fold(F.unfold(x, **kw), (H, W), **kw)
+        torch.testing.assert_close(back, D * x)
+        recovered = torch.allclose(back / D.clamp(min=1), x)
+        assert recovered == bool((D > 0).all()), (H, W, kw)
+    # one example of each cause, along one axis (the section's own test tries them all)
+    gap = convlab.fold_divisor((7,), 2, stride=3)  # stride 3 > span 2
+    hole = convlab.fold_divisor((7,), 2, dilation=2, stride=2)  # span 3 > stride 2
+    floor = convlab.fold_divisor((6,), 3, stride=2)  # 2 blocks reach index 4 only
+    assert gap.tolist() == [1, 1, 0, 1, 1, 0, 0]
+    assert hole.tolist() == [1, 0, 2, 0, 2, 0, 1]
+    assert floor.tolist() == [1, 1, 2, 1, 1, 0]
+    for n, s, d in itertools.product(range(3, 17), (2, 4), (2, 4)):
+        if d + 1 <= n:  # both even: no odd index is ever read
+            odd = convlab.fold_divisor((n,), 2, dilation=d, stride=s)[1::2]
+            assert not bool(odd.any()), (n, s, d)
