@@ -39,7 +39,8 @@ Usage in a chapter::
 See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 (``check_num_blocks``, ``check_keeps_count``, ``check_unfold``,
 ``check_parameters_for_L``), chapter 2
-(``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``),
+(``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``,
+``check_weighted_average``),
 chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
 ``check_output_padding``, ``check_input_grad``).
@@ -68,6 +69,7 @@ __all__ = [
     "check_divisor",
     "check_invertible",
     "check_patch_average",
+    "check_weighted_average",
     "check_conv_module",
     "check_conv_output_size",
     "check_output_shape",
@@ -796,6 +798,69 @@ def check_patch_average(fn, cases=20, seed=0, grad=True) -> CheckReport:
         x = torch.randn(N, C, *c["input_size"], dtype=torch.float64, generator=gen)
         built.append(((x,), dict(kernel_size=c["kernel_size"], stride=c["stride"])))
     return _tensor_checker("patch_average", fn, built, _patch_average, grad=grad)
+
+
+def _weighted_average(cols, weights, output_size, kernel_size, dilation, padding, stride):
+    """The image ``x`` that minimises ``sum_l weights[n, l] * ||unfold(x)[n, :, l] -
+    cols[n, :, l]||^2``, with 0 on the pixels no block of positive weight reads.
+
+    Normal equations: ``U^T W U x = U^T W cols``; ``U^T W U`` is diagonal, its
+    diagonal is ``fold`` of the weights spread over each block's ``K`` entries, so
+    ``x = fold(cols * w) / fold(w)`` where ``fold(w) > 0``. Chapter 2.
+    """
+    params = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    N, _, L = cols.shape
+    K = kernel_size[0] * kernel_size[1]
+    w = weights[:, None, :]  # (N, 1, L)
+    top = F.fold(cols * w, output_size, **params)  # (N, C, H, W)
+    bottom = F.fold(w.expand(N, K, L), output_size, **params)  # (N, 1, H, W)
+    return top / torch.where(bottom > 0, bottom, torch.ones_like(bottom))
+
+
+def check_weighted_average(fn, cases=20, seed=0, grad=False) -> CheckReport:
+    """Check ``fn(cols, weights, output_size, kernel_size, dilation, padding, stride)``:
+    the least-squares image of columns ``cols`` ``(N, C*K, L)`` whose blocks have
+    the weights ``weights`` ``(N, L)`` (0 on the pixels that no block of positive
+    weight reads). The first cases weigh every block 1 (the plain average of
+    chapter 2's least-squares section), then weights in (0, 1], then weights
+    with zeros. ``F.fold`` and ``F.unfold`` are allowed. Chapter 2.
+    """
+    rng = random.Random(seed)
+    built = []
+    for i, c in enumerate(_sliding_cases(rng, cases)):
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        N, C = (1, 1) if i == 0 else (rng.randint(1, 2), rng.randint(1, 3))
+        kw = dict(
+            output_size=c["input_size"],
+            kernel_size=c["kernel_size"],
+            dilation=c["dilation"],
+            padding=c["padding"],
+            stride=c["stride"],
+        )
+        K = c["kernel_size"][0] * c["kernel_size"][1]
+        L = shapes.num_blocks(
+            c["input_size"],
+            c["kernel_size"],
+            dilation=c["dilation"],
+            padding=c["padding"],
+            stride=c["stride"],
+        )
+        cols = torch.randn(N, C * K, L, dtype=torch.float64, generator=gen)
+        if i < 2:
+            weights = torch.ones(N, L, dtype=torch.float64)
+        else:
+            weights = 0.1 + 0.9 * torch.rand(N, L, dtype=torch.float64, generator=gen)
+            if i >= 6:  # some blocks count for nothing
+                weights[torch.rand(N, L, generator=gen) < 0.3] = 0
+        built.append(((cols, weights), kw))
+    return _tensor_checker(
+        "weighted_average",
+        fn,
+        built,
+        _weighted_average,
+        grad=grad,
+        names=("cols", "weights"),
+    )
 
 
 # --------------------------------------------------------------------------

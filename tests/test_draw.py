@@ -191,6 +191,26 @@ def test_divisor_picture_shares_one_scale_across_panels():
     assert "one shading scale for every panel" in " ".join(texts)
 
 
+def test_uneven_overlap_figure_shows_the_border_and_the_dilated_case():
+    """Chapter 2's fig-uneven-overlap: three panels (two on the first row), one scale
+    0 to 9; the words name the dilated panel's zeros and its row 2."""
+    pic = draw.divisor_picture(
+        (9, 9),
+        [
+            dict(kernel_size=3, stride=2),
+            dict(kernel_size=4, stride=2, padding=1, output_size=(10, 10)),
+            dict(kernel_size=4, stride=2, dilation=2, output_size=(12, 12)),
+        ],
+    )
+    assert "one shading scale for all panels, 0 to 9" in pic.alt
+    assert "k=4, s=2, p=0, d=2 on 12x12: counts from 0 to 9, 108 uncovered pixels" in pic.alt
+    assert "2 0 4 0 6 0 6 0 4 0 2 0" in pic.alt
+    assert "k=4, s=2, p=1, d=1 on 10x10: counts from 1 to 4, no zeros" in pic.alt
+    width, _ = pic.size
+    assert width <= draw.MAX_WIDTH + 12
+    assert pic.smallest_font >= draw.SMALL_PT
+
+
 def test_divisor_picture_reports_bad_panels():
     with pytest.raises(TypeError, match="list of dicts"):
         draw.divisor_picture((5, 5), dict(kernel_size=2))

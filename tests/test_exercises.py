@@ -445,6 +445,69 @@ def test_patch_average_checker():
     assert ex.check_patch_average(with_F)
 
 
+def _weighted_average(cols, weights, output_size, kernel_size, dilation, padding, stride):
+    params = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    N, _, L = cols.shape
+    K = kernel_size[0] * kernel_size[1]
+    w = weights[:, None, :]  # (N, 1, L)
+    top = convlab.fold(cols * w, output_size, **params)
+    bottom = convlab.fold(w.expand(N, K, L), output_size, **params)
+    return top / torch.where(bottom > 0, bottom, 1)
+
+
+def test_weighted_average_reference_is_the_weighted_least_squares_image():
+    """The checker's reference solves min_x sum_l w_l ||unfold(x)_l - cols_l||^2
+    (minimum norm on free pixels), as torch.linalg.lstsq on sqrt(w) U does."""
+    gen = torch.Generator().manual_seed(3)
+    for (H, W), k, s, p, d in [((5, 6), 2, 1, 0, 1), ((6, 5), 3, 2, 1, 1), ((7, 7), 2, 3, 0, 2)]:
+        kw = dict(kernel_size=(k, k), dilation=(d, d), padding=(p, p), stride=(s, s))
+        eye = torch.eye(H * W, dtype=torch.float64).view(H * W, 1, H, W)
+        U = F.unfold(eye, **kw).reshape(H * W, -1).T  # (K*L, H*W)
+        L = U.shape[0] // (k * k)
+        cols = torch.randn(1, k * k, L, dtype=torch.float64, generator=gen)
+        weights = torch.rand(1, L, dtype=torch.float64, generator=gen)
+        weights[0, 0] = 0
+        root = weights.sqrt().expand(k * k, L).reshape(-1, 1)  # one per row of U
+        best = torch.linalg.lstsq(root * U, root[:, 0] * cols.flatten(), driver="gelsd")
+        got = ex._weighted_average(cols, weights, (H, W), **kw)
+        torch.testing.assert_close(got.flatten(), best.solution)
+
+
+def test_weighted_average_checker():
+    assert ex.check_weighted_average(_weighted_average)
+    assert ex.check_weighted_average(ex._weighted_average)
+    assert "NOT YET" in repr(ex.check_weighted_average(_stub))
+
+    def unweighted(cols, weights, output_size, kernel_size, dilation, padding, stride):
+        params = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+        divisor = convlab.fold_divisor(output_size, **params, dtype=cols.dtype)
+        return F.fold(cols, output_size, **params) / divisor.clamp(min=1)
+
+    def weighted_top_only(cols, weights, output_size, **params):  # divides by the divisor
+        return unweighted(cols * weights[:, None], weights, output_size, **params)
+
+    def clamped(cols, weights, output_size, kernel_size, dilation, padding, stride):
+        params = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+        K = kernel_size[0] * kernel_size[1]
+        w = weights[:, None, :].expand(-1, K, -1)
+        top = F.fold(cols * weights[:, None], output_size, **params)
+        return top / F.fold(w, output_size, **params).clamp(min=1)  # weights below 1
+
+    def divides_by_zero(cols, weights, output_size, kernel_size, dilation, padding, stride):
+        params = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+        K = kernel_size[0] * kernel_size[1]
+        w = weights[:, None, :].expand(-1, K, -1)
+        top = F.fold(cols * weights[:, None], output_size, **params)
+        return top / F.fold(w, output_size, **params)
+
+    for wrong in (unweighted, weighted_top_only, clamped):
+        report = ex.check_weighted_average(wrong)
+        assert not report and "values: largest difference" in _text(report), wrong.__name__
+    nan = ex.check_weighted_average(divides_by_zero)
+    assert not nan and "nan or inf where torch's are finite" in _text(nan)
+    _assert_catches_broken_answers(ex.check_weighted_average, _weighted_average, grad=False)
+
+
 # ---------------------------------------------------------------------------
 # chapter 3
 # ---------------------------------------------------------------------------
