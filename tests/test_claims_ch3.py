@@ -593,7 +593,7 @@ def test_the_transpose_of_the_conv_matrix_is_the_transposed_convolution(params):
 
     [sec-matmul-summary]
     > and its transpose is the transposed convolution back to `(H, W)`, with the
-    > `output_padding` {eq}`eq-output-padding` that restores the trailing rows and
+    > `output_padding` {eq}`eq-output-padding-restore` that restores the trailing rows and
     > columns of the padded input that the floor dropped.
 
     Over every sliding parameter (the input drawn so that the block grid is not empty):
@@ -615,7 +615,7 @@ def test_output_padding_counts_dropped_padding_rows_too():
     """[sec-other-matrix]
     > To get `in` back, op counts the trailing rows or columns of the *padded* input
     > (padding rows count) that the floor dropped, per dimension,
-    > {eq}`eq-output-padding`:
+    > {eq}`eq-output-padding-restore`:
 
     The count of padded rows after the last block's span, read from unfold of a padded
     index image, equals the op of the equation for sizes up to 16, kernel 1..5, stride
@@ -1086,7 +1086,7 @@ def test_a_fold_with_the_convolutions_own_parameters_is_the_transposed_convoluti
 
     Over every sliding parameter, with channels: fold(W^T y, output_size=the input's
     size, kernel_size, dilation, padding, stride) equals conv_transpose2d(y, weight,
-    stride, padding, output_padding=op, dilation) with op from {eq}`eq-output-padding`.
+    stride, padding, output_padding=op, dilation) with op from {eq}`eq-output-padding-restore`.
     """
     size, k, s, p, d = params
     weight = torch.randn(3, 2, *k, dtype=D)  # (C_out, C_in, kH, kW) of the conv
