@@ -38,6 +38,7 @@ __all__ = [
     "record_aten_ops",
     "calls",
     "op_name",
+    "profiled_ops",
 ]
 
 #: ``F.unfold`` (aten's name for it is im2col; ``aten.unfold`` is ``Tensor.unfold``,
@@ -157,3 +158,42 @@ def calls(names, kind: str) -> list[str]:
     """The recorded ``names`` that are a ``kind`` of operation (a key of :data:`OPS`),
     sorted: ``calls(ops, "unfold")`` is ``["im2col"]`` if ``F.unfold`` ran."""
     return sorted(set(names) & OPS[kind])
+
+
+@contextmanager
+def _quiet_fd2() -> Iterator[None]:
+    """Send the process's file descriptor 2 to /dev/null for a moment (the
+    profiler's C++ side writes timestamped lines there, which a notebook
+    would store and nbval would compare)."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def profiled_ops(fn, *args, **kwargs) -> set[str]:
+    """The names of every aten op ``fn(*args, **kwargs)`` ran, nested ones included,
+    as ``torch.profiler`` records them (``"aten::slow_conv_transpose2d"``, ...).
+
+    Unlike :func:`record_aten_ops`, which sees the ops a call dispatches from
+    Python (``aten.convolution`` for every convolution), the profiler also sees
+    the kernel that op chose inside C++: ``aten::slow_conv_transpose2d`` (a
+    matrix product and col2im), ``aten::mkldnn_convolution``, and so on; an op
+    implemented by an outside library (oneDNN's transposed convolution) shows
+    no aten name of its own. Chapter 4 uses it to show which CPU kernel runs
+    ``F.conv_transpose2d``. The profiler's own log lines are silenced.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_fd2(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn(*args, **kwargs)
+    return {e.name for e in prof.events()}

@@ -64,25 +64,218 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_each_output_phase_sums_its_own_taps(seed):
-    """Chapter 4, section 4.7: "Even when `kernel_size` is a multiple of `stride`, the
-    output pixels of each **phase** `o mod stride` are sums over a different subset of the
-    kernel's taps ... A constant input then gives a period-2 pattern unless those subsets
-    happen to have equal sums, which all-ones weights do and a random kernel does not"."""
+    """[sec-checkerboard]
+    > Even when `kernel_size` is a multiple of `stride`, the output pixels of each **phase**
+    > `o mod stride` are sums over a different subset of the kernel's taps.
+
+    [sec-checkerboard]
+    > one value per phase, a pattern of period `stride` unless those
+    > subsets happen to have equal sums, which all-ones weights do and a random kernel does
+    > not
+
+    A constant input, kernels of every size up to 6 and strides up to 4 (multiples and
+    not), padding up to 2: away from the border, each phase is constant and equal to the
+    sum of its taps ``t = o + p (mod s)``; a random kernel gives more than one value; the
+    all-ones kernel one value exactly when the counts are even.
+    """
     text = " ".join(notebook_text("04_transposed_convolution.ipynb").split())
     assert "removes the uneven counts, not the phases" in text  # not "avoid it" any more
     g = torch.Generator().manual_seed(seed)
-    for k, s in ((4, 2), (6, 2), (6, 3), (3, 3)):
+    n = 8
+    for k, s, p in itertools.product(range(1, 7), range(1, 5), range(3)):
         w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
-        y = F.conv_transpose2d(torch.ones(1, 1, 8, 8, dtype=torch.float64), w, stride=s)[0, 0]
-        inner = y[k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1]
-        for a in range(s):
-            for b in range(s):
-                # inner[a::s] is output o = k - 1 + a + s*m: it gets the taps i = o (mod s)
-                taps = w[0, 0, (a + k - 1) % s :: s, (b + k - 1) % s :: s].sum()
-                phase = inner[a::s, b::s]
-                assert torch.allclose(phase, phase.flatten()[0].expand_as(phase))
-                assert torch.isclose(phase.flatten()[0], taps) or s == 1
-        if s > 1:
-            assert inner.unique().numel() > 1  # a random kernel: a pattern of period s
-        ones = F.conv_transpose2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, k, k), stride=s)
-        assert ones[0, 0, k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1].unique().numel() == 1
+        x = torch.ones(1, 1, n, n, dtype=torch.float64)
+        y = F.conv_transpose2d(x, w, stride=s, padding=p)[0, 0]
+        # output o is away from the border when every tap it meets has an input pixel
+        inner = [o for o in range(y.shape[0]) if k - 1 <= o + p <= (n - 1) * s]
+        if len(inner) < s:
+            continue
+        values = set()
+        for o, q in itertools.product(inner, inner):
+            ti, tj = (o + p) % s, (q + p) % s
+            taps = w[0, 0, ti::s, tj::s].sum()
+            assert torch.isclose(y[o, q], taps), (k, s, p, o, q)
+            values.add(round(y[o, q].item(), 9))
+        if s > 1 and k > 1:
+            assert len(values) > 1, (k, s, p)  # a random kernel: a pattern of period s
+        ones = F.conv_transpose2d(
+            x, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, padding=p
+        )
+        flat = ones[0, 0][inner][:, inner].unique().numel() == 1
+        assert flat == (k % s == 0), (k, s, p)
+
+
+def _stamp_counts(n, k, s, p=0, d=1):
+    """How many stamps land on each output pixel (1-D): conv_transpose1d of ones."""
+    ones = torch.ones(1, 1, n, dtype=torch.float64)
+    w = torch.ones(1, 1, k, dtype=torch.float64)
+    return F.conv_transpose1d(ones, w, stride=s, padding=p, dilation=d)[0, 0]
+
+
+def test_stamp_counts_are_uneven_when_kernel_size_is_not_a_multiple_of_stride():
+    """[sec-checkerboard]
+    > When `kernel_size` is not a multiple of
+    > `stride`, neighbouring output pixels receive different numbers of stamps
+
+    [sec-checkerboard]
+    > With dilation 1, a kernel
+    > size divisible by the stride removes the uneven counts, not the phases
+
+    Every kernel size up to 6, stride up to 4, dilation up to 4, padding up to 3 and
+    input size up to 16: away from the border (outputs that every tap can reach),
+    some two neighbours differ exactly when ``k % s != 0`` (any dilation), or, with
+    dilation above 1, also when the stride divides ``k`` but not the tap pitch.
+    With dilation 1, ``k % s == 0`` gives equal counts (and the phases of the test
+    above remain).
+    """
+    for n, k, s, d, p in itertools.product(
+        range(1, 17), range(1, 7), range(1, 5), range(1, 5), range(4)
+    ):
+        span = d * (k - 1)
+        if (n - 1) * s + span + 1 - 2 * p < 1:
+            continue
+        y = _stamp_counts(n, k, s, p, d)
+        inner = [o for o in range(y.shape[0]) if span <= o + p <= (n - 1) * s]
+        if len(inner) < 2 * s * d:
+            continue
+        counts = y[inner]
+        uneven = bool((counts[1:] != counts[:-1]).any())
+        if k % s != 0:
+            assert uneven, (n, k, s, d, p)
+        if d == 1:
+            assert uneven == (k % s != 0), (n, k, s, p)
+    # with dilation, divisibility is not enough: k=4, s=2, d=2 misses every odd output
+    assert _stamp_counts(8, 4, 2, 0, 2)[6:10].tolist() == [4, 0, 4, 0]
+
+
+def test_all_ones_transposed_convolution_is_the_fold_divisor():
+    """[sec-checkerboard]
+    > With an all-ones input and kernel, the output
+    > *is* that count
+
+    Input sizes up to 8, kernels up to 5 (not square too), stride and dilation up
+    to 3, padding up to 2: ``conv_transpose2d(ones, ones)`` equals
+    ``fold(unfold(ones))`` of the output's size with the same parameters.
+    """
+    import convlab
+
+    for n, kh, kw, s, d, p in itertools.product(
+        range(1, 9), range(1, 6), (1, 3), range(1, 4), range(1, 4), range(3)
+    ):
+        out = (n - 1) * s - 2 * p + d * (kh - 1) + 1, (n - 1) * s - 2 * p + d * (kw - 1) + 1
+        if min(out) < 1:
+            continue
+        y = F.conv_transpose2d(
+            torch.ones(1, 1, n, n), torch.ones(1, 1, kh, kw), stride=s, padding=p, dilation=d
+        )[0, 0]
+        divisor = convlab.fold_divisor(out, (kh, kw), dilation=d, padding=p, stride=s)
+        assert torch.equal(y, divisor), (n, kh, kw, s, d, p)
+
+
+def _taps_met(n, k, s, p):
+    """For each output pixel o (1-D, dilation 1), the set of taps whose products land
+    on it: conv_transpose1d of a random input with a one-hot kernel per tap."""
+    x = torch.rand(1, 1, n, dtype=torch.float64) + 0.5
+    met = None
+    for t in range(k):
+        onehot = torch.zeros(1, 1, k, dtype=torch.float64)
+        onehot[0, 0, t] = 1
+        y = F.conv_transpose1d(x, onehot, stride=s, padding=p)[0, 0]
+        met = met or [set() for _ in range(len(y))]
+        for o in range(len(y)):
+            if y[o] != 0:
+                met[o].add(t)
+    return met
+
+
+def test_each_phase_meets_a_fixed_subset_of_taps_and_no_two_share_one():
+    """[sec-checkerboard]
+    > Take one dimension and dilation 1: input pixel $i$
+    > puts tap $t$ of its stamp on output $o$ where $o + p = is + t$
+
+    [sec-checkerboard]
+    > The
+    > output pixels of one **phase** `o mod stride` therefore meet one fixed subset of the
+    > kernel's taps, and no two phases share a tap, whatever the kernel size
+
+    [sec-checkerboard]
+    > with `kernel_size=4, stride=2` and no padding, even outputs
+    > get taps 0 and 2 of each dimension, odd outputs taps 1 and 3. In two dimensions a phase
+    > is a pair (row phase, column phase), so stride 2 has four.
+
+    Which taps reach each output, found by one-hot kernels (not by the formula), for
+    sizes up to 10, kernels up to 6, strides up to 4, padding up to 3: every tap met by
+    output ``o`` has ``t = o + p (mod s)``; inner outputs of one phase meet the same
+    set; the phases' sets are disjoint (two may both be empty when ``k < s``).
+    """
+    for n, k, s, p in itertools.product(range(1, 11), range(1, 7), range(1, 5), range(4)):
+        if (n - 1) * s + k - 2 * p < 1:
+            continue
+        met = _taps_met(n, k, s, p)
+        for o, taps in enumerate(met):
+            assert all((o + p - t) % s == 0 for t in taps), (n, k, s, p, o)
+        inner = [o for o in range(len(met)) if k - 1 <= o + p <= (n - 1) * s]
+        by_phase = {}
+        for o in inner:
+            by_phase.setdefault(o % s, set()).add(frozenset(met[o]))
+        assert all(len(sets) == 1 for sets in by_phase.values()), (n, k, s, p)
+        subsets = [next(iter(v)) for v in by_phase.values()]
+        for a, b in itertools.combinations(subsets, 2):
+            assert not a & b, (n, k, s, p)
+    met = _taps_met(6, 4, 2, 0)
+    assert met[4] == {0, 2} and met[5] == {1, 3}
+    # two dimensions: the phases are the pairs; four for stride 2
+    from convlab import draw
+
+    assert draw.phase_taps_picture(4, 2).alt.count("phase (") == 4
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_two_stacked_transposed_convolutions_give_period_four(seed):
+    """[sec-checkerboard]
+    > two stacked layers give a pattern of period 4.
+
+    Two stride-2 layers with random positive kernels of sizes 1 to 5 and padding up
+    to 2 on a constant input: away from the border the output repeats every 4 pixels
+    in each dimension, and not every 2.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for k1, k2, p in itertools.product(range(1, 6), range(1, 6), range(3)):
+        w1 = torch.rand(1, 1, k1, k1, generator=g, dtype=torch.float64)
+        w2 = torch.rand(1, 1, k2, k2, generator=g, dtype=torch.float64)
+        x = torch.ones(1, 1, 12, 12, dtype=torch.float64)
+        y = F.conv_transpose2d(
+            F.conv_transpose2d(x, w1, stride=2, padding=p), w2, stride=2, padding=p
+        )
+        c = y[0, 0, 12:-12, 12:-12]
+        c = c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]
+        assert c.shape[0] >= 8, (k1, k2, p)
+        assert torch.allclose(c[:4, :4].repeat(c.shape[0] // 4, c.shape[1] // 4), c)
+        assert not torch.allclose(c[:2, :2].repeat(c.shape[0] // 2, c.shape[1] // 2), c)
+
+
+def test_resize_then_convolve_keeps_a_constant_constant_away_from_the_border():
+    """[sec-checkerboard]
+    > Its output of a
+    > constant input is constant away from the border, for any kernel and after any number of
+    > layers (only the rings the zero padding reaches differ)
+
+    [sec-checkerboard]
+    > resizing (for example
+    > nearest-neighbour upsampling) followed by an ordinary convolution removes both.
+
+    Nearest-neighbour upsampling by 2 to 4, random kernels of sizes 1 to 5 (signed),
+    padding up to 2, one to three layers: the pixels outside the rings the zero
+    padding reaches (each layer: ring * scale + padding) are all equal.
+    """
+    g = torch.Generator().manual_seed(0)
+    for scale, k, p, layers in itertools.product(range(2, 5), range(1, 6), range(3), range(1, 4)):
+        x = torch.full((1, 1, 5, 5), 3.0, dtype=torch.float64)
+        ring = 0
+        for _ in range(layers):
+            w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
+            x = F.conv2d(F.interpolate(x, scale_factor=scale), w, padding=p)
+            ring = ring * scale + p
+        inner = x[0, 0, ring : x.shape[2] - ring, ring : x.shape[3] - ring]
+        assert inner.numel() > 0, (scale, k, p, layers)
+        assert torch.allclose(inner, inner[0, 0].expand_as(inner)), (scale, k, p, layers)
