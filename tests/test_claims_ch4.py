@@ -5,6 +5,7 @@ Format of the docstrings: ``tests/claims_index.py``.
 
 import itertools
 import warnings
+from functools import partial
 
 import pytest
 import torch
@@ -13,9 +14,14 @@ from claims_index import notebook_text
 
 
 def test_conv_transpose_refuses_output_padding_smaller_than_neither():
-    """Chapter 4, section 4.9: "a combination PyTorch refuses (an `output_padding` at
-    least as large as both `stride` and `dilation`) shows the reason instead"; and the
-    explorer refuses exactly those."""
+    """[sec-scatter-gather]
+    > a combination PyTorch refuses (an `output_padding` at least as large as both
+    > `stride` and `dilation`) shows the reason instead
+
+    Every stride up to 4, dilation up to 3 and output_padding up to 5: torch refuses
+    exactly when output_padding >= stride and >= dilation, and the explorer's scene
+    refuses exactly those, naming output_padding.
+    """
     from convlab import scenes
 
     x, w = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3)
@@ -35,31 +41,239 @@ def test_conv_transpose_refuses_output_padding_smaller_than_neither():
 
 
 def _aten_ops(x, weight, **kw):
+    from convlab import aten
+
+    return aten.profiled_ops(F.conv_transpose2d, x, weight, **kw)
+
+
+def _column_buffers(x, weight, **kw):
+    """Shapes of the (N, rows, cols) buffers the profiler sees zeroed under the call."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    from convlab.aten import _quiet_fd2
+
+    with _quiet_fd2(), profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         F.conv_transpose2d(x, weight, **kw)
-    return {e.name for e in prof.events()}
+    return [tuple(e.input_shapes[0]) for e in prof.events() if e.name == "aten::zero_"]
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN")
 def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
-    """Chapter 4, section 4.8: "where PyTorch is built with oneDNN, float32 input of
-    the sizes above goes to oneDNN's own transposed convolution ...; float64, a tiny
-    float32 input, or float32 under `torch.backends.mkldnn.flags(enabled=False)` runs
-    `slow_conv_transpose2d`, as `torch.profiler` shows"."""
+    """[sec-zero-cost]
+    > PyTorch's CPU fallback for a transposed convolution,
+    > `slow_conv_transpose2d`, scatters: a matrix product and col2im, like the `fold` method
+    > (the profiler records its column buffer, of shape `(N, C_out * K, H * W)`: the `cols`
+    > of {ref}`sec-col2im`).
+
+    [sec-zero-cost]
+    > float32 input of
+    > the sizes above goes to oneDNN's own transposed convolution instead
+
+    [sec-zero-cost]
+    > `slow_conv_transpose2d` runs for
+    > float64, not for float32.
+
+    [sec-zero-cost]
+    > Under `torch.backends.mkldnn.flags(enabled=False)` float32 runs `slow_conv_transpose2d`
+    > too, and so may a small float32 input of one image
+
+    The chapter's sizes in float32: no ``slow_conv_transpose2d`` in the profile and
+    oneDNN's verbose log shows a deconvolution; float64 over a grid of sizes, kernels,
+    strides and channels: ``slow_conv_transpose2d`` runs, with a zeroed buffer of
+    shape ``(N, C_out * K, H * W)`` (the columns that col2im adds up), and oneDNN
+    runs nothing; float32 with oneDNN disabled, and one small image: the fallback.
+    """
+    from convlab import aten
+
     slow = "aten::slow_conv_transpose2d"
     kw = dict(stride=2, padding=1)
     x, weight = torch.randn(8, 64, 28, 28), torch.randn(64, 32, 4, 4)  # the chapter's
     assert slow not in _aten_ops(x, weight, **kw)
+    assert "deconvolution" in aten.onednn_primitives(F.conv_transpose2d, x, weight, **kw)
     backend = torch._C._select_conv_backend(
         x, weight, None, [2, 2], [1, 1], [1, 1], True, [0, 0], 1, None
     )
     assert backend != torch._C._ConvBackend.SlowTranspose2d
-    assert slow in _aten_ops(x.double(), weight.double(), **kw)
+    for N, C_in, C_out, n, k, s in itertools.product(
+        (1, 3), (1, 4), (2, 5), (3, 7), (1, 2, 4), (1, 2, 3)
+    ):
+        x, w = torch.randn(N, C_in, n, n), torch.randn(C_in, C_out, k, k)
+        assert slow in _aten_ops(x.double(), w.double(), stride=s)
+        assert (N, C_out * k * k, n * n) in _column_buffers(x.double(), w.double(), stride=s)
+        assert not aten.onednn_primitives(F.conv_transpose2d, x.double(), w.double(), stride=s)
+    x, weight = torch.randn(8, 64, 28, 28), torch.randn(64, 32, 4, 4)
     with warnings.catch_warnings(action="ignore"), torch.backends.mkldnn.flags(enabled=False):
         assert slow in _aten_ops(x, weight, **kw)
     assert slow in _aten_ops(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, 3), **kw)
+
+
+def test_gather_multiplies_mostly_zeros_from_stride_two():
+    """[sec-zero-cost]
+    > The gather method convolves over the zero-stuffed input, so with a stride of 2 or more
+    > (and an output of at least 2 x 2) most of its multiply-adds multiply a zero, an
+    > inserted one or a padding one.
+
+    Per dimension the gather does ``out * k`` products, of which those reading a real
+    pixel are the scatter's products that land inside the output: ``#{(i, t) : 0 <=
+    i*s + t*d - p < out}``. Input sizes 1 to 16, kernel 1 to 5, stride 2 to 4,
+    dilation 1 to 4, padding up to 4 and every allowed output_padding: the share of
+    real reads over both dimensions is below one half, from an output of 2 on (an
+    output of one pixel can read only real pixels: n=3, k=1, s=2, p=2).
+    """
+    worst = 0.0
+    for n, k, s, d, p in itertools.product(
+        range(1, 17), range(1, 6), range(2, 5), range(1, 5), range(5)
+    ):
+        for op in range(max(s, d)):
+            out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if out < 2:
+                continue
+            real = sum(0 <= i * s + t * d - p < out for i in range(n) for t in range(k))
+            share = (real / (out * k)) ** 2
+            worst = max(worst, share)
+            assert share < 0.5, (n, k, s, d, p, op)
+    assert worst > 0.3  # the bound is not vacuous
+    # an output of one pixel per side may read only real pixels (the condition is needed)
+    out = (3 - 1) * 2 - 2 * 2 + 1
+    assert out == 1 and sum(0 <= i * 2 - 2 < out for i in range(3)) == 1
+
+
+def _subpixel(x, weight, stride, padding=0, output_padding=0):
+    """conv_transpose2d (dilation 1, one group) as stride**2 stride-1 convolutions, one
+    per phase with the sub-kernel weight[:, :, a::s, b::s] rotated and its channels
+    swapped, padded k_a - 1, interleaved into the full canvas, then cropped."""
+    s, p, op = stride, padding, output_padding
+    N, _, H, W = x.shape
+    C_out, (kh, kw) = weight.shape[1], weight.shape[2:]
+    full = x.new_zeros(N, C_out, (H - 1) * s + kh, (W - 1) * s + kw)
+    for a, b in itertools.product(range(s), range(s)):
+        sub = weight[:, :, a::s, b::s]  # (C_in, C_out, k_a, k_b)
+        if sub.numel() == 0:
+            continue  # the kernel is smaller than the stride: this phase stays 0
+        ka, kb = sub.shape[2:]
+        conv = sub.flip(2, 3).transpose(0, 1)  # a stride-1 transposed conv = this conv
+        full[:, :, a::s, b::s] = F.conv2d(x, conv, padding=(ka - 1, kb - 1))
+    return F.pad(full, (-p, op - p, -p, op - p))
+
+
+def test_subpixel_decomposition_equals_conv_transpose2d():
+    r"""[sec-subpixel]
+    > a stride-1 transposed convolution of `x` with the **sub-kernel** `w[a::s]`. So a
+    > transposed convolution with stride $s$ is $s^2$ stride-1 transposed convolutions, one per
+    > phase $(a, b)$ with the sub-kernel `weight[:, :, a::s, b::s]`, whose outputs are
+    > interleaved (phase $(a, b)$ fills rows $a, a + s, \dots$ and columns
+    > $b, b + s, \dots$ of the full output), then cropped by `padding` like the `fold` method's
+    > canvas. No zero is inserted, so none is multiplied
+
+    [sec-subpixel]
+    > A stride-1 transposed convolution is the gather with
+    > nothing to insert: a convolution with the rotated kernel, the channels swapped and
+    > padding $k - 1$
+
+    Sizes 1 to 6 (not square), kernels 1 to 5 (not square, smaller than the stride
+    too), stride 1 to 4, padding up to 3, every output_padding below the stride, two
+    channel counts, float64: the decomposition (which never builds a zero-stuffed
+    input) equals ``F.conv_transpose2d``; for stride 1 it is the rotated convolution.
+    """
+    g = torch.Generator().manual_seed(0)
+    for (H, W), (kh, kw), s, p in itertools.product(
+        ((1, 1), (3, 5), (6, 4)), ((1, 1), (2, 3), (4, 4), (5, 2)), range(1, 5), range(4)
+    ):
+        for op in range(s):
+            if min((H - 1) * s - 2 * p + kh + op, (W - 1) * s - 2 * p + kw + op) < 1:
+                continue
+            x = torch.randn(2, 3, H, W, generator=g, dtype=torch.float64)
+            weight = torch.randn(3, 2, kh, kw, generator=g, dtype=torch.float64)
+            ref = F.conv_transpose2d(x, weight, stride=s, padding=p, output_padding=op)
+            got = _subpixel(x, weight, s, p, op)
+            assert got.shape == ref.shape and torch.allclose(got, ref), (H, W, kh, kw, s, p, op)
+
+
+def test_pixel_shuffle_interleaves_equal_phases_when_the_stride_divides_the_kernel():
+    """[sec-subpixel]
+    > When the stride divides `kernel_size`, every phase has the same size and
+    > `F.pixel_shuffle` interleaves them: it moves channel $4c + 2a + b$ of its input to the
+    > pixels of phase $(a, b)$ of channel $c$.
+
+    Strides 1 to 4 and kernels that are multiples of them, input sizes 1 to 5: every
+    phase's output is ``in - 1 + k/s`` pixels per side, and stacking the phases as
+    channel ``s*s*c + s*a + b`` (``4c + 2a + b`` for stride 2) then ``pixel_shuffle``
+    gives the full canvas of the transposed convolution.
+    """
+    g = torch.Generator().manual_seed(1)
+    for s, mult, n in itertools.product(range(1, 5), (1, 2), range(1, 6)):
+        k = s * mult
+        x = torch.randn(1, 3, n, n, generator=g, dtype=torch.float64)
+        weight = torch.randn(3, 2, k, k, generator=g, dtype=torch.float64)
+        phases = []
+        for a, b in itertools.product(range(s), range(s)):
+            sub = weight[:, :, a::s, b::s]
+            phases.append(F.conv_transpose2d(x, sub))
+            assert phases[-1].shape[2:] == (n - 1 + k // s, n - 1 + k // s)
+        full = F.pixel_shuffle(torch.stack(phases, 2).flatten(1, 2), s)
+        assert torch.allclose(full, F.conv_transpose2d(x, weight, stride=s))
+        c, a, b = 1, s - 1, 0  # one channel of the stack lands on one phase
+        assert torch.equal(
+            full[:, c, a::s, b::s], torch.stack(phases, 2).flatten(1, 2)[:, s * s * c + s * a + b]
+        )
+
+
+def _macs(fn):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() // 2
+
+
+def _eq_macs(n, k, s, p, op):
+    """(gather, sub-pixel, fold) multiply-adds per dimension, by eq-subpixel-macs."""
+    out = (n - 1) * s - 2 * p + k + op
+    sizes = [len(range(a, k, s)) for a in range(s)]  # k_a = ceil((k - a) / s)
+    return out * k, sum((n - 1 + ka) * ka for ka in sizes), n * k
+
+
+def test_subpixel_multiply_adds_follow_the_formula_and_beat_the_gather():
+    r"""[sec-subpixel]
+    > Per spatial dimension, with $k_a = \lceil (k - a)/s \rceil$ the size of phase $a$'s
+    > sub-kernel, the gather and the sub-pixel way do
+
+    [sec-subpixel]
+    > The sub-pixel way does the fold's products plus those at each phase's border,
+    > where its stride-1 convolution reads its own zero padding and computes rows that the
+    > crop then drops. Without padding it never does more multiply-adds than the gather,
+    > and for large inputs about $s^2$ times fewer
+
+    ``FlopCounterMode`` counts what convlab's gather (method ``rot90``), the
+    decomposition above and convlab's fold method run, over sizes 1 to 8, kernels 1
+    to 5, strides 1 to 4, padding up to 2: they equal {eq}`eq-subpixel-macs` (the
+    fold: ``in * k``), the sub-pixel count is at least the fold's, and with padding 0
+    at most the gather's; at ``in = 200`` the ratio per dimension is within 3% of ``s``.
+    """
+    import convlab
+
+    for n, k, s, p in itertools.product(range(1, 9), range(1, 6), range(1, 5), range(3)):
+        for op in (0, s - 1):
+            out = (n - 1) * s - 2 * p + k + op
+            if out < 1:
+                continue
+            gather, sub, fold = _eq_macs(n, k, s, p, op)
+            x, weight = torch.randn(1, 1, n, n), torch.randn(1, 1, k, k)
+            kw = dict(stride=s, padding=p, output_padding=op)
+            assert (
+                _macs(partial(convlab.conv_transpose2d, x, weight, **kw, method="rot90"))
+                == gather**2
+            )
+            assert (
+                _macs(partial(convlab.conv_transpose2d, x, weight, **kw, method="fold")) == fold**2
+            )
+            assert _macs(partial(_subpixel, x, weight, s, p, op)) == sub**2
+            assert sub >= fold
+            if p == 0:
+                assert sub <= gather, (n, k, s, op)
+    for k, s in itertools.product(range(1, 6), range(1, 5)):
+        gather, sub, _ = _eq_macs(200, k, s, 0, 0)
+        assert abs(gather / sub - s) < 0.03 * s, (k, s)
 
 
 @pytest.mark.parametrize("seed", range(5))
