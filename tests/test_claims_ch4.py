@@ -493,3 +493,89 @@ def test_resize_then_convolve_keeps_a_constant_constant_away_from_the_border():
         inner = x[0, 0, ring : x.shape[2] - ring, ring : x.shape[3] - ring]
         assert inner.numel() > 0, (scale, k, p, layers)
         assert torch.allclose(inner, inner[0, 0].expand_as(inner)), (scale, k, p, layers)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_transposed_convolution_does_not_undo_a_convolution(seed):
+    """[sec-gradient]
+    > a transposed convolution does not, in general,
+    > undo a convolution, even when the shapes match
+
+    Random kernels 2 to 5, strides 1 to 3, padding that keeps the size where it can,
+    the output_padding that restores the shape: the shapes match and the image does
+    not come back. (A single tap of +-1 is an exception, hence "in general".)
+    """
+    g = torch.Generator().manual_seed(seed)
+    for k, s, p in itertools.product(range(2, 6), range(1, 4), range(3)):
+        x = torch.randn(1, 1, 9, 9, generator=g, dtype=torch.float64)
+        w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
+        y = F.conv2d(x, w, stride=s, padding=p)
+        a = (9 + 2 * p - (k - 1) - 1) % s
+        back = F.conv_transpose2d(y, w, stride=s, padding=p, output_padding=a)
+        assert back.shape == x.shape
+        assert not torch.allclose(back, x, atol=1e-3), (k, s, p)
+    one = torch.ones(1, 1, 1, 1, dtype=torch.float64)
+    x = torch.randn(1, 1, 5, 5, dtype=torch.float64)
+    assert torch.allclose(F.conv_transpose2d(F.conv2d(x, one), one), x)  # the exception
+
+
+def test_the_gradient_of_a_convolution_is_the_transposed_convolution():
+    r"""[sec-gradient]
+    > What it is: the **gradient** of a convolution with respect to its input. If $y = C x$
+    > then $\partial L/\partial x = C^\top\, \partial L / \partial y$, and $C^\top$ is the
+    > transposed convolution with the same weight, stride, padding, dilation and groups, plus
+    > the `output_padding`
+
+    [sec-gradient]
+    > that restores the input's size (always less than the stride: the rows the convolution's
+    > floor dropped). Note that the convolution's weight `(C_out, C_in/g, k, k)` is already in
+    > the transposed convolution's layout `(C_in', C_out'/g, k, k)` with the roles swapped: the
+    > same tensor serves.
+
+    Input sizes 5 to 12 (not square), kernels 1 to 4 (not square), stride 1 to 4,
+    padding up to 2, dilation 1 to 3, groups 1 and 2: autograd's input gradient equals
+    ``conv_transpose2d`` of the output gradient with the very same weight tensor and
+    {eq}`eq-grad-output-padding`, which is ``(H + 2p - d(k-1) - 1) mod s < s``.
+    """
+    g = torch.Generator().manual_seed(0)
+    for (H, W), (kh, kw), s, p, d, groups in itertools.product(
+        ((5, 7), (12, 9)), ((1, 2), (3, 3), (4, 2)), range(1, 5), range(3), range(1, 4), (1, 2)
+    ):
+        if min(H + 2 * p - d * (kh - 1), W + 2 * p - d * (kw - 1)) < 1:
+            continue
+        x = torch.randn(2, 4, H, W, generator=g, dtype=torch.float64, requires_grad=True)
+        weight = torch.randn(6, 4 // groups, kh, kw, generator=g, dtype=torch.float64)
+        y = F.conv2d(x, weight, stride=s, padding=p, dilation=d, groups=groups)
+        grad_y = torch.randn(y.shape, generator=g, dtype=torch.float64)
+        (autograd,) = torch.autograd.grad(y, x, grad_y)
+        a = [
+            n - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+            for n, o, k in zip((H, W), y.shape[2:], (kh, kw))
+        ]
+        for n, k, ai in zip((H, W), (kh, kw), a):
+            assert 0 <= ai < s and ai == (n + 2 * p - d * (k - 1) - 1) % s
+        mine = F.conv_transpose2d(
+            grad_y, weight, stride=s, padding=p, output_padding=a, groups=groups, dilation=d
+        )
+        assert torch.allclose(mine, autograd), (H, W, kh, kw, s, p, d, groups)
+
+
+def test_the_gradient_of_unfold_and_multiply_is_multiply_and_fold():
+    """[sec-gradient]
+    > so the gradient of unfold-and-multiply is multiply-and-fold, the
+    > col2im of {ref}`sec-col2im`.
+
+    ``y = W @ unfold(x)`` over kernels, strides, padding and dilations: autograd's
+    gradient with respect to ``x`` is ``fold(W.T @ grad_y)`` with the same parameters.
+    """
+    g = torch.Generator().manual_seed(0)
+    for k, s, p, d in itertools.product(range(1, 4), range(1, 4), range(3), range(1, 3)):
+        if 8 + 2 * p - d * (k - 1) < 1:
+            continue
+        x = torch.randn(2, 3, 8, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        W = torch.randn(5, 3 * k * k, generator=g, dtype=torch.float64)
+        y = W @ F.unfold(x, k, dilation=d, padding=p, stride=s)
+        grad_y = torch.randn(y.shape, generator=g, dtype=torch.float64)
+        (autograd,) = torch.autograd.grad(y, x, grad_y)
+        mine = F.fold(W.T @ grad_y, (8, 8), k, dilation=d, padding=p, stride=s)
+        assert torch.allclose(mine, autograd), (k, s, p, d)
