@@ -65,6 +65,11 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
     > (the profiler records its column buffer, of shape `(N, C_out * K, H * W)`: the `cols`
     > of {ref}`sec-col2im`).
 
+    [sec-transposed-summary]
+    > On the CPU, PyTorch
+    > runs float32 through oneDNN and float64 through `slow_conv_transpose2d`, a matrix
+    > product and col2im.
+
     [sec-zero-cost]
     > float32 input of
     > the sizes above goes to oneDNN's own transposed convolution instead
@@ -112,6 +117,9 @@ def test_gather_multiplies_mostly_zeros_from_stride_two():
     > The gather method convolves over the zero-stuffed input, so with a stride of 2 or more
     > (and an output of at least 2 x 2) most of its multiply-adds multiply a zero, an
     > inserted one or a padding one.
+
+    [sec-transposed-summary]
+    > Cost ({ref}`sec-zero-cost`): the gather multiplies mostly zeros.
 
     Per dimension the gather does ``out * k`` products, of which those reading a real
     pixel are the scatter's products that land inside the output: ``#{(i, t) : 0 <=
@@ -164,6 +172,10 @@ def test_subpixel_decomposition_equals_conv_transpose2d():
     > interleaved (phase $(a, b)$ fills rows $a, a + s, \dots$ and columns
     > $b, b + s, \dots$ of the full output), then cropped by `padding` like the `fold` method's
     > canvas. No zero is inserted, so none is multiplied
+
+    [sec-transposed-summary]
+    > Sub-pixel ({ref}`sec-subpixel`): $s^2$ stride-1 convolutions, one per output phase with
+    > that phase's taps, interleaved: no zero is inserted or multiplied.
 
     [sec-subpixel]
     > A stride-1 transposed convolution is the gather with
@@ -281,6 +293,11 @@ def test_each_output_phase_sums_its_own_taps(seed):
     """[sec-checkerboard]
     > Even when `kernel_size` is a multiple of `stride`, the output pixels of each **phase**
     > `o mod stride` are sums over a different subset of the kernel's taps.
+
+    [sec-transposed-summary]
+    > Checkerboards ({ref}`sec-checkerboard`) have two causes: kernel sizes not divisible by
+    > the stride overlap unevenly, and each output phase `o mod stride` sums a different
+    > subset of taps ({eq}`eq-phase-sum`, any kernel, any size).
 
     [sec-checkerboard]
     > one value per phase, a pattern of period `stride` unless those
@@ -449,6 +466,10 @@ def test_two_stacked_transposed_convolutions_give_period_four(seed):
     """[sec-checkerboard]
     > two stacked layers give a pattern of period 4.
 
+    [sec-transposed-summary]
+    > Stacked layers compound the
+    > pattern.
+
     Two stride-2 layers with random positive kernels of sizes 1 to 5 and padding up
     to 2 on a constant input: away from the border the output repeats every 4 pixels
     in each dimension, and not every 2.
@@ -473,6 +494,9 @@ def test_resize_then_convolve_keeps_a_constant_constant_away_from_the_border():
     > Its output of a
     > constant input is constant away from the border, for any kernel and after any number of
     > layers (only the rings the zero padding reaches differ)
+
+    [sec-transposed-summary]
+    > Resize-then-convolve has neither.
 
     [sec-checkerboard]
     > resizing (for example
@@ -525,6 +549,10 @@ def test_the_gradient_of_a_convolution_is_the_transposed_convolution():
     > then $\partial L/\partial x = C^\top\, \partial L / \partial y$, and $C^\top$ is the
     > transposed convolution with the same weight, stride, padding, dilation and groups, plus
     > the `output_padding`
+
+    [sec-transposed-summary]
+    > Not an inverse; it is the gradient of the convolution with respect to its input, with
+    > the same weight tensor
 
     [sec-gradient]
     > that restores the input's size (always less than the stride: the rows the convolution's
@@ -579,3 +607,63 @@ def test_the_gradient_of_unfold_and_multiply_is_multiply_and_fold():
         (autograd,) = torch.autograd.grad(y, x, grad_y)
         mine = F.fold(W.T @ grad_y, (8, 8), k, dilation=d, padding=p, stride=s)
         assert torch.allclose(mine, autograd), (k, s, p, d)
+
+
+def test_summary_recipes_col2im_gather_and_sizes():
+    r"""[sec-transposed-summary]
+    > col2im ({ref}`sec-col2im`): `cols = weight.view(C_in, -1).T @ x`, then `fold` to
+    > $(\mathrm{in}-1)s + \mathrm{dil}(k-1) + 1$, crop `padding`, add `output_padding` at the
+    > bottom/right.
+
+    [sec-transposed-summary]
+    > Gather ({ref}`sec-gather`): insert `stride - 1` zeros, pad $\mathrm{dil}(k-1) - p$ (crop
+    > if negative) plus `output_padding` at the bottom/right, rotate the kernel 180 degrees,
+    > swap in/out channels **within each group**, convolve with dilation `dil`.
+
+    [sec-transposed-summary]
+    > $\mathrm{out} = (\mathrm{in}-1)s - 2p + \mathrm{dil}(k-1) + \mathrm{output\_padding} + 1$;
+    > $a = (\mathrm{in} + 2p - \mathrm{dil}(k-1) - 1) \bmod s$ restores a convolution's input size.
+
+    Both recipes, written here from the summary's words, against ``F.conv_transpose2d``
+    over sizes, kernels (not square), strides, padding, dilation, output_padding and
+    groups (col2im with one group, as its formula is written); the size formula and
+    ``a`` against torch's shapes.
+    """
+    g = torch.Generator().manual_seed(0)
+    for n, (kh, kw), s, p, d, groups in itertools.product(
+        (1, 4), ((1, 2), (3, 3), (4, 2)), range(1, 4), range(3), range(1, 3), (1, 2)
+    ):
+        for op in range(max(s, d)):
+            out = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for k in (kh, kw)]
+            if min(out) < 1:
+                continue
+            x = torch.randn(2, 4, n, n, generator=g, dtype=torch.float64)
+            weight = torch.randn(4, 6 // groups, kh, kw, generator=g, dtype=torch.float64)
+            kw_ = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=d)
+            ref = F.conv_transpose2d(x, weight, **kw_)
+            assert list(ref.shape[2:]) == out
+            # gather
+            up = x.new_zeros(2, 4, (n - 1) * s + 1, (n - 1) * s + 1)
+            up[:, :, ::s, ::s] = x
+            qh, qw = d * (kh - 1) - p, d * (kw - 1) - p
+            up = F.pad(up, (qw, qw + op, qh, qh + op))
+            w = weight.view(groups, 4 // groups, 6 // groups, kh, kw).transpose(1, 2)
+            w = torch.rot90(w.reshape(6, 4 // groups, kh, kw), 2, dims=[2, 3])
+            assert torch.allclose(F.conv2d(up, w, dilation=d, groups=groups), ref)
+            if groups == 1:  # col2im
+                cols = weight.view(4, -1).T @ x.view(2, 4, n * n)
+                full = [(n - 1) * s + d * (k - 1) + 1 for k in (kh, kw)]
+                y = F.fold(cols, full, (kh, kw), dilation=d, stride=s)
+                y = F.pad(y, (-p, op - p, -p, op - p))
+                assert torch.allclose(y, ref), (n, kh, kw, s, p, d, op)
+    for n, k, s, p, d in itertools.product(
+        range(1, 17), range(1, 6), range(1, 5), range(5), range(1, 5)
+    ):
+        if n + 2 * p - d * (k - 1) < 1:
+            continue
+        a = (n + 2 * p - d * (k - 1) - 1) % s
+        y = F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d)
+        back = F.conv_transpose1d(
+            y, torch.zeros(1, 1, k), stride=s, padding=p, output_padding=a, dilation=d
+        )
+        assert back.shape[-1] == n, (n, k, s, p, d)
