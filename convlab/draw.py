@@ -1012,9 +1012,10 @@ def phase_taps_picture(kernel_size=4, stride=2, padding=0) -> Picture:
                 f"padding={scenes.pair_text(p)}:\nthe taps each output phase adds up"
             ),
             footer=(
-                "phase (a, b): output pixels (o_h, o_w) with o_h mod s = a, o_w mod s = b\n"
-                "orange, thick outline, wij: a tap those outputs use\n"
-                "empty white cell: a tap those outputs never meet"
+                "phase (a, b): the output pixels (o_h, o_w)\n"
+                "with o_h mod s = a and o_w mod s = b\n"
+                "orange, thick outline, wij: a tap they use\n"
+                "empty white cell: a tap they never meet"
             ),
         )
         for ax, cells in zip(axes, marks):

@@ -1060,3 +1060,81 @@ def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
             return report
         report.passed += 1
     return report
+
+
+def subpixel_macs(input_size, kernel_size, stride) -> int:
+    """Multiply-adds of the sub-pixel transposed convolution, per pair of input and
+    output channels and per image: ``prod over dims of sum_a (in - 1 + k_a) * k_a``
+    with ``k_a = ceil((k - a) / s)`` the size of phase ``a``'s sub-kernel (no
+    padding, dilation 1). The gather over a zero-stuffed input does
+    ``prod of out * k``. Chapter 4, ``eq-subpixel-macs``.
+    """
+    total = 1
+    for n, k, s in zip(input_size, kernel_size, stride):
+        total *= sum((n - 1 + ka) * ka for ka in (len(range(a, k, s)) for a in range(s)))
+    return total
+
+
+def _count_macs(fn, *args, **kwargs):
+    """Multiply-adds of the matrix products and convolutions ``fn(*args, **kwargs)`` runs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        fn(*args, **kwargs)
+    return counter.get_total_flops() // 2
+
+
+#: (N, C_in, C_out, input size, kernel size, stride) of the count cases of check_subpixel
+_SUBPIXEL_COUNT_CASES = (
+    (1, 1, 1, (5, 5), (4, 4), (2, 2)),
+    (2, 2, 3, (6, 4), (3, 5), (3, 2)),
+    (1, 3, 2, (7, 5), (2, 4), (4, 3)),
+)
+
+
+def check_subpixel(fn, cases=20, seed=0, grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``,
+    a transposed convolution (any stride; no padding, dilation 1, one group) by the
+    sub-pixel decomposition: values and gradients as :func:`check_conv_transpose2d`
+    at level ``"stride"`` (no torch convolution), then its multiply-adds, counted
+    by ``FlopCounterMode`` over its matrix products: at most
+    :func:`subpixel_macs` times ``N * C_in * C_out``. An answer that inserts
+    zeros (the gather) does about ``stride**2`` times more and fails. Chapter 4.
+    """
+    inner = check_conv_transpose2d(fn, cases, seed, level="stride", grad=grad)
+    report = CheckReport(
+        "sub-pixel conv_transpose2d", inner.total + len(_SUBPIXEL_COUNT_CASES), inner.passed
+    )
+    report.failure, report.not_implemented = inner.failure, inner.not_implemented
+    if not inner:
+        return report
+    for N, C_in, C_out, size, k, s in _SUBPIXEL_COUNT_CASES:
+        gen = torch.Generator().manual_seed(report.passed)
+        x = torch.randn(N, C_in, *size, dtype=torch.float64, generator=gen)
+        weight = torch.randn(C_in, C_out, *k, dtype=torch.float64, generator=gen)
+        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
+        where = _where(
+            report,
+            dict(stride=s),
+            f"x of shape {tuple(x.shape)}, weight of shape {tuple(weight.shape)}, stride={s}",
+            about="counting multiply-adds",
+        )
+        try:
+            kw = dict(stride=s, padding=(0, 0), output_padding=(0, 0), groups=1)
+            macs = _count_macs(fn, x, weight, bias, **kw, dilation=(1, 1))
+        except Exception as err:
+            report.failure = f"{where}\n  it raised {type(err).__name__}: {err}"
+            return report
+        bound = N * C_in * C_out * subpixel_macs(size, k, s)
+        out = [(n - 1) * si + ki for n, ki, si in zip(size, k, s)]
+        gather = N * C_in * C_out * out[0] * out[1] * k[0] * k[1]
+        if macs > bound:
+            report.failure = (
+                f"{where}\n  the values are right, but it does {macs} multiply-adds "
+                f"where the sub-pixel way needs {bound} (the gather over a zero-stuffed "
+                f"input does {gather}): insert no zeros; one stride-1 transposed "
+                f"convolution per phase, with that phase's taps"
+            )
+            return report
+        report.passed += 1
+    return report

@@ -711,3 +711,65 @@ def test_input_grad_checker():
     assert not nan and "nan or inf where torch's are finite" in _text(nan)
     inf = ex.check_input_grad(lambda **kw: right(**kw) + float("inf"))
     assert not inf and "got inf" in _text(inf)
+
+
+def _stride1(x, weight, bias):
+    """A stride-1 transposed convolution from F.unfold and one product (no torch conv)."""
+    C_out, (kh, kw) = weight.shape[1], weight.shape[2:]
+    H, W = x.shape[2:]
+    w_conv = torch.rot90(weight, 2, dims=[2, 3]).transpose(0, 1)
+    cols = F.unfold(x, (kh, kw), padding=(kh - 1, kw - 1))
+    out = (w_conv.reshape(C_out, -1) @ cols).view(x.shape[0], C_out, H + kh - 1, W + kw - 1)
+    return out + bias.view(1, -1, 1, 1)
+
+
+def _subpixel_answer(phase_taps=lambda a, s: a, rotate=True):
+    def answer(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        (sh, sw), (kh, kw) = stride, weight.shape[2:]
+        N, _, H, W = x.shape
+        y = x.new_zeros(N, weight.shape[1], (H - 1) * sh + kh, (W - 1) * sw + kw)
+        w = weight if rotate else torch.rot90(weight, 2, dims=[2, 3])
+        for a in range(sh):
+            for b in range(sw):
+                part = w[:, :, phase_taps(a, sh) :: sh, phase_taps(b, sw) :: sw]
+                rows, cols = y[:, :, a::sh, b::sw].shape[2:]
+                if part.numel():
+                    piece = _stride1(x, part, bias * 0)[:, :, :rows, :cols]
+                    y[:, :, a::sh, b::sw] = F.pad(
+                        piece, (0, cols - piece.shape[3], 0, rows - piece.shape[2])
+                    )
+        return y + bias.view(1, -1, 1, 1)
+
+    return answer
+
+
+def test_subpixel_checker_passes_the_decomposition_and_counts_multiply_adds():
+    right = _subpixel_answer()
+    assert ex.check_subpixel(right)
+    _assert_catches_broken_answers(ex.check_subpixel, right)
+    # the gather: right values, but it multiplies the inserted zeros
+    gather = _tconv("rot90")
+    report = ex.check_subpixel(gather)
+    assert not report and "the values are right, but it does" in _text(report)
+    assert "insert no zeros" in _text(report)
+    # the fold method does fewer products than the bound: it passes the count
+    assert ex.check_subpixel(_tconv("fold"))
+    # wrong phases (phase a given the taps of phase s-1-a) and no rotation: values
+    wrong_phase = ex.check_subpixel(_subpixel_answer(phase_taps=lambda a, s: s - 1 - a))
+    assert not wrong_phase and "values" in _text(wrong_phase)
+    assert "stride=" in _text(wrong_phase)  # stride 1 passes: it fails once s > 1
+    no_rotation = ex.check_subpixel(_subpixel_answer(rotate=False))
+    assert not no_rotation and "values" in _text(no_rotation)
+    cheat = ex.check_subpixel(F.conv_transpose2d)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
+
+
+def test_subpixel_macs_is_the_count_of_the_decomposition():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    right = _subpixel_answer()
+    for n, k, s in ((5, 4, 2), (6, 3, 3), (4, 2, 4), (7, 5, 2)):
+        x, w, b = torch.randn(1, 1, n, n), torch.randn(1, 1, k, k), torch.zeros(1)
+        with FlopCounterMode(display=False) as counter:
+            right(x, w, b, (s, s), (0, 0), (0, 0), 1, (1, 1))
+        assert counter.get_total_flops() // 2 == ex.subpixel_macs((n, n), (k, k), (s, s))
