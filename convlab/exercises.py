@@ -41,7 +41,8 @@ See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 (``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``),
 chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
-``check_output_padding``, ``check_input_grad``).
+``check_output_padding``, ``check_input_grad``, ``check_subpixel``,
+``check_tconv_input_grad``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ __all__ = [
     "check_output_shape",
     "check_output_padding",
     "check_input_grad",
+    "check_subpixel",
+    "check_tconv_input_grad",
+    "subpixel_macs",
 ]
 
 
@@ -1138,3 +1142,68 @@ def check_subpixel(fn, cases=20, seed=0, grad=True) -> CheckReport:
             return report
         report.passed += 1
     return report
+
+
+def check_tconv_input_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(grad_y, weight, stride, padding, output_padding, dilation, groups)``,
+    the gradient of ``conv_transpose2d`` with respect to its input, against autograd.
+
+    ``weight`` is the transposed convolution's ``(C_in, C_out/groups, kH, kW)``;
+    the answer is one ``F.conv2d`` with the same weight, stride, padding,
+    dilation and groups (``output_padding``'s extra rows fall off the
+    convolution's floor). Cases from simple to hard, each parameter alone, with
+    an ``output_padding`` below the stride whenever the stride allows one. An
+    answer that asks torch for a convolution's gradient (autograd,
+    ``torch.nn.grad``) fails. Chapter 4.
+    """
+    rng = random.Random(seed)
+    knobs = ("stride", "padding", "dilation", "groups")
+    built = _sliding_cases(rng, cases, knobs, ranges=dict(groups=(1, 2)))
+    report = CheckReport("tconv_input_grad", len(built))
+    for i, c in enumerate(built):
+        g, s, p, d = c["groups"], c["stride"], c["padding"], c["dilation"]
+        k = c["kernel_size"]
+        # an output_padding below the stride, at least what keeps the output nonempty:
+        # the output is n - a + op with a = (n + 2p - d(k-1) - 1) mod s
+        op = tuple(
+            max(rng.randint(0, si - 1), (n + 2 * pi - di * (ki - 1) - 1) % si - n + 1)
+            for n, ki, si, pi, di in zip(c["input_size"], k, s, p, d)
+        )
+        C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        m = shapes.conv_output_shape(
+            c["input_size"], c["kernel_size"], stride=s, padding=p, dilation=d
+        )
+        x = torch.randn(
+            1 if i == 0 else rng.randint(1, 2),
+            C_in,
+            *m,
+            dtype=torch.float64,
+            generator=gen,
+            requires_grad=True,
+        )
+        weight = torch.randn(
+            C_in, C_out // g, *c["kernel_size"], dtype=torch.float64, generator=gen
+        )
+        kw = dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
+        y = F.conv_transpose2d(x, weight, **kw)
+        grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+        (expected,) = torch.autograd.grad(y, x, grad_y)
+        where = _where(
+            report,
+            {k: v for k, v in kw.items() if k != "output_padding"},
+            f"grad_y of shape {tuple(grad_y.shape)}, weight of shape "
+            f"{tuple(weight.shape)}, {_fmt(kw)}",
+        )
+        ok, got = _call(
+            fn, report, (), dict(grad_y=grad_y, weight=weight, **kw), where, _NO_CONV_GRAD_T
+        )
+        if not ok:
+            return report
+        if not _compare(report, got, expected, where):
+            return report
+        report.passed += 1
+    return report
+
+
+_NO_CONV_GRAD_T = (("convolution_backward",), "get it from one F.conv2d instead.")

@@ -773,3 +773,49 @@ def test_subpixel_macs_is_the_count_of_the_decomposition():
         with FlopCounterMode(display=False) as counter:
             right(x, w, b, (s, s), (0, 0), (0, 0), 1, (1, 1))
         assert counter.get_total_flops() // 2 == ex.subpixel_macs((n, n), (k, k), (s, s))
+
+
+def test_tconv_input_grad_checker_wants_one_conv2d_with_the_same_parameters():
+    def right(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        return F.conv2d(grad_y, weight, None, stride, padding, dilation, groups)
+
+    assert ex.check_tconv_input_grad(right)
+    assert ex.check_tconv_input_grad(right, cases=40, seed=3)
+
+    def rotated(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        w = torch.rot90(weight, 2, dims=[2, 3])  # the gather's kernel: not here
+        return F.conv2d(grad_y, w, None, stride, padding, dilation, groups)
+
+    def no_groups(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        return F.conv2d(grad_y, weight, None, stride, padding, dilation)
+
+    def gather_padding(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        q = [d * (k - 1) - p for d, k, p in zip(dilation, weight.shape[2:], padding)]
+        return F.conv2d(grad_y, weight, None, stride, q, dilation, groups)
+
+    for wrong in (rotated, no_groups, gather_padding):
+        assert not ex.check_tconv_input_grad(wrong)
+    assert "values" in _text(ex.check_tconv_input_grad(rotated))
+
+    def by_autograd(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        C_in = weight.shape[0]
+        size = [
+            (o + 2 * p - d * (k - 1) - 1 - a) // s + 1
+            for o, p, d, k, a, s in zip(
+                grad_y.shape[2:], padding, dilation, weight.shape[2:], output_padding, stride
+            )
+        ]
+        x = torch.zeros(grad_y.shape[0], C_in, *size, dtype=grad_y.dtype, requires_grad=True)
+        y = F.conv_transpose2d(x, weight, None, stride, padding, output_padding, groups, dilation)
+        return torch.autograd.grad(y, x, grad_y)[0]
+
+    cheat = ex.check_tconv_input_grad(by_autograd)
+    assert not cheat and "asks torch for a convolution's gradient" in _text(cheat)
+
+    # some cases carry an output_padding: an answer wrong only there fails
+    def only_without_op(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        if any(output_padding):
+            return None
+        return right(grad_y, weight, stride, padding, output_padding, dilation, groups)
+
+    assert not ex.check_tconv_input_grad(only_without_op)
