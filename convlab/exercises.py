@@ -42,7 +42,7 @@ See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
 ``check_output_padding``, ``check_input_grad``, ``check_subpixel``,
-``check_tconv_input_grad``).
+``check_tconv_input_grad``, ``check_phase_pattern``).
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ __all__ = [
     "check_subpixel",
     "check_tconv_input_grad",
     "subpixel_macs",
+    "check_phase_pattern",
 ]
 
 
@@ -1207,3 +1208,60 @@ def check_tconv_input_grad(fn, cases=20, seed=0) -> CheckReport:
 
 
 _NO_CONV_GRAD_T = (("convolution_backward",), "get it from one F.conv2d instead.")
+
+
+def _phase_pattern(weight, stride, padding, n=12):
+    """torch's answer: the values of ``conv_transpose2d(ones)`` away from the border,
+    one per output phase ``(o_h mod s, o_w mod s)``."""
+    s, p = stride, padding
+    y = F.conv_transpose2d(
+        torch.ones(1, 1, n, n, dtype=weight.dtype), weight[None, None], stride=s, padding=p
+    )[0, 0]
+    firsts = []
+    for k, size in zip(weight.shape, y.shape):  # per dim, each phase's first inner output
+        inner = [o for o in range(size) if k - 1 <= o + p <= (n - 1) * s]
+        firsts.append([next(o for o in inner if o % s == a) for a in range(s)])
+    return y[firsts[0]][:, firsts[1]]
+
+
+def check_phase_pattern(fn, cases=16, seed=0) -> CheckReport:
+    """Check ``fn(weight, stride, padding)`` (``weight`` of shape ``(kH, kW)``, ints
+    ``stride`` and ``padding``): the ``stride x stride`` tensor whose entry ``(a, b)``
+    is what ``conv_transpose2d`` of a constant input of ones gives, away from the
+    border, at the outputs with ``o_h mod s = a`` and ``o_w mod s = b``: the sum of
+    the taps ``weight[(a + p) % s::s, (b + p) % s::s]`` (``eq-phase-sum``). Cases
+    from simple to hard (stride 1, stride 2, then padding, then kernels smaller
+    than the stride). An answer that runs a convolution fails. Chapter 4.
+    """
+    fixed = [
+        ((2, 2), 1, 0),
+        ((4, 4), 2, 0),
+        ((3, 3), 2, 0),
+        ((4, 4), 2, 1),
+        ((5, 3), 3, 1),
+        ((2, 5), 3, 2),
+        ((1, 1), 2, 0),
+        ((4, 2), 4, 3),
+    ]
+    rng = random.Random(seed)
+    while len(fixed) < cases:
+        fixed.append(((rng.randint(1, 5), rng.randint(1, 5)), rng.randint(1, 4), rng.randint(0, 3)))
+    report = CheckReport("phase_pattern", len(fixed))
+    for i, (k, s, p) in enumerate(fixed):
+        gen = torch.Generator().manual_seed(seed * 1000 + i)
+        weight = torch.randn(*k, dtype=torch.float64, generator=gen)
+        expected = _phase_pattern(weight, s, p)
+        case = dict(stride=s, padding=p)
+        where = _where(report, case, f"weight of shape {tuple(k)}, stride={s}, padding={p}")
+        ok, got = _call(
+            fn, report, (), dict(weight=weight, stride=s, padding=p), where, _ARITHMETIC_PHASES
+        )
+        if not ok:
+            return report
+        if not _compare(report, got, expected, where):
+            return report
+        report.passed += 1
+    return report
+
+
+_ARITHMETIC_PHASES = (("convolution",), "add up each phase's taps by slicing the weight.")

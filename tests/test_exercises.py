@@ -819,3 +819,49 @@ def test_tconv_input_grad_checker_wants_one_conv2d_with_the_same_parameters():
         return right(grad_y, weight, stride, padding, output_padding, dilation, groups)
 
     assert not ex.check_tconv_input_grad(only_without_op)
+
+
+def test_phase_pattern_checker_wants_each_phases_taps_with_the_padding_shift():
+    def right(weight, stride, padding):
+        s, p = stride, padding
+        out = weight.new_zeros(s, s)
+        for a in range(s):
+            for b in range(s):
+                out[a, b] = weight[(a + p) % s :: s, (b + p) % s :: s].sum()
+        return out
+
+    assert ex.check_phase_pattern(right)
+    assert ex.check_phase_pattern(right, cases=40, seed=2)
+    _failed_on(
+        ex.check_phase_pattern(lambda weight, stride, padding: right(weight, stride, 0)),
+        4,
+        r"stride=2, padding=1",
+    )
+    mean = ex.check_phase_pattern(
+        lambda weight, stride, padding: weight.sum().expand(stride, stride) / stride**2
+    )
+    _failed_on(mean, 2, r"stride=2; everything else default")
+
+    def unshifted_rows(weight, stride, padding):  # the padding shift on columns only
+        out = right(weight, stride, padding)
+        return (
+            torch.stack(
+                [
+                    right(weight, stride, 0)[a] * 0 + out[(a - padding) % stride]
+                    for a in range(stride)
+                ]
+            )
+            if padding
+            else out
+        )
+
+    assert not ex.check_phase_pattern(unshifted_rows)
+
+    def by_torch(weight, stride, padding):
+        y = F.conv_transpose2d(
+            torch.ones(1, 1, 9, 9, dtype=weight.dtype), weight[None, None], stride=stride
+        )
+        return y[0, 0, 4 : 4 + stride, 4 : 4 + stride]
+
+    cheat = ex.check_phase_pattern(by_torch)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
