@@ -65,6 +65,10 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
     > (the profiler records its column buffer, of shape `(N, C_out * K, H * W)`: the `cols`
     > of {ref}`sec-col2im`).
 
+    [sec-zero-cost]
+    > In float32 the profiler sees no kernel of its own under `aten::_convolution`: the work
+    > is oneDNN's, outside aten.
+
     [sec-transposed-summary]
     > On the CPU, PyTorch
     > runs float32 through oneDNN and float64 through `slow_conv_transpose2d`, a matrix
@@ -94,6 +98,9 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
     kw = dict(stride=2, padding=1)
     x, weight = torch.randn(8, 64, 28, 28), torch.randn(64, 32, 4, 4)  # the chapter's
     assert slow not in _aten_ops(x, weight, **kw)
+    wrappers = {"aten::conv_transpose2d", "aten::convolution", "aten::_convolution"}
+    memory = {"empty", "empty_like", "as_strided_", "contiguous", "clone", "copy_", "resize_"}
+    assert _aten_ops(x, weight, **kw) <= wrappers | {f"aten::{m}" for m in memory}
     assert "deconvolution" in aten.onednn_primitives(F.conv_transpose2d, x, weight, **kw)
     backend = torch._C._select_conv_backend(
         x, weight, None, [2, 2], [1, 1], [1, 1], True, [0, 0], 1, None
@@ -249,6 +256,11 @@ def test_subpixel_multiply_adds_follow_the_formula_and_beat_the_gather():
     r"""[sec-subpixel]
     > Per spatial dimension, with $k_a = \lceil (k - a)/s \rceil$ the size of phase $a$'s
     > sub-kernel, the gather and the sub-pixel way do
+
+    [sec-subpixel]
+    > Count the multiply-adds of each way with `torch.utils.flop_counter.FlopCounterMode`,
+    > which adds up the products of every matrix product and convolution a call runs (two
+    > flops per multiply-add)
 
     [sec-subpixel]
     > The sub-pixel way does the fold's products plus those at each phase's border,
@@ -490,10 +502,15 @@ def test_two_stacked_transposed_convolutions_give_period_four(seed):
 
 
 def test_resize_then_convolve_keeps_a_constant_constant_away_from_the_border():
-    """[sec-checkerboard]
+    r"""[sec-checkerboard]
     > Its output of a
     > constant input is constant away from the border, for any kernel and after any number of
     > layers (only the rings the zero padding reaches differ)
+
+    [sec-checkerboard]
+    > Resize-then-convolve has no phases: nearest-neighbour upsampling copies each pixel into
+    > an $s \times s$ block, so a constant stays a constant, and the convolution after it has
+    > stride 1, so every output pixel is a sum over all the kernel's taps.
 
     [sec-transposed-summary]
     > Resize-then-convolve has neither.
