@@ -38,6 +38,8 @@ __all__ = [
     "record_aten_ops",
     "calls",
     "op_name",
+    "profiled_ops",
+    "onednn_primitives",
 ]
 
 #: ``F.unfold`` (aten's name for it is im2col; ``aten.unfold`` is ``Tensor.unfold``,
@@ -157,3 +159,87 @@ def calls(names, kind: str) -> list[str]:
     """The recorded ``names`` that are a ``kind`` of operation (a key of :data:`OPS`),
     sorted: ``calls(ops, "unfold")`` is ``["im2col"]`` if ``F.unfold`` ran."""
     return sorted(set(names) & OPS[kind])
+
+
+@contextmanager
+def _quiet_fd2() -> Iterator[None]:
+    """Send the process's file descriptor 2 to /dev/null for a moment (the
+    profiler's C++ side writes timestamped lines there, which a notebook
+    would store and nbval would compare)."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def profiled_ops(fn, *args, **kwargs) -> set[str]:
+    """The names of every aten op ``fn(*args, **kwargs)`` ran, nested ones included,
+    as ``torch.profiler`` records them (``"aten::slow_conv_transpose2d"``, ...).
+
+    Unlike :func:`record_aten_ops`, which sees the ops a call dispatches from
+    Python (``aten.convolution`` for every convolution), the profiler also sees
+    the kernel that op chose inside C++: ``aten::slow_conv_transpose2d`` (a
+    matrix product and col2im), ``aten::mkldnn_convolution``, and so on; an op
+    implemented by an outside library (oneDNN's transposed convolution) shows
+    no aten name of its own. Chapter 4 uses it to show which CPU kernel runs
+    ``F.conv_transpose2d``. The profiler's own log lines are silenced.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_fd2(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn(*args, **kwargs)
+    return {e.name for e in prof.events()}
+
+
+def onednn_primitives(fn, *args, **kwargs) -> set[str]:
+    """The kinds of oneDNN primitive ``fn(*args, **kwargs)`` executed on the CPU
+    (``"deconvolution"``, ``"convolution"``, ``"reorder"``, ...): empty when
+    oneDNN did no work, as for a float64 convolution.
+
+    oneDNN, the library that runs most float32 convolutions of PyTorch's x86
+    CPU builds, works outside aten, so the profiler names no kernel for it
+    (:func:`profiled_ops`). Its verbose mode
+    (``torch.backends.mkldnn.verbose``) prints one line per primitive it
+    executes, ``onednn_verbose,...,exec,cpu,<kind>,<implementation>,...`` with
+    a time; this reads those lines from file descriptor 1 and keeps the
+    kinds. Chapter 4 uses it to show that float32 ``F.conv_transpose2d``
+    runs oneDNN's deconvolution.
+    """
+    import ctypes
+    import os
+    import sys
+    import tempfile
+
+    import torch
+
+    libc = ctypes.CDLL(None)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile(mode="w+b") as log:
+        try:
+            os.dup2(log.fileno(), 1)
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                fn(*args, **kwargs)
+            libc.fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        log.seek(0)
+        lines = log.read().decode(errors="replace").splitlines()
+    kinds = set()
+    for line in lines:
+        fields = line.split(",")
+        if fields[0] == "onednn_verbose" and "exec" in fields:
+            at = fields.index("exec")
+            if at + 2 < len(fields):
+                kinds.add(fields[at + 2])
+    return kinds

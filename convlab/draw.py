@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ __all__ = [
     "gather_1d_picture",
     "gather_1d_reads",
     "tap_label",
+    "phase_taps_picture",
+    "values_picture",
 ]
 
 #: Okabe & Ito's colour-blind-safe palette, by role.
@@ -1362,5 +1365,143 @@ def gather_1d_picture(
         f"zero(s) at each end and {op} more at the end: {width} cells. The kernel, reversed, "
         f"slides over them with dilation {d}, one output per position: {out} outputs. "
         f"{sum_text(0)}; {sum_text(last)}."
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def _phase_taps(k: int, s: int, p: int, phase: int) -> list:
+    """The kernel taps ``t`` (one dimension) that output pixels ``o`` with
+    ``o mod s == phase`` add up: ``o + p = i*s + t``, so ``t = (phase + p) mod s``,
+    then every ``s``-th tap."""
+    return list(range((phase + p) % s, k, s))
+
+
+def phase_taps_picture(kernel_size=4, stride=2, padding=0) -> Picture:
+    """The kernel taps each output phase of a transposed convolution adds up (chapter 4).
+
+    ``conv_transpose2d`` writes ``y[o] += x[i] * w[t]`` for ``o + p = i*s + t``
+    (per dimension), so output ``o`` only ever meets the taps ``t`` with
+    ``t = (o + p) mod s (mod s)``: the outputs of one **phase** ``(o_h mod s_h,
+    o_w mod s_w)`` are sums over one fixed subset of the kernel, a different
+    subset for each phase. One panel per phase (phases of a row of the output
+    on one row of panels): the whole kernel, the taps that phase uses named
+    (``w00``, ...), tinted and outlined, the others empty. A constant input
+    therefore gives a pattern of period ``s`` unless every subset has the same
+    sum (the checkerboard).
+    """
+    k = shapes._as_tuple(kernel_size, 2, "kernel_size", minimum=1)
+    s = shapes._as_tuple(stride, 2, "stride", minimum=1)
+    p = shapes._as_tuple(padding, 2, "padding", minimum=0)
+    if s[0] * s[1] > 16:
+        raise ValueError(f"stride={stride!r} has {s[0] * s[1]} phases: draw at most 16")
+    rows, alts, marks = [], [], []
+    with matplotlib.rc_context(_STYLE):
+        for a in range(s[0]):
+            row = []
+            for b in range(s[1]):
+                ti, tj = _phase_taps(k[0], s[0], p[0], a), _phase_taps(k[1], s[1], p[1], b)
+                labels = np.full(k, "", dtype=object)
+                for i, j in itertools.product(ti, tj):
+                    labels[i, j] = tap_label(i, j)
+                n = len(ti) * len(tj)
+                row.append(
+                    _Panel(
+                        labels,
+                        cell=max(_CELL, math.ceil(_text_width("w00", LABEL_PT)) + 8),
+                        title=f"phase ({a}, {b})\n{n} tap{'s' * (n != 1)}",
+                    )
+                )
+                marks.append(list(itertools.product(ti, tj)))
+                alts.append(
+                    f"phase ({a}, {b}) (output rows o with o mod {s[0]} = {a}, columns "
+                    f"mod {s[1]} = {b}): "
+                    + (" ".join(tap_label(i, j) for i, j in marks[-1]) or "no tap, always 0")
+                )
+            rows.append(row)
+        fig, axes = _arrange(
+            rows,
+            header=(
+                f"kernel_size={scenes.pair_text(k)}, stride={scenes.pair_text(s)}, "
+                f"padding={scenes.pair_text(p)}:\nthe taps each output phase adds up"
+            ),
+            footer=(
+                "phase (a, b): the output pixels (o_h, o_w)\n"
+                "with o_h mod s = a and o_w mod s = b\n"
+                "orange, thick outline, wij: a tap they use\n"
+                "empty white cell: a tap they never meet"
+            ),
+        )
+        for ax, cells in zip(axes, marks):
+            _mark(ax, cells, TINT["block"])
+    alt = (
+        f"The {k[0]}x{k[1]} kernel of a transposed convolution with stride "
+        f"{scenes.pair_text(s)} and padding {scenes.pair_text(p)}, once per output phase, "
+        "the taps that phase's outputs add up named: " + "; ".join(alts)
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def values_picture(panels, *, header="", footer="", decimals=0) -> Picture:
+    """Grids of numbers, each cell shaded by its value on ONE scale for all panels.
+
+    ``panels`` is a list of ``(title, values)`` with ``values`` a 2-D array or
+    tensor; every cell shows its value rounded to ``decimals`` and is shaded
+    from white (the smallest value of all panels) to ``TINT["count"]`` (the
+    largest), so equal numbers look equal across panels and black labels read
+    on every shade. Up to two panels sit side by side. Used for the
+    checkerboard artifacts of chapter 4 (a transposed convolution's output
+    of a constant input beside resize-then-convolve's).
+    """
+    if isinstance(panels, dict) or not isinstance(panels, (list, tuple)) or not panels:
+        raise TypeError("panels must be a non-empty list of (title, values) pairs")
+    grids = []
+    for item in panels:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2):
+            raise TypeError(f"each panel must be a (title, values) pair, got {item!r}")
+        title, values = item
+        values = np.asarray(torch.as_tensor(values, dtype=torch.float64).numpy())
+        if values.ndim != 2 or values.size == 0:
+            raise ValueError(f"values of panel {title!r} must be a non-empty 2-D grid")
+        grids.append((str(title), np.round(values, decimals)))
+    lo = min(v.min() for _, v in grids)
+    hi = max(v.max() for _, v in grids)
+    fmt = f"{{:.{decimals}f}}"
+    cols = sum(v.shape[1] for _, v in grids[:2])
+    with matplotlib.rc_context(_STYLE):
+        widest = max(_text_width(fmt.format(x), SMALL_PT) for _, v in grids for x in v.ravel())
+        cell = max(math.ceil(widest) + 5, min(_CELL + 4, math.floor((MAX_WIDTH - _GAP) / cols)))
+        made = []
+        for title, v in grids:
+            text = np.vectorize(fmt.format, otypes=[object])(v)
+            size = (
+                LABEL_PT
+                if _text_width(max(text.ravel(), key=len), LABEL_PT) <= cell - 4
+                else SMALL_PT
+            )
+            made.append(_Panel(text, cell=cell, title=title, fontsize=size))
+        rows = [made[i : i + 2] for i in range(0, len(made), 2)]
+        fig, axes = _arrange(rows, header=header, footer=footer)
+        for ax, (_, v) in zip(axes, grids):
+            for (r, c), x in np.ndenumerate(v):
+                t = 0.0 if hi == lo else (x - lo) / (hi - lo)
+                ax.add_patch(
+                    Rectangle(
+                        (c, r),
+                        1,
+                        1,
+                        facecolor=_mix(TINT["count"], t),
+                        edgecolor=PALETTE["grid"],
+                        linewidth=0.6,
+                        zorder=1.5,
+                    )
+                )
+    alt = (
+        (header.replace("\n", " ") + ". " if header else "")
+        + f"Shading from white ({fmt.format(lo)}) to blue ({fmt.format(hi)}). "
+        + ". ".join(
+            f"{title.replace(chr(10), ' ')}: rows "
+            + " / ".join(" ".join(fmt.format(x) for x in row) for row in v)
+            for title, v in grids
+        )
     )
     return Picture(svg_markup(fig), alt)

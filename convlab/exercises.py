@@ -43,7 +43,8 @@ See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 ``check_weighted_average``),
 chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
-``check_output_padding``, ``check_input_grad``).
+``check_output_padding``, ``check_input_grad``, ``check_subpixel``,
+``check_tconv_input_grad``, ``check_phase_pattern``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ __all__ = [
     "check_output_shape",
     "check_output_padding",
     "check_input_grad",
+    "check_subpixel",
+    "check_tconv_input_grad",
+    "subpixel_macs",
+    "check_phase_pattern",
 ]
 
 
@@ -1215,3 +1220,203 @@ def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
             return report
         report.passed += 1
     return report
+
+
+def subpixel_macs(input_size, kernel_size, stride) -> int:
+    """Multiply-adds of the sub-pixel transposed convolution, per pair of input and
+    output channels and per image: ``prod over dims of sum_a (in - 1 + k_a) * k_a``
+    with ``k_a = ceil((k - a) / s)`` the size of phase ``a``'s sub-kernel (no
+    padding, dilation 1). The gather over a zero-stuffed input does
+    ``prod of out * k``. Chapter 4, ``eq-subpixel-macs``.
+    """
+    total = 1
+    for n, k, s in zip(input_size, kernel_size, stride):
+        total *= sum((n - 1 + ka) * ka for ka in (len(range(a, k, s)) for a in range(s)))
+    return total
+
+
+def _count_macs(fn, *args, **kwargs):
+    """Multiply-adds of the matrix products and convolutions ``fn(*args, **kwargs)`` runs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        fn(*args, **kwargs)
+    return counter.get_total_flops() // 2
+
+
+#: (N, C_in, C_out, input size, kernel size, stride) of the count cases of check_subpixel
+_SUBPIXEL_COUNT_CASES = (
+    (1, 1, 1, (5, 5), (4, 4), (2, 2)),
+    (2, 2, 3, (6, 4), (3, 5), (3, 2)),
+    (1, 3, 2, (7, 5), (2, 4), (4, 3)),
+)
+
+
+def check_subpixel(fn, cases=20, seed=0, grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``,
+    a transposed convolution (any stride; no padding, dilation 1, one group) by the
+    sub-pixel decomposition: values and gradients as :func:`check_conv_transpose2d`
+    at level ``"stride"`` (no torch convolution), then its multiply-adds, counted
+    by ``FlopCounterMode`` over its matrix products: at most
+    :func:`subpixel_macs` times ``N * C_in * C_out``. An answer that inserts
+    zeros (the gather) does about ``stride**2`` times more and fails. Chapter 4.
+    """
+    inner = check_conv_transpose2d(fn, cases, seed, level="stride", grad=grad)
+    report = CheckReport(
+        "sub-pixel conv_transpose2d", inner.total + len(_SUBPIXEL_COUNT_CASES), inner.passed
+    )
+    report.failure, report.not_implemented = inner.failure, inner.not_implemented
+    if not inner:
+        return report
+    for N, C_in, C_out, size, k, s in _SUBPIXEL_COUNT_CASES:
+        gen = torch.Generator().manual_seed(report.passed)
+        x = torch.randn(N, C_in, *size, dtype=torch.float64, generator=gen)
+        weight = torch.randn(C_in, C_out, *k, dtype=torch.float64, generator=gen)
+        bias = torch.randn(C_out, dtype=torch.float64, generator=gen)
+        where = _where(
+            report,
+            dict(stride=s),
+            f"x of shape {tuple(x.shape)}, weight of shape {tuple(weight.shape)}, stride={s}",
+            about="counting multiply-adds",
+        )
+        try:
+            kw = dict(stride=s, padding=(0, 0), output_padding=(0, 0), groups=1)
+            macs = _count_macs(fn, x, weight, bias, **kw, dilation=(1, 1))
+        except Exception as err:
+            report.failure = f"{where}\n  it raised {type(err).__name__}: {err}"
+            return report
+        bound = N * C_in * C_out * subpixel_macs(size, k, s)
+        out = [(n - 1) * si + ki for n, ki, si in zip(size, k, s)]
+        gather = N * C_in * C_out * out[0] * out[1] * k[0] * k[1]
+        if macs > bound:
+            report.failure = (
+                f"{where}\n  the values are right, but it does {macs} multiply-adds "
+                f"where the sub-pixel way needs {bound} (the gather over a zero-stuffed "
+                f"input does {gather}): insert no zeros; one stride-1 transposed "
+                f"convolution per phase, with that phase's taps"
+            )
+            return report
+        report.passed += 1
+    return report
+
+
+def check_tconv_input_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(grad_y, weight, stride, padding, output_padding, dilation, groups)``,
+    the gradient of ``conv_transpose2d`` with respect to its input, against autograd.
+
+    ``weight`` is the transposed convolution's ``(C_in, C_out/groups, kH, kW)``;
+    the answer is one ``F.conv2d`` with the same weight, stride, padding,
+    dilation and groups (``output_padding``'s extra rows fall off the
+    convolution's floor). Cases from simple to hard, each parameter alone, with
+    an ``output_padding`` below the stride whenever the stride allows one. An
+    answer that asks torch for a convolution's gradient (autograd,
+    ``torch.nn.grad``) fails. Chapter 4.
+    """
+    rng = random.Random(seed)
+    knobs = ("stride", "padding", "dilation", "groups")
+    built = _sliding_cases(rng, cases, knobs, ranges=dict(groups=(1, 2)))
+    report = CheckReport("tconv_input_grad", len(built))
+    for i, c in enumerate(built):
+        g, s, p, d = c["groups"], c["stride"], c["padding"], c["dilation"]
+        k = c["kernel_size"]
+        # an output_padding below the stride, at least what keeps the output nonempty:
+        # the output is n - a + op with a = (n + 2p - d(k-1) - 1) mod s
+        op = tuple(
+            max(rng.randint(0, si - 1), (n + 2 * pi - di * (ki - 1) - 1) % si - n + 1)
+            for n, ki, si, pi, di in zip(c["input_size"], k, s, p, d)
+        )
+        C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        m = shapes.conv_output_shape(
+            c["input_size"], c["kernel_size"], stride=s, padding=p, dilation=d
+        )
+        x = torch.randn(
+            1 if i == 0 else rng.randint(1, 2),
+            C_in,
+            *m,
+            dtype=torch.float64,
+            generator=gen,
+            requires_grad=True,
+        )
+        weight = torch.randn(
+            C_in, C_out // g, *c["kernel_size"], dtype=torch.float64, generator=gen
+        )
+        kw = dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
+        y = F.conv_transpose2d(x, weight, **kw)
+        grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+        (expected,) = torch.autograd.grad(y, x, grad_y)
+        where = _where(
+            report,
+            {k: v for k, v in kw.items() if k != "output_padding"},
+            f"grad_y of shape {tuple(grad_y.shape)}, weight of shape "
+            f"{tuple(weight.shape)}, {_fmt(kw)}",
+        )
+        ok, got = _call(
+            fn, report, (), dict(grad_y=grad_y, weight=weight, **kw), where, _NO_CONV_GRAD_T
+        )
+        if not ok:
+            return report
+        if not _compare(report, got, expected, where):
+            return report
+        report.passed += 1
+    return report
+
+
+_NO_CONV_GRAD_T = (("convolution_backward",), "get it from one F.conv2d instead.")
+
+
+def _phase_pattern(weight, stride, padding, n=12):
+    """torch's answer: the values of ``conv_transpose2d(ones)`` away from the border,
+    one per output phase ``(o_h mod s, o_w mod s)``."""
+    s, p = stride, padding
+    y = F.conv_transpose2d(
+        torch.ones(1, 1, n, n, dtype=weight.dtype), weight[None, None], stride=s, padding=p
+    )[0, 0]
+    firsts = []
+    for k, size in zip(weight.shape, y.shape):  # per dim, each phase's first inner output
+        inner = [o for o in range(size) if k - 1 <= o + p <= (n - 1) * s]
+        firsts.append([next(o for o in inner if o % s == a) for a in range(s)])
+    return y[firsts[0]][:, firsts[1]]
+
+
+def check_phase_pattern(fn, cases=16, seed=0) -> CheckReport:
+    """Check ``fn(weight, stride, padding)`` (``weight`` of shape ``(kH, kW)``, ints
+    ``stride`` and ``padding``): the ``stride x stride`` tensor whose entry ``(a, b)``
+    is what ``conv_transpose2d`` of a constant input of ones gives, away from the
+    border, at the outputs with ``o_h mod s = a`` and ``o_w mod s = b``: the sum of
+    the taps ``weight[(a + p) % s::s, (b + p) % s::s]`` (``eq-phase-sum``). Cases
+    from simple to hard (stride 1, stride 2, then padding, then kernels smaller
+    than the stride). An answer that runs a convolution fails. Chapter 4.
+    """
+    fixed = [
+        ((2, 2), 1, 0),
+        ((4, 4), 2, 0),
+        ((3, 3), 2, 0),
+        ((4, 4), 2, 1),
+        ((5, 3), 3, 1),
+        ((2, 5), 3, 2),
+        ((1, 1), 2, 0),
+        ((4, 2), 4, 3),
+    ]
+    rng = random.Random(seed)
+    while len(fixed) < cases:
+        fixed.append(((rng.randint(1, 5), rng.randint(1, 5)), rng.randint(1, 4), rng.randint(0, 3)))
+    report = CheckReport("phase_pattern", len(fixed))
+    for i, (k, s, p) in enumerate(fixed):
+        gen = torch.Generator().manual_seed(seed * 1000 + i)
+        weight = torch.randn(*k, dtype=torch.float64, generator=gen)
+        expected = _phase_pattern(weight, s, p)
+        case = dict(stride=s, padding=p)
+        where = _where(report, case, f"weight of shape {tuple(k)}, stride={s}, padding={p}")
+        ok, got = _call(
+            fn, report, (), dict(weight=weight, stride=s, padding=p), where, _ARITHMETIC_PHASES
+        )
+        if not ok:
+            return report
+        if not _compare(report, got, expected, where):
+            return report
+        report.passed += 1
+    return report
+
+
+_ARITHMETIC_PHASES = (("convolution",), "add up each phase's taps by slicing the weight.")

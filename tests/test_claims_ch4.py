@@ -6,6 +6,7 @@ Format of the docstrings: ``tests/claims_index.py``.
 import itertools
 import re
 import warnings
+from functools import partial
 
 import pytest
 import torch
@@ -14,9 +15,14 @@ from claims_index import notebook_text
 
 
 def test_conv_transpose_refuses_output_padding_smaller_than_neither():
-    """Chapter 4, section 4.9: "a combination PyTorch refuses (an `output_padding` at
-    least as large as both `stride` and `dilation`) shows the reason instead"; and the
-    explorer refuses exactly those."""
+    """[sec-scatter-gather]
+    > a combination PyTorch refuses (an `output_padding` at least as large as both
+    > `stride` and `dilation`) shows the reason instead
+
+    Every stride up to 4, dilation up to 3 and output_padding up to 5: torch refuses
+    exactly when output_padding >= stride and >= dilation, and the explorer's scene
+    refuses exactly those, naming output_padding.
+    """
     from convlab import scenes
 
     x, w = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3)
@@ -36,28 +42,68 @@ def test_conv_transpose_refuses_output_padding_smaller_than_neither():
 
 
 def _aten_ops(x, weight, **kw):
-    from torch.profiler import ProfilerActivity, profile
+    from convlab import aten
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        F.conv_transpose2d(x, weight, **kw)
-    return {e.name for e in prof.events()}
+    return aten.profiled_ops(F.conv_transpose2d, x, weight, **kw)
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN")
 def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
-    """Chapter 4, section 4.8: "where PyTorch is built with oneDNN, float32 input of
-    the sizes above goes to oneDNN's own transposed convolution ...; float64, a tiny
-    float32 input, or float32 under `torch.backends.mkldnn.flags(enabled=False)` runs
-    `slow_conv_transpose2d`, as `torch.profiler` shows"."""
+    """[sec-zero-cost]
+    > PyTorch's CPU fallback for a transposed convolution,
+    > `slow_conv_transpose2d`, scatters: a matrix product and col2im, like the `fold` method
+    > (the profiler records its column buffer, of shape `(N, C_out * K, H * W)`: the `cols`
+    > of {ref}`sec-col2im`).
+
+    [sec-zero-cost]
+    > In float32 the profiler sees no kernel of its own under `aten::_convolution`: the work
+    > is oneDNN's, outside aten.
+
+    [sec-transposed-summary]
+    > On the CPU, PyTorch
+    > runs float32 through oneDNN and float64 through `slow_conv_transpose2d`, a matrix
+    > product and col2im.
+
+    [sec-zero-cost]
+    > float32 input of
+    > the sizes above goes to oneDNN's own transposed convolution instead
+
+    [sec-zero-cost]
+    > `slow_conv_transpose2d` runs for
+    > float64, not for float32.
+
+    [sec-zero-cost]
+    > Under `torch.backends.mkldnn.flags(enabled=False)` float32 runs `slow_conv_transpose2d`
+    > too, and so may a small float32 input of one image
+
+    The chapter's sizes in float32: no ``slow_conv_transpose2d`` in the profile and
+    oneDNN's verbose log shows a deconvolution; float64 over a grid of sizes, kernels,
+    strides and channels: ``slow_conv_transpose2d`` runs, with a zeroed buffer of
+    shape ``(N, C_out * K, H * W)`` (the columns that col2im adds up), and oneDNN
+    runs nothing; float32 with oneDNN disabled, and one small image: the fallback.
+    """
+    from convlab import aten
+
     slow = "aten::slow_conv_transpose2d"
     kw = dict(stride=2, padding=1)
     x, weight = torch.randn(8, 64, 28, 28), torch.randn(64, 32, 4, 4)  # the chapter's
     assert slow not in _aten_ops(x, weight, **kw)
+    wrappers = {"aten::conv_transpose2d", "aten::convolution", "aten::_convolution"}
+    memory = {"empty", "empty_like", "as_strided_", "contiguous", "clone", "copy_", "resize_"}
+    assert _aten_ops(x, weight, **kw) <= wrappers | {f"aten::{m}" for m in memory}
+    assert "deconvolution" in aten.onednn_primitives(F.conv_transpose2d, x, weight, **kw)
     backend = torch._C._select_conv_backend(
         x, weight, None, [2, 2], [1, 1], [1, 1], True, [0, 0], 1, None
     )
     assert backend != torch._C._ConvBackend.SlowTranspose2d
-    assert slow in _aten_ops(x.double(), weight.double(), **kw)
+    for N, C_in, C_out, n, k, s in itertools.product(
+        (1, 3), (1, 4), (2, 5), (3, 7), (1, 2, 4), (1, 2, 3)
+    ):
+        x, w = torch.randn(N, C_in, n, n), torch.randn(C_in, C_out, k, k)
+        assert slow in _aten_ops(x.double(), w.double(), stride=s)
+        assert (N, C_out * k * k, n * n) in _column_buffers(x.double(), w.double(), stride=s)
+        assert not aten.onednn_primitives(F.conv_transpose2d, x.double(), w.double(), stride=s)
+    x, weight = torch.randn(8, 64, 28, 28), torch.randn(64, 32, 4, 4)
     with warnings.catch_warnings(action="ignore"), torch.backends.mkldnn.flags(enabled=False):
         assert slow in _aten_ops(x, weight, **kw)
     assert slow in _aten_ops(torch.randn(1, 2, 5, 5), torch.randn(2, 3, 3, 3), **kw)
@@ -65,28 +111,50 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_each_output_phase_sums_its_own_taps(seed):
-    """Chapter 4, section 4.7: "Even when `kernel_size` is a multiple of `stride`, the
-    output pixels of each **phase** `o mod stride` are sums over a different subset of the
-    kernel's taps ... A constant input then gives a period-2 pattern unless those subsets
-    happen to have equal sums, which all-ones weights do and a random kernel does not"."""
+    """[sec-checkerboard]
+    > Even when `kernel_size` is a multiple of `stride`, the output pixels of each **phase**
+    > `o mod stride` are sums over a different subset of the kernel's taps.
+
+    [sec-transposed-summary]
+    > Checkerboards ({ref}`sec-checkerboard`) have two causes: kernel sizes not divisible by
+    > the stride overlap unevenly, and each output phase `o mod stride` sums a different
+    > subset of taps ({eq}`eq-phase-sum`, any kernel, any size).
+
+    [sec-checkerboard]
+    > one value per phase, a pattern of period `stride` unless those
+    > subsets happen to have equal sums, which all-ones weights do and a random kernel does
+    > not
+
+    A constant input, kernels of every size up to 6 and strides up to 4 (multiples and
+    not), padding up to 2: away from the border, each phase is constant and equal to the
+    sum of its taps ``t = o + p (mod s)``; a random kernel gives more than one value; the
+    all-ones kernel one value exactly when the counts are even.
+    """
     text = " ".join(notebook_text("04_transposed_convolution.ipynb").split())
     assert "removes the uneven counts, not the phases" in text  # not "avoid it" any more
     g = torch.Generator().manual_seed(seed)
-    for k, s in ((4, 2), (6, 2), (6, 3), (3, 3)):
+    n = 8
+    for k, s, p in itertools.product(range(1, 7), range(1, 5), range(3)):
         w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
-        y = F.conv_transpose2d(torch.ones(1, 1, 8, 8, dtype=torch.float64), w, stride=s)[0, 0]
-        inner = y[k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1]
-        for a in range(s):
-            for b in range(s):
-                # inner[a::s] is output o = k - 1 + a + s*m: it gets the taps i = o (mod s)
-                taps = w[0, 0, (a + k - 1) % s :: s, (b + k - 1) % s :: s].sum()
-                phase = inner[a::s, b::s]
-                assert torch.allclose(phase, phase.flatten()[0].expand_as(phase))
-                assert torch.isclose(phase.flatten()[0], taps) or s == 1
-        if s > 1:
-            assert inner.unique().numel() > 1  # a random kernel: a pattern of period s
-        ones = F.conv_transpose2d(torch.ones(1, 1, 8, 8), torch.ones(1, 1, k, k), stride=s)
-        assert ones[0, 0, k - 1 : 8 * s - s + 1, k - 1 : 8 * s - s + 1].unique().numel() == 1
+        x = torch.ones(1, 1, n, n, dtype=torch.float64)
+        y = F.conv_transpose2d(x, w, stride=s, padding=p)[0, 0]
+        # output o is away from the border when every tap it meets has an input pixel
+        inner = [o for o in range(y.shape[0]) if k - 1 <= o + p <= (n - 1) * s]
+        if len(inner) < s:
+            continue
+        values = set()
+        for o, q in itertools.product(inner, inner):
+            ti, tj = (o + p) % s, (q + p) % s
+            taps = w[0, 0, ti::s, tj::s].sum()
+            assert torch.isclose(y[o, q], taps), (k, s, p, o, q)
+            values.add(round(y[o, q].item(), 9))
+        if s > 1 and k > 1:
+            assert len(values) > 1, (k, s, p)  # a random kernel: a pattern of period s
+        ones = F.conv_transpose2d(
+            x, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, padding=p
+        )
+        flat = ones[0, 0][inner][:, inner].unique().numel() == 1
+        assert flat == (k % s == 0), (k, s, p)
 
 
 # --- Sections 4.1 to 4.5 (ch-transposed to sec-output-padding) ------------------------
@@ -742,3 +810,533 @@ def test_convlab_fold_and_rot90_methods_agree_with_torch_for_every_parameter():
                 assert torch.allclose(mine, ref), (n, kh, kw, s, p, d, op, g, method)
     for g in (1, 2, 3):
         assert nn.Conv2d(2 * g, 4 * g, (3, 2), groups=g).weight.shape == (4 * g, 2, 3, 2)
+
+
+def _column_buffers(x, weight, **kw):
+    """Shapes of the (N, rows, cols) buffers the profiler sees zeroed under the call."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from convlab.aten import _quiet_fd2
+
+    with _quiet_fd2(), profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        F.conv_transpose2d(x, weight, **kw)
+    return [tuple(e.input_shapes[0]) for e in prof.events() if e.name == "aten::zero_"]
+
+
+def test_gather_multiplies_mostly_zeros_from_stride_two():
+    """[sec-zero-cost]
+    > The gather method convolves over the zero-stuffed input, so with a stride of 2 or more
+    > (and an output of at least 2 x 2) most of its multiply-adds multiply a zero, an
+    > inserted one or a padding one.
+
+    [sec-transposed-summary]
+    > Cost ({ref}`sec-zero-cost`): the gather multiplies mostly zeros.
+
+    Per dimension the gather does ``out * k`` products, of which those reading a real
+    pixel are the scatter's products that land inside the output: ``#{(i, t) : 0 <=
+    i*s + t*d - p < out}``. Input sizes 1 to 16, kernel 1 to 5, stride 2 to 4,
+    dilation 1 to 4, padding up to 4 and every allowed output_padding: the share of
+    real reads over both dimensions is below one half, from an output of 2 on (an
+    output of one pixel can read only real pixels: n=3, k=1, s=2, p=2).
+    """
+    worst = 0.0
+    for n, k, s, d, p in itertools.product(
+        range(1, 17), range(1, 6), range(2, 5), range(1, 5), range(5)
+    ):
+        for op in range(max(s, d)):
+            out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if out < 2:
+                continue
+            real = sum(0 <= i * s + t * d - p < out for i in range(n) for t in range(k))
+            share = (real / (out * k)) ** 2
+            worst = max(worst, share)
+            assert share < 0.5, (n, k, s, d, p, op)
+    assert worst > 0.3  # the bound is not vacuous
+    # an output of one pixel per side may read only real pixels (the condition is needed)
+    out = (3 - 1) * 2 - 2 * 2 + 1
+    assert out == 1 and sum(0 <= i * 2 - 2 < out for i in range(3)) == 1
+
+
+def _subpixel(x, weight, stride, padding=0, output_padding=0):
+    """conv_transpose2d (dilation 1, one group) as stride**2 stride-1 convolutions, one
+    per phase with the sub-kernel weight[:, :, a::s, b::s] rotated and its channels
+    swapped, padded k_a - 1, interleaved into the full canvas, then cropped."""
+    s, p, op = stride, padding, output_padding
+    N, _, H, W = x.shape
+    C_out, (kh, kw) = weight.shape[1], weight.shape[2:]
+    full = x.new_zeros(N, C_out, (H - 1) * s + kh, (W - 1) * s + kw)
+    for a, b in itertools.product(range(s), range(s)):
+        sub = weight[:, :, a::s, b::s]  # (C_in, C_out, k_a, k_b)
+        if sub.numel() == 0:
+            continue  # the kernel is smaller than the stride: this phase stays 0
+        ka, kb = sub.shape[2:]
+        conv = sub.flip(2, 3).transpose(0, 1)  # a stride-1 transposed conv = this conv
+        full[:, :, a::s, b::s] = F.conv2d(x, conv, padding=(ka - 1, kb - 1))
+    return F.pad(full, (-p, op - p, -p, op - p))
+
+
+def test_subpixel_decomposition_equals_conv_transpose2d():
+    r"""[sec-subpixel]
+    > a stride-1 transposed convolution of `x` with the **sub-kernel** `w[a::s]`. So a
+    > transposed convolution with stride $s$ is $s^2$ stride-1 transposed convolutions, one per
+    > phase $(a, b)$ with the sub-kernel `weight[:, :, a::s, b::s]`, whose outputs are
+    > interleaved (phase $(a, b)$ fills rows $a, a + s, \dots$ and columns
+    > $b, b + s, \dots$ of the full output), then cropped by `padding` like the `fold` method's
+    > canvas. No zero is inserted, so none is multiplied
+
+    [sec-transposed-summary]
+    > Sub-pixel ({ref}`sec-subpixel`): $s^2$ stride-1 convolutions, one per output phase with
+    > that phase's taps, interleaved: no zero is inserted or multiplied.
+
+    [sec-subpixel]
+    > A stride-1 transposed convolution is the gather with
+    > nothing to insert: a convolution with the rotated kernel, the channels swapped and
+    > padding $k - 1$
+
+    Sizes 1 to 6 (not square), kernels 1 to 5 (not square, smaller than the stride
+    too), stride 1 to 4, padding up to 3, every output_padding below the stride, two
+    channel counts, float64: the decomposition (which never builds a zero-stuffed
+    input) equals ``F.conv_transpose2d``; for stride 1 it is the rotated convolution.
+    """
+    g = torch.Generator().manual_seed(0)
+    for (H, W), (kh, kw), s, p in itertools.product(
+        ((1, 1), (3, 5), (6, 4)), ((1, 1), (2, 3), (4, 4), (5, 2)), range(1, 5), range(4)
+    ):
+        for op in range(s):
+            if min((H - 1) * s - 2 * p + kh + op, (W - 1) * s - 2 * p + kw + op) < 1:
+                continue
+            x = torch.randn(2, 3, H, W, generator=g, dtype=torch.float64)
+            weight = torch.randn(3, 2, kh, kw, generator=g, dtype=torch.float64)
+            ref = F.conv_transpose2d(x, weight, stride=s, padding=p, output_padding=op)
+            got = _subpixel(x, weight, s, p, op)
+            assert got.shape == ref.shape and torch.allclose(got, ref), (H, W, kh, kw, s, p, op)
+
+
+def test_pixel_shuffle_interleaves_equal_phases_when_the_stride_divides_the_kernel():
+    """[sec-subpixel]
+    > When the stride divides `kernel_size`, every phase has the same size and
+    > `F.pixel_shuffle` interleaves them: it moves channel $4c + 2a + b$ of its input to the
+    > pixels of phase $(a, b)$ of channel $c$.
+
+    Strides 1 to 4 and kernels that are multiples of them, input sizes 1 to 5: every
+    phase's output is ``in - 1 + k/s`` pixels per side, and stacking the phases as
+    channel ``s*s*c + s*a + b`` (``4c + 2a + b`` for stride 2) then ``pixel_shuffle``
+    gives the full canvas of the transposed convolution.
+    """
+    g = torch.Generator().manual_seed(1)
+    for s, mult, n in itertools.product(range(1, 5), (1, 2), range(1, 6)):
+        k = s * mult
+        x = torch.randn(1, 3, n, n, generator=g, dtype=torch.float64)
+        weight = torch.randn(3, 2, k, k, generator=g, dtype=torch.float64)
+        phases = []
+        for a, b in itertools.product(range(s), range(s)):
+            sub = weight[:, :, a::s, b::s]
+            phases.append(F.conv_transpose2d(x, sub))
+            assert phases[-1].shape[2:] == (n - 1 + k // s, n - 1 + k // s)
+        full = F.pixel_shuffle(torch.stack(phases, 2).flatten(1, 2), s)
+        assert torch.allclose(full, F.conv_transpose2d(x, weight, stride=s))
+        c, a, b = 1, s - 1, 0  # one channel of the stack lands on one phase
+        assert torch.equal(
+            full[:, c, a::s, b::s], torch.stack(phases, 2).flatten(1, 2)[:, s * s * c + s * a + b]
+        )
+
+
+def _macs(fn):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() // 2
+
+
+def _eq_macs(n, k, s, p, op):
+    """(gather, sub-pixel, fold) multiply-adds per dimension, by eq-subpixel-macs."""
+    out = (n - 1) * s - 2 * p + k + op
+    sizes = [len(range(a, k, s)) for a in range(s)]  # k_a = ceil((k - a) / s)
+    return out * k, sum((n - 1 + ka) * ka for ka in sizes), n * k
+
+
+def test_subpixel_multiply_adds_follow_the_formula_and_beat_the_gather():
+    r"""[sec-subpixel]
+    > Per spatial dimension, with $k_a = \lceil (k - a)/s \rceil$ the size of phase $a$'s
+    > sub-kernel, the gather and the sub-pixel way do
+
+    [sec-subpixel]
+    > Count the multiply-adds of each way with `torch.utils.flop_counter.FlopCounterMode`,
+    > which adds up the products of every matrix product and convolution a call runs (two
+    > flops per multiply-add)
+
+    [sec-subpixel]
+    > The sub-pixel way does the fold's products plus those at each phase's border,
+    > where its stride-1 convolution reads its own zero padding and computes rows that the
+    > crop then drops. Without padding it never does more multiply-adds than the gather,
+    > and for large inputs about $s^2$ times fewer
+
+    ``FlopCounterMode`` counts what convlab's gather (method ``rot90``), the
+    decomposition above and convlab's fold method run, over sizes 1 to 8, kernels 1
+    to 5, strides 1 to 4, padding up to 2: they equal {eq}`eq-subpixel-macs` (the
+    fold: ``in * k``), the sub-pixel count is at least the fold's, and with padding 0
+    at most the gather's; at ``in = 200`` the ratio per dimension is within 3% of ``s``.
+    """
+    import convlab
+
+    for n, k, s, p in itertools.product(range(1, 9), range(1, 6), range(1, 5), range(3)):
+        for op in (0, s - 1):
+            out = (n - 1) * s - 2 * p + k + op
+            if out < 1:
+                continue
+            gather, sub, fold = _eq_macs(n, k, s, p, op)
+            x, weight = torch.randn(1, 1, n, n), torch.randn(1, 1, k, k)
+            kw = dict(stride=s, padding=p, output_padding=op)
+            assert (
+                _macs(partial(convlab.conv_transpose2d, x, weight, **kw, method="rot90"))
+                == gather**2
+            )
+            assert (
+                _macs(partial(convlab.conv_transpose2d, x, weight, **kw, method="fold")) == fold**2
+            )
+            assert _macs(partial(_subpixel, x, weight, s, p, op)) == sub**2
+            assert sub >= fold
+            if p == 0:
+                assert sub <= gather, (n, k, s, op)
+    for k, s in itertools.product(range(1, 6), range(1, 5)):
+        gather, sub, _ = _eq_macs(200, k, s, 0, 0)
+        assert abs(gather / sub - s) < 0.03 * s, (k, s)
+
+
+def _stamp_counts(n, k, s, p=0, d=1):
+    """How many stamps land on each output pixel (1-D): conv_transpose1d of ones."""
+    ones = torch.ones(1, 1, n, dtype=torch.float64)
+    w = torch.ones(1, 1, k, dtype=torch.float64)
+    return F.conv_transpose1d(ones, w, stride=s, padding=p, dilation=d)[0, 0]
+
+
+def test_stamp_counts_are_uneven_when_kernel_size_is_not_a_multiple_of_stride():
+    """[sec-checkerboard]
+    > When `kernel_size` is not a multiple of
+    > `stride`, neighbouring output pixels receive different numbers of stamps
+
+    [sec-checkerboard]
+    > With dilation 1, a kernel
+    > size divisible by the stride removes the uneven counts, not the phases
+
+    Every kernel size up to 6, stride up to 4, dilation up to 4, padding up to 3 and
+    input size up to 16: away from the border (outputs that every tap can reach),
+    some two neighbours differ exactly when ``k % s != 0`` (any dilation), or, with
+    dilation above 1, also when the stride divides ``k`` but not the tap pitch.
+    With dilation 1, ``k % s == 0`` gives equal counts (and the phases of the test
+    above remain).
+    """
+    for n, k, s, d, p in itertools.product(
+        range(1, 17), range(1, 7), range(1, 5), range(1, 5), range(4)
+    ):
+        span = d * (k - 1)
+        if (n - 1) * s + span + 1 - 2 * p < 1:
+            continue
+        y = _stamp_counts(n, k, s, p, d)
+        inner = [o for o in range(y.shape[0]) if span <= o + p <= (n - 1) * s]
+        if len(inner) < 2 * s * d:
+            continue
+        counts = y[inner]
+        uneven = bool((counts[1:] != counts[:-1]).any())
+        if k % s != 0:
+            assert uneven, (n, k, s, d, p)
+        if d == 1:
+            assert uneven == (k % s != 0), (n, k, s, p)
+    # with dilation, divisibility is not enough: k=4, s=2, d=2 misses every odd output
+    assert _stamp_counts(8, 4, 2, 0, 2)[6:10].tolist() == [4, 0, 4, 0]
+
+
+def test_all_ones_transposed_convolution_is_the_fold_divisor():
+    """[sec-checkerboard]
+    > With an all-ones input and kernel, the output
+    > *is* that count
+
+    Input sizes up to 8, kernels up to 5 (not square too), stride and dilation up
+    to 3, padding up to 2: ``conv_transpose2d(ones, ones)`` equals
+    ``fold(unfold(ones))`` of the output's size with the same parameters.
+    """
+    import convlab
+
+    for n, kh, kw, s, d, p in itertools.product(
+        range(1, 9), range(1, 6), (1, 3), range(1, 4), range(1, 4), range(3)
+    ):
+        out = (n - 1) * s - 2 * p + d * (kh - 1) + 1, (n - 1) * s - 2 * p + d * (kw - 1) + 1
+        if min(out) < 1:
+            continue
+        y = F.conv_transpose2d(
+            torch.ones(1, 1, n, n), torch.ones(1, 1, kh, kw), stride=s, padding=p, dilation=d
+        )[0, 0]
+        divisor = convlab.fold_divisor(out, (kh, kw), dilation=d, padding=p, stride=s)
+        assert torch.equal(y, divisor), (n, kh, kw, s, d, p)
+
+
+def _taps_met(n, k, s, p):
+    """For each output pixel o (1-D, dilation 1), the set of taps whose products land
+    on it: conv_transpose1d of a random input with a one-hot kernel per tap."""
+    x = torch.rand(1, 1, n, dtype=torch.float64) + 0.5
+    met = None
+    for t in range(k):
+        onehot = torch.zeros(1, 1, k, dtype=torch.float64)
+        onehot[0, 0, t] = 1
+        y = F.conv_transpose1d(x, onehot, stride=s, padding=p)[0, 0]
+        met = met or [set() for _ in range(len(y))]
+        for o in range(len(y)):
+            if y[o] != 0:
+                met[o].add(t)
+    return met
+
+
+def test_each_phase_meets_a_fixed_subset_of_taps_and_no_two_share_one():
+    """[sec-checkerboard]
+    > Take one dimension and dilation 1: input pixel $i$
+    > puts tap $t$ of its stamp on output $o$ where $o + p = is + t$
+
+    [sec-checkerboard]
+    > The
+    > output pixels of one **phase** `o mod stride` therefore meet one fixed subset of the
+    > kernel's taps, and no two phases share a tap, whatever the kernel size
+
+    [sec-checkerboard]
+    > with `kernel_size=4, stride=2` and no padding, even outputs
+    > get taps 0 and 2 of each dimension, odd outputs taps 1 and 3. In two dimensions a phase
+    > is a pair (row phase, column phase), so stride 2 has four.
+
+    Which taps reach each output, found by one-hot kernels (not by the formula), for
+    sizes up to 10, kernels up to 6, strides up to 4, padding up to 3: every tap met by
+    output ``o`` has ``t = o + p (mod s)``; inner outputs of one phase meet the same
+    set; the phases' sets are disjoint (two may both be empty when ``k < s``).
+    """
+    for n, k, s, p in itertools.product(range(1, 11), range(1, 7), range(1, 5), range(4)):
+        if (n - 1) * s + k - 2 * p < 1:
+            continue
+        met = _taps_met(n, k, s, p)
+        for o, taps in enumerate(met):
+            assert all((o + p - t) % s == 0 for t in taps), (n, k, s, p, o)
+        inner = [o for o in range(len(met)) if k - 1 <= o + p <= (n - 1) * s]
+        by_phase = {}
+        for o in inner:
+            by_phase.setdefault(o % s, set()).add(frozenset(met[o]))
+        assert all(len(sets) == 1 for sets in by_phase.values()), (n, k, s, p)
+        subsets = [next(iter(v)) for v in by_phase.values()]
+        for a, b in itertools.combinations(subsets, 2):
+            assert not a & b, (n, k, s, p)
+    met = _taps_met(6, 4, 2, 0)
+    assert met[4] == {0, 2} and met[5] == {1, 3}
+    # two dimensions: the phases are the pairs; four for stride 2
+    from convlab import draw
+
+    assert draw.phase_taps_picture(4, 2).alt.count("phase (") == 4
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_two_stacked_transposed_convolutions_give_period_four(seed):
+    """[sec-checkerboard]
+    > two stacked layers give a pattern of period 4.
+
+    [sec-transposed-summary]
+    > Stacked layers compound the
+    > pattern.
+
+    Two stride-2 layers with random positive kernels of sizes 1 to 5 and padding up
+    to 2 on a constant input: away from the border the output repeats every 4 pixels
+    in each dimension, and not every 2.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for k1, k2, p in itertools.product(range(1, 6), range(1, 6), range(3)):
+        w1 = torch.rand(1, 1, k1, k1, generator=g, dtype=torch.float64)
+        w2 = torch.rand(1, 1, k2, k2, generator=g, dtype=torch.float64)
+        x = torch.ones(1, 1, 12, 12, dtype=torch.float64)
+        y = F.conv_transpose2d(
+            F.conv_transpose2d(x, w1, stride=2, padding=p), w2, stride=2, padding=p
+        )
+        c = y[0, 0, 12:-12, 12:-12]
+        c = c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]
+        assert c.shape[0] >= 8, (k1, k2, p)
+        assert torch.allclose(c[:4, :4].repeat(c.shape[0] // 4, c.shape[1] // 4), c)
+        assert not torch.allclose(c[:2, :2].repeat(c.shape[0] // 2, c.shape[1] // 2), c)
+
+
+def test_resize_then_convolve_keeps_a_constant_constant_away_from_the_border():
+    r"""[sec-checkerboard]
+    > Its output of a
+    > constant input is constant away from the border, for any kernel and after any number of
+    > layers (only the rings the zero padding reaches differ)
+
+    [sec-checkerboard]
+    > Resize-then-convolve has no phases: nearest-neighbour upsampling copies each pixel into
+    > an $s \times s$ block, so a constant stays a constant, and the convolution after it has
+    > stride 1, so every output pixel is a sum over all the kernel's taps.
+
+    [sec-transposed-summary]
+    > Resize-then-convolve has neither.
+
+    [sec-checkerboard]
+    > resizing (for example
+    > nearest-neighbour upsampling) followed by an ordinary convolution removes both.
+
+    Nearest-neighbour upsampling by 2 to 4, random kernels of sizes 1 to 5 (signed),
+    padding up to 2, one to three layers: the pixels outside the rings the zero
+    padding reaches (each layer: ring * scale + padding) are all equal.
+    """
+    g = torch.Generator().manual_seed(0)
+    for scale, k, p, layers in itertools.product(range(2, 5), range(1, 6), range(3), range(1, 4)):
+        x = torch.full((1, 1, 5, 5), 3.0, dtype=torch.float64)
+        ring = 0
+        for _ in range(layers):
+            w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
+            x = F.conv2d(F.interpolate(x, scale_factor=scale), w, padding=p)
+            ring = ring * scale + p
+        inner = x[0, 0, ring : x.shape[2] - ring, ring : x.shape[3] - ring]
+        assert inner.numel() > 0, (scale, k, p, layers)
+        assert torch.allclose(inner, inner[0, 0].expand_as(inner)), (scale, k, p, layers)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_transposed_convolution_does_not_undo_a_convolution(seed):
+    """[sec-gradient]
+    > a transposed convolution does not, in general,
+    > undo a convolution, even when the shapes match
+
+    Random kernels 2 to 5, strides 1 to 3, padding that keeps the size where it can,
+    the output_padding that restores the shape: the shapes match and the image does
+    not come back. (A single tap of +-1 is an exception, hence "in general".)
+    """
+    g = torch.Generator().manual_seed(seed)
+    for k, s, p in itertools.product(range(2, 6), range(1, 4), range(3)):
+        x = torch.randn(1, 1, 9, 9, generator=g, dtype=torch.float64)
+        w = torch.randn(1, 1, k, k, generator=g, dtype=torch.float64)
+        y = F.conv2d(x, w, stride=s, padding=p)
+        a = (9 + 2 * p - (k - 1) - 1) % s
+        back = F.conv_transpose2d(y, w, stride=s, padding=p, output_padding=a)
+        assert back.shape == x.shape
+        assert not torch.allclose(back, x, atol=1e-3), (k, s, p)
+    one = torch.ones(1, 1, 1, 1, dtype=torch.float64)
+    x = torch.randn(1, 1, 5, 5, dtype=torch.float64)
+    assert torch.allclose(F.conv_transpose2d(F.conv2d(x, one), one), x)  # the exception
+
+
+def test_the_gradient_of_a_convolution_is_the_transposed_convolution():
+    r"""[sec-gradient]
+    > What it is: the **gradient** of a convolution with respect to its input. If $y = C x$
+    > then $\partial L/\partial x = C^\top\, \partial L / \partial y$, and $C^\top$ is the
+    > transposed convolution with the same weight, stride, padding, dilation and groups, plus
+    > the `output_padding`
+
+    [sec-transposed-summary]
+    > Not an inverse; it is the gradient of the convolution with respect to its input, with
+    > the same weight tensor
+
+    [sec-gradient]
+    > that restores the input's size (always less than the stride: the rows the convolution's
+    > floor dropped). Note that the convolution's weight `(C_out, C_in/g, k, k)` is already in
+    > the transposed convolution's layout `(C_in', C_out'/g, k, k)` with the roles swapped: the
+    > same tensor serves.
+
+    Input sizes 5 to 12 (not square), kernels 1 to 4 (not square), stride 1 to 4,
+    padding up to 2, dilation 1 to 3, groups 1 and 2: autograd's input gradient equals
+    ``conv_transpose2d`` of the output gradient with the very same weight tensor and
+    {eq}`eq-grad-output-padding`, which is ``(H + 2p - d(k-1) - 1) mod s < s``.
+    """
+    g = torch.Generator().manual_seed(0)
+    for (H, W), (kh, kw), s, p, d, groups in itertools.product(
+        ((5, 7), (12, 9)), ((1, 2), (3, 3), (4, 2)), range(1, 5), range(3), range(1, 4), (1, 2)
+    ):
+        if min(H + 2 * p - d * (kh - 1), W + 2 * p - d * (kw - 1)) < 1:
+            continue
+        x = torch.randn(2, 4, H, W, generator=g, dtype=torch.float64, requires_grad=True)
+        weight = torch.randn(6, 4 // groups, kh, kw, generator=g, dtype=torch.float64)
+        y = F.conv2d(x, weight, stride=s, padding=p, dilation=d, groups=groups)
+        grad_y = torch.randn(y.shape, generator=g, dtype=torch.float64)
+        (autograd,) = torch.autograd.grad(y, x, grad_y)
+        a = [
+            n - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+            for n, o, k in zip((H, W), y.shape[2:], (kh, kw))
+        ]
+        for n, k, ai in zip((H, W), (kh, kw), a):
+            assert 0 <= ai < s and ai == (n + 2 * p - d * (k - 1) - 1) % s
+        mine = F.conv_transpose2d(
+            grad_y, weight, stride=s, padding=p, output_padding=a, groups=groups, dilation=d
+        )
+        assert torch.allclose(mine, autograd), (H, W, kh, kw, s, p, d, groups)
+
+
+def test_the_gradient_of_unfold_and_multiply_is_multiply_and_fold():
+    """[sec-gradient]
+    > so the gradient of unfold-and-multiply is multiply-and-fold, the
+    > col2im of {ref}`sec-col2im`.
+
+    ``y = W @ unfold(x)`` over kernels, strides, padding and dilations: autograd's
+    gradient with respect to ``x`` is ``fold(W.T @ grad_y)`` with the same parameters.
+    """
+    g = torch.Generator().manual_seed(0)
+    for k, s, p, d in itertools.product(range(1, 4), range(1, 4), range(3), range(1, 3)):
+        if 8 + 2 * p - d * (k - 1) < 1:
+            continue
+        x = torch.randn(2, 3, 8, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        W = torch.randn(5, 3 * k * k, generator=g, dtype=torch.float64)
+        y = W @ F.unfold(x, k, dilation=d, padding=p, stride=s)
+        grad_y = torch.randn(y.shape, generator=g, dtype=torch.float64)
+        (autograd,) = torch.autograd.grad(y, x, grad_y)
+        mine = F.fold(W.T @ grad_y, (8, 8), k, dilation=d, padding=p, stride=s)
+        assert torch.allclose(mine, autograd), (k, s, p, d)
+
+
+def test_summary_recipes_col2im_gather_and_sizes():
+    r"""[sec-transposed-summary]
+    > col2im ({ref}`sec-col2im`): `cols = weight.view(C_in, -1).T @ x`, then `fold` to
+    > $(\mathrm{in}-1)s + \mathrm{dil}(k-1) + 1$, crop `padding`, add `output_padding` at the
+    > bottom/right.
+
+    [sec-transposed-summary]
+    > Gather ({ref}`sec-gather`): insert `stride - 1` zeros, pad $\mathrm{dil}(k-1) - p$ (crop
+    > if negative) plus `output_padding` at the bottom/right, rotate the kernel 180 degrees,
+    > swap in/out channels **within each group**, convolve with dilation `dil`.
+
+    [sec-transposed-summary]
+    > $\mathrm{out} = (\mathrm{in}-1)s - 2p + \mathrm{dil}(k-1) + \mathrm{output\_padding} + 1$;
+    > $a = (\mathrm{in} + 2p - \mathrm{dil}(k-1) - 1) \bmod s$ restores a convolution's input size.
+
+    Both recipes, written here from the summary's words, against ``F.conv_transpose2d``
+    over sizes, kernels (not square), strides, padding, dilation, output_padding and
+    groups (col2im with one group, as its formula is written); the size formula and
+    ``a`` against torch's shapes.
+    """
+    g = torch.Generator().manual_seed(0)
+    for n, (kh, kw), s, p, d, groups in itertools.product(
+        (1, 4), ((1, 2), (3, 3), (4, 2)), range(1, 4), range(3), range(1, 3), (1, 2)
+    ):
+        for op in range(max(s, d)):
+            out = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for k in (kh, kw)]
+            if min(out) < 1:
+                continue
+            x = torch.randn(2, 4, n, n, generator=g, dtype=torch.float64)
+            weight = torch.randn(4, 6 // groups, kh, kw, generator=g, dtype=torch.float64)
+            kw_ = dict(stride=s, padding=p, output_padding=op, groups=groups, dilation=d)
+            ref = F.conv_transpose2d(x, weight, **kw_)
+            assert list(ref.shape[2:]) == out
+            # gather
+            up = x.new_zeros(2, 4, (n - 1) * s + 1, (n - 1) * s + 1)
+            up[:, :, ::s, ::s] = x
+            qh, qw = d * (kh - 1) - p, d * (kw - 1) - p
+            up = F.pad(up, (qw, qw + op, qh, qh + op))
+            w = weight.view(groups, 4 // groups, 6 // groups, kh, kw).transpose(1, 2)
+            w = torch.rot90(w.reshape(6, 4 // groups, kh, kw), 2, dims=[2, 3])
+            assert torch.allclose(F.conv2d(up, w, dilation=d, groups=groups), ref)
+            if groups == 1:  # col2im
+                cols = weight.view(4, -1).T @ x.view(2, 4, n * n)
+                full = [(n - 1) * s + d * (k - 1) + 1 for k in (kh, kw)]
+                y = F.fold(cols, full, (kh, kw), dilation=d, stride=s)
+                y = F.pad(y, (-p, op - p, -p, op - p))
+                assert torch.allclose(y, ref), (n, kh, kw, s, p, d, op)
+    for n, k, s, p, d in itertools.product(
+        range(1, 17), range(1, 6), range(1, 5), range(5), range(1, 5)
+    ):
+        if n + 2 * p - d * (k - 1) < 1:
+            continue
+        a = (n + 2 * p - d * (k - 1) - 1) % s
+        y = F.conv1d(torch.zeros(1, 1, n), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d)
+        back = F.conv_transpose1d(
+            y, torch.zeros(1, 1, k), stride=s, padding=p, output_padding=a, dilation=d
+        )
+        assert back.shape[-1] == n, (n, k, s, p, d)

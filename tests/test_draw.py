@@ -50,6 +50,11 @@ PICTURES = {
     ),
     "conv_matrix": lambda: draw.conv_matrix_picture((4, 4), kernel_size=3),
     "block_starts": lambda: draw.block_starts_picture(12, 3, stride=3, padding=1),
+    "phase_taps": lambda: draw.phase_taps_picture(4, 2),
+    "phase_taps_3": lambda: draw.phase_taps_picture((3, 5), (3, 2), padding=1),
+    "values": lambda: draw.values_picture(
+        [("a", [[100, 87], [115, 99]]), ("b", [[100, 100], [100, 100]])], header="h", footer="f"
+    ),
 }
 
 
@@ -408,3 +413,51 @@ def test_block_starts_picture_reports_bad_parameters():
         draw.block_starts_picture(5, (3, 3))
     with pytest.raises(ValueError, match="input_size"):
         draw.block_starts_picture(0, 1)
+
+
+def test_phase_taps_picture_names_the_taps_torch_lands_on_each_phase():
+    """Each phase's taps in the picture are those a one-hot kernel shows landing there."""
+    import itertools
+
+    import torch.nn.functional as F
+
+    for k, s, p in itertools.product(range(1, 6), range(1, 4), range(3)):
+        pic = draw.phase_taps_picture(k, s, padding=p)
+        for a in range(s):
+            found = set()
+            for t in range(k):
+                onehot = torch.zeros(1, 1, k, dtype=torch.float64)
+                onehot[0, 0, t] = 1
+                y = F.conv_transpose1d(
+                    torch.ones(1, 1, 6, dtype=torch.float64), onehot, stride=s, padding=p
+                )
+                if any(y[0, 0, o] != 0 for o in range(a, y.shape[-1], s)):
+                    found.add(t)
+            expected = (
+                " ".join(draw.tap_label(i, j) for i in sorted(found) for j in sorted(found))
+                or "no tap, always 0"
+            )
+            where = f"(output rows o with o mod {s} = {a}, columns mod {s} = {a})"
+            assert f"phase ({a}, {a}) {where}: {expected}" in pic.alt, (k, s, p, a)
+    with pytest.raises(ValueError, match="stride"):
+        draw.phase_taps_picture(4, 5)
+    with pytest.raises(ValueError, match="kernel_size"):
+        draw.phase_taps_picture(0, 2)
+
+
+def test_values_picture_shares_one_scale_and_describes_every_value():
+    pic = draw.values_picture(
+        [("left", torch.tensor([[1.0, 2.0], [3.0, 4.0]])), ("right", [[4.0, 4.0], [4.0, 4.0]])],
+        header="two grids",
+        decimals=1,
+    )
+    assert "Shading from white (1.0) to blue (4.0)" in pic.alt
+    assert "left: rows 1.0 2.0 / 3.0 4.0. right: rows 4.0 4.0 / 4.0 4.0" in pic.alt
+    # the largest value has the same (darkest) fill in both panels
+    assert pic.svg.lower().count(draw.TINT["count"].lower()) >= 1
+    with pytest.raises(TypeError, match="panels"):
+        draw.values_picture([])
+    with pytest.raises(TypeError, match="pair"):
+        draw.values_picture([[[1, 2]]])
+    with pytest.raises(ValueError, match="2-D"):
+        draw.values_picture([("a", [1, 2])])

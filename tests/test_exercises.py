@@ -851,3 +851,157 @@ def test_input_grad_checker():
     assert not nan and "nan or inf where torch's are finite" in _text(nan)
     inf = ex.check_input_grad(lambda **kw: right(**kw) + float("inf"))
     assert not inf and "got inf" in _text(inf)
+
+
+def _stride1(x, weight, bias):
+    """A stride-1 transposed convolution from F.unfold and one product (no torch conv)."""
+    C_out, (kh, kw) = weight.shape[1], weight.shape[2:]
+    H, W = x.shape[2:]
+    w_conv = torch.rot90(weight, 2, dims=[2, 3]).transpose(0, 1)
+    cols = F.unfold(x, (kh, kw), padding=(kh - 1, kw - 1))
+    out = (w_conv.reshape(C_out, -1) @ cols).view(x.shape[0], C_out, H + kh - 1, W + kw - 1)
+    return out + bias.view(1, -1, 1, 1)
+
+
+def _subpixel_answer(phase_taps=lambda a, s: a, rotate=True):
+    def answer(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        (sh, sw), (kh, kw) = stride, weight.shape[2:]
+        N, _, H, W = x.shape
+        y = x.new_zeros(N, weight.shape[1], (H - 1) * sh + kh, (W - 1) * sw + kw)
+        w = weight if rotate else torch.rot90(weight, 2, dims=[2, 3])
+        for a in range(sh):
+            for b in range(sw):
+                part = w[:, :, phase_taps(a, sh) :: sh, phase_taps(b, sw) :: sw]
+                rows, cols = y[:, :, a::sh, b::sw].shape[2:]
+                if part.numel():
+                    piece = _stride1(x, part, bias * 0)[:, :, :rows, :cols]
+                    y[:, :, a::sh, b::sw] = F.pad(
+                        piece, (0, cols - piece.shape[3], 0, rows - piece.shape[2])
+                    )
+        return y + bias.view(1, -1, 1, 1)
+
+    return answer
+
+
+def test_subpixel_checker_passes_the_decomposition_and_counts_multiply_adds():
+    right = _subpixel_answer()
+    assert ex.check_subpixel(right)
+    _assert_catches_broken_answers(ex.check_subpixel, right)
+    # the gather: right values, but it multiplies the inserted zeros
+    gather = _tconv("rot90")
+    report = ex.check_subpixel(gather)
+    assert not report and "the values are right, but it does" in _text(report)
+    assert "insert no zeros" in _text(report)
+    # the fold method does fewer products than the bound: it passes the count
+    assert ex.check_subpixel(_tconv("fold"))
+    # wrong phases (phase a given the taps of phase s-1-a) and no rotation: values
+    wrong_phase = ex.check_subpixel(_subpixel_answer(phase_taps=lambda a, s: s - 1 - a))
+    assert not wrong_phase and "values" in _text(wrong_phase)
+    assert "stride=" in _text(wrong_phase)  # stride 1 passes: it fails once s > 1
+    no_rotation = ex.check_subpixel(_subpixel_answer(rotate=False))
+    assert not no_rotation and "values" in _text(no_rotation)
+    cheat = ex.check_subpixel(F.conv_transpose2d)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
+
+
+def test_subpixel_macs_is_the_count_of_the_decomposition():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    right = _subpixel_answer()
+    for n, k, s in ((5, 4, 2), (6, 3, 3), (4, 2, 4), (7, 5, 2)):
+        x, w, b = torch.randn(1, 1, n, n), torch.randn(1, 1, k, k), torch.zeros(1)
+        with FlopCounterMode(display=False) as counter:
+            right(x, w, b, (s, s), (0, 0), (0, 0), 1, (1, 1))
+        assert counter.get_total_flops() // 2 == ex.subpixel_macs((n, n), (k, k), (s, s))
+
+
+def test_tconv_input_grad_checker_wants_one_conv2d_with_the_same_parameters():
+    def right(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        return F.conv2d(grad_y, weight, None, stride, padding, dilation, groups)
+
+    assert ex.check_tconv_input_grad(right)
+    assert ex.check_tconv_input_grad(right, cases=40, seed=3)
+
+    def rotated(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        w = torch.rot90(weight, 2, dims=[2, 3])  # the gather's kernel: not here
+        return F.conv2d(grad_y, w, None, stride, padding, dilation, groups)
+
+    def no_groups(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        return F.conv2d(grad_y, weight, None, stride, padding, dilation)
+
+    def gather_padding(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        q = [d * (k - 1) - p for d, k, p in zip(dilation, weight.shape[2:], padding)]
+        return F.conv2d(grad_y, weight, None, stride, q, dilation, groups)
+
+    for wrong in (rotated, no_groups, gather_padding):
+        assert not ex.check_tconv_input_grad(wrong)
+    assert "values" in _text(ex.check_tconv_input_grad(rotated))
+
+    def by_autograd(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        C_in = weight.shape[0]
+        size = [
+            (o + 2 * p - d * (k - 1) - 1 - a) // s + 1
+            for o, p, d, k, a, s in zip(
+                grad_y.shape[2:], padding, dilation, weight.shape[2:], output_padding, stride
+            )
+        ]
+        x = torch.zeros(grad_y.shape[0], C_in, *size, dtype=grad_y.dtype, requires_grad=True)
+        y = F.conv_transpose2d(x, weight, None, stride, padding, output_padding, groups, dilation)
+        return torch.autograd.grad(y, x, grad_y)[0]
+
+    cheat = ex.check_tconv_input_grad(by_autograd)
+    assert not cheat and "asks torch for a convolution's gradient" in _text(cheat)
+
+    # some cases carry an output_padding: an answer wrong only there fails
+    def only_without_op(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        if any(output_padding):
+            return None
+        return right(grad_y, weight, stride, padding, output_padding, dilation, groups)
+
+    assert not ex.check_tconv_input_grad(only_without_op)
+
+
+def test_phase_pattern_checker_wants_each_phases_taps_with_the_padding_shift():
+    def right(weight, stride, padding):
+        s, p = stride, padding
+        out = weight.new_zeros(s, s)
+        for a in range(s):
+            for b in range(s):
+                out[a, b] = weight[(a + p) % s :: s, (b + p) % s :: s].sum()
+        return out
+
+    assert ex.check_phase_pattern(right)
+    assert ex.check_phase_pattern(right, cases=40, seed=2)
+    _failed_on(
+        ex.check_phase_pattern(lambda weight, stride, padding: right(weight, stride, 0)),
+        4,
+        r"stride=2, padding=1",
+    )
+    mean = ex.check_phase_pattern(
+        lambda weight, stride, padding: weight.sum().expand(stride, stride) / stride**2
+    )
+    _failed_on(mean, 2, r"stride=2; everything else default")
+
+    def unshifted_rows(weight, stride, padding):  # the padding shift on columns only
+        out = right(weight, stride, padding)
+        return (
+            torch.stack(
+                [
+                    right(weight, stride, 0)[a] * 0 + out[(a - padding) % stride]
+                    for a in range(stride)
+                ]
+            )
+            if padding
+            else out
+        )
+
+    assert not ex.check_phase_pattern(unshifted_rows)
+
+    def by_torch(weight, stride, padding):
+        y = F.conv_transpose2d(
+            torch.ones(1, 1, 9, 9, dtype=weight.dtype), weight[None, None], stride=stride
+        )
+        return y[0, 0, 4 : 4 + stride, 4 : 4 + stride]
+
+    cheat = ex.check_phase_pattern(by_torch)
+    assert not cheat and "it calls a torch convolution" in _text(cheat)
