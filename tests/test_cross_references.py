@@ -132,3 +132,30 @@ def test_every_explorer_asks_a_question_with_its_answer_in_a_dropdown(path):
         if ":class: dropdown" not in "\n".join(after):
             silent.append(src.splitlines()[0])
     assert not silent, f"{path.name}: explorers without a question and dropdown answer: {silent}"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_a_seed_is_named_with_a_link_to_its_question(path):
+    """ "seed 001" means something only on the page of readers' questions: the
+    text links there (headings excepted)."""
+    prose = re.sub(r"```.*?```", "", page_markdown(path), flags=re.S)
+    bare = [
+        m.group(0)
+        for line in prose.splitlines()
+        if not HEADING.match(line)
+        for m in re.finditer(r"(?<![`<])\b[Ss]eeds? \d{3}\b(?![^`]*>`)", line)
+    ]
+    assert not bare, f"{path.name}: write {{ref}}`seed NNN <seed-NNN>`: {bare}"
+
+
+def test_every_seed_has_a_question_that_links_to_its_answers():
+    page = page_markdown(next(p for p in PAGES if p.name == "questions.md"))
+    for n in range(5):
+        label = f"seed-{n:03d}"
+        body = page.split(f"({label})=")[1].split("\n(")[0]
+        assert len(re.findall(r"\{ref\}`sec-", body)) >= 2, label
+        for path in NOTEBOOKS:
+            if f"<{label}>" in page_markdown(path):
+                break
+        else:
+            pytest.fail(f"no chapter links back to {label}")
