@@ -1078,10 +1078,11 @@ def taps_picture(panels) -> Picture:
             )
         fig, axes = _arrange(
             [[panel] for panel in drawn],
-            header="pixel y (top), block t (left): tap wj of block t reads index s*t + d*j",
+            header="tap wj of block t reads index s*t + d*j",
             footer=(
-                "tinted wj: the pixel that tap j of the block reads\n"
-                f"count: taps reading the pixel (shaded); {UNCOVERED_LEGEND}"
+                "pixel y (top), block t (left); tinted wj: the pixel tap j reads\n"
+                "count: the taps reading the pixel (shaded)\n"
+                f"{UNCOVERED_LEGEND}"
             ),
         )
         colors = count_colors(vmax)
