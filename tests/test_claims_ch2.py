@@ -20,9 +20,18 @@ def test_F_fold_refuses_a_tuple_of_one():
     > `F.fold` has no 1-D form: it refuses a tuple of one, which `convlab.fold` repeats, as
     > it does an int
 
+    [sec-fold-undone]
+    > `convlab.fold_divisor` with a size of one dimension is the divisor of `convlab.fold1d`
+
     Every argument of `F.fold` given as a tuple of one is refused; `convlab.fold` gives
-    what the int gives, over kernels, strides, paddings and dilations.
+    what the int gives, over kernels, strides, paddings and dilations. The divisor of a
+    size of one dimension is fold1d(unfold1d(ones)) over the wide grid of axes.
     """
+    for n, k, s, p, d in _axes():
+        ones = torch.ones(1, 1, n)
+        kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
+        want = convlab.fold1d(convlab.unfold1d(ones, **kw), (n,), **kw)[0, 0]
+        assert torch.equal(convlab.fold_divisor((n,), **kw), want), (n, k, s, p, d)
     for k, s, p, d in itertools.product((1, 2, 3), (1, 2), (0, 1), (1, 2)):
         x = torch.randn(1, 2, 7, 7)
         kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
@@ -66,6 +75,10 @@ def _axes():
 
 def test_divisor_zeros_come_from_gaps_holes_and_the_floor():
     r"""[sec-fold-undone]
+    > block $t$ starts at padded index $s\,t$, and its tap $j$ reads padded index
+    > $s\,t + d\,j$.
+
+    [sec-fold-undone]
     > Pixel $y$ sits at padded index $y + p$, so it is read exactly when
 
     [sec-fold-undone]
@@ -91,6 +104,9 @@ def test_divisor_zeros_come_from_gaps_holes_and_the_floor():
     > **dropped** by the floor in the size formula: the pixel lies after the end of the last
     > block's span.
 
+    [sec-fold-exercises]
+    > A common factor is one way to leave holes, not the only one.
+
     Along one axis, over the whole wide grid (every size up to 16, kernel up to 5,
     stride and dilation up to 4, padding up to 4), fold1d's divisor is zero exactly
     where the rule says; every unread pixel has exactly one cause; a gap needs a stride
@@ -99,7 +115,7 @@ def test_divisor_zeros_come_from_gaps_holes_and_the_floor():
     occur. The old wording named two causes (gaps, the floor): `unread == gap or
     dropped` fails on k=2, d=2, s=2, n=7 (checked below).
     """
-    seen = {"gap": 0, "hole": 0, "hole, stride <= span": 0, "dropped": 0}
+    seen = {"gap": 0, "hole": 0, "hole, stride <= span": 0, "hole, gcd 1": 0, "dropped": 0}
     for n, k, s, p, d in _axes():
         span = d * (k - 1) + 1
         divisor = convlab.fold_divisor((n,), k, dilation=d, padding=p, stride=s)
@@ -114,6 +130,7 @@ def test_divisor_zeros_come_from_gaps_holes_and_the_floor():
             seen["gap"] += gap
             seen["hole"] += hole
             seen["hole, stride <= span"] += hole and s <= span
+            seen["hole, gcd 1"] += hole and g == 1
             seen["dropped"] += dropped
     assert all(seen.values()), seen
     # the old two causes miss the holes: k=2, d=2, s=2 on 7 pixels, 3 of 7 unread
@@ -162,8 +179,30 @@ def test_dilation_gaps_leave_pixels_no_block_reads():
     assert convlab.fold_divisor((7,), 2, dilation=2, stride=2).tolist() == [1, 0, 2, 0, 2, 0, 1]
 
 
+def test_the_forum_case_is_of_the_hole_kind():
+    """[sec-fold-undone]
+    > `stride` and `dilation` share the factor 2, so every tap lands on an even row and an
+    > even column, and three pixels in four are never read, although the stride 2 is
+    > smaller than the span 5. (The last row and column, 223, also lie past the last
+    > block's span.)
+
+    The 1-D causes of k=3, d=2, s=2 on 224: every odd index unread, 111 holes and the
+    last index dropped; torch's 2-D divisor has 224*224 - 112*112 zeros.
+    """
+    causes = _unread_causes(224, 3, 2, 0, 2)
+    assert [c[0] for c in causes] == [y % 2 == 1 for y in range(224)]
+    assert sum(c[2] for c in causes) == 111 and [y for y, c in enumerate(causes) if c[3]] == [223]
+    ones = torch.ones(1, 1, 224, 224)
+    D = F.fold(F.unfold(ones, 3, dilation=2, stride=2), (224, 224), 3, dilation=2, stride=2)
+    assert int((D == 0).sum()) == 224 * 224 - 112 * 112 == 224 * 224 * 3 // 4
+
+
 def test_fold_can_be_undone_exactly_when_every_row_and_column_is_read():
     """[sec-fold-undone]
+    > A zero in the divisor means that no block reads that pixel, so nothing in `unfold(x)`
+    > remembers it.
+
+    [sec-fold-undone]
     > `fold` can be undone, by dividing by the divisor, exactly when every row and every
     > column is read.
 
@@ -212,7 +251,8 @@ def test_fold_of_unfold_multiplies_each_pixel_by_its_block_count():
     > so `fold(unfold(x))` multiplies each pixel by the number of blocks that read it.
 
     [sec-divisor]
-    > How many blocks cover each pixel depends only on the shape and the parameters.
+    > How many blocks cover each pixel depends only on the shape and the parameters. Folding
+    > the unfolded ones counts it
 
     [sec-divisor]
     > PyTorch's documentation states the identity `fold(unfold(x)) == divisor * x`, with
@@ -317,6 +357,14 @@ def test_unfold_rows_are_channel_major_and_fold_divides_them():
 
 def test_fold_with_kernel_size_1_is_a_reshape_to_the_convolution_output_size():
     """[sec-output-size]
+    > it is a matrix of weights times the columns, one output channel per row of weights,
+    > and a *reshape* of the `L` columns into the 110 x 110 grid
+
+    [sec-output-size]
+    > the forum's reply sums the columns, which is the case of one output channel and
+    > weights all ones
+
+    [sec-output-size]
     > A `fold` with `kernel_size=1` takes the convolution's output size as its
     > `output_size`, and it is that reshape
 
@@ -333,6 +381,9 @@ def test_fold_with_kernel_size_1_is_a_reshape_to_the_convolution_output_size():
         folded = F.fold(rows, out.shape[2:], kernel_size=1)
         assert torch.equal(folded, rows.view(out.shape))
         torch.testing.assert_close(folded, out)
+        summed = F.unfold(x, k, d, p, s).sum(dim=1).view(2, 1, *out.shape[2:])
+        ones = torch.ones(1, 3, k, k, dtype=torch.float64)
+        torch.testing.assert_close(summed, F.conv2d(x, ones, stride=s, padding=p, dilation=d))
 
 
 def test_fold_output_sizes_for_lists_every_size_that_fits():
@@ -402,3 +453,23 @@ def test_kernel_a_multiple_of_stride_covers_inner_pixels_evenly_only_without_dil
     # with dilation, even a kernel that is a multiple of the stride leaves rows uncovered
     div = convlab.fold_divisor((12, 12), 4, stride=2, dilation=2).long()
     assert bool((div[1::2] == 0).all()) and bool((div[:, 1::2] == 0).all())
+
+
+def test_fold_crops_what_lands_on_the_padding():
+    """[sec-fold-adds]
+    > with `padding`, blocks also land on the (hatched) zeros, and `fold` crops them away.
+
+    fold with padding p equals fold without padding onto the padded size, cropped by p,
+    over a grid; the columns' entries that read padding change nothing in the result.
+    """
+    gen = torch.Generator().manual_seed(0)
+    for H, W, k, s, p, d in itertools.product(
+        (3, 6), (4, 7), (1, 2, 3), (1, 2, 3), (1, 2, 4), (1, 2)
+    ):
+        if d * (k - 1) + 1 > min(H, W) + 2 * p:
+            continue
+        kw = dict(kernel_size=k, dilation=d, stride=s)
+        L = convlab.num_blocks((H, W), k, dilation=d, padding=p, stride=s)
+        cols = torch.randn(1, 2 * k * k, L, generator=gen, dtype=torch.float64)
+        full = F.fold(cols, (H + 2 * p, W + 2 * p), **kw)
+        torch.testing.assert_close(F.fold(cols, (H, W), padding=p, **kw), full[:, :, p:-p, p:-p])
