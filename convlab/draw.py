@@ -1133,7 +1133,7 @@ def two_sizes_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) 
     except ValueError:
         wrong = None
     fits = shapes.fold_output_sizes_for(grid, k, dilation=d, padding=p, stride=s)
-    side = 150 / max(size)  # pt per pixel
+    side = 120 / max(size)  # pt per pixel
     params = (
         f"kernel_size={scenes.pair_text(k)}, dilation={scenes.pair_text(d)}, "
         f"stride={scenes.pair_text(s)}, padding={scenes.pair_text(p)}"
@@ -1165,12 +1165,12 @@ def two_sizes_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) 
     ]
     grid_lines = [
         f"block grid: {grid[0]} x {grid[1]}",
-        "conv2d's output size,",
-        f"L = {grid[0]}*{grid[1]} = {L} columns",
+        "conv2d's output size:",
+        f"L = {L} columns",
     ]
     lh = LABEL_PT * 1.3
     col1 = max(size[1] * side, *(_text_width(t, LABEL_PT) for t in lines_top))
-    arrow = max(_text_width(rule(size[0], grid[0]), SMALL_PT), 90) + 20
+    arrow = max(_text_width(rule(size[0], grid[0]), SMALL_PT), 90) + 12
     col3 = max(grid[1] * side, *(_text_width(t, LABEL_PT) for t in grid_lines))
     W = col1 + arrow + col3 + 8
     top_h = 3 * lh + 6 + size[0] * side
@@ -1179,9 +1179,11 @@ def two_sizes_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) 
         Lw = wrong[0] * wrong[1]
         bottom_lines = [
             f"output_size={tuple(grid)}: an image of {grid[0]} x {grid[1]}",
-            f"has a block grid of {wrong[0]} x {wrong[1]}, L = {Lw}, not {L}: fold refuses",
+            f"has a block grid of {wrong[0]} x {wrong[1]},",
+            f"L = {Lw}, not {L}: fold refuses",
         ]
-    bot_h = (2 * lh + 6 + grid[0] * side + 16) if wrong is not None else 0
+        W = max(W, *(_text_width(t, LABEL_PT) + 4 for t in bottom_lines))
+    bot_h = (len(bottom_lines) * lh + 6 + grid[0] * side + 16) if wrong is not None else 0
     footer = (
         f"unfold with {params}. Every output_size that fits {L} blocks on a "
         f"{grid[0]} x {grid[1]} grid: "
@@ -1216,7 +1218,7 @@ def two_sizes_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) 
             yb = top_h + 16
             for i, t in enumerate(bottom_lines):
                 ax.text(0, yb + (i + 0.8) * lh, t, fontsize=LABEL_PT, va="baseline")
-            y1 = yb + 2 * lh + 6
+            y1 = yb + len(bottom_lines) * lh + 6
             box(ax, 0, y1, grid, PALETTE["input"], dashed=True)
             ax.annotate(
                 "",
