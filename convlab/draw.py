@@ -61,6 +61,9 @@ __all__ = [
     "tap_label",
     "phase_taps_picture",
     "values_picture",
+    "fold_adds_picture",
+    "taps_picture",
+    "two_sizes_picture",
 ]
 
 #: Okabe & Ito's colour-blind-safe palette, by role.
@@ -1505,3 +1508,371 @@ def values_picture(panels, *, header="", footer="", decimals=0) -> Picture:
         )
     )
     return Picture(svg_markup(fig), alt)
+
+
+def fold_adds_picture(x, kernel_size, stride=1, padding=0, dilation=1, *, pixel=(1, 1)) -> Picture:
+    """``fold`` adding real values: ``x``, ``cols = unfold(x)`` and ``fold(cols)`` (chapter 2).
+
+    ``x`` is a 2-D tensor of small whole numbers (its values are the labels).
+    ``fold(cols)[y] = sum over the entries (r, l) of cols that read pixel y of
+    cols[r, l]``: every entry of ``cols`` that came from pixel ``pixel`` is
+    tinted and outlined, and the footer writes out the sum that lands in
+    ``fold(cols)`` at that pixel (with ``unfold(x)``'s entries it is the pixel's
+    value times the number of blocks that read it, the divisor). Raises
+    convlab's ``ValueError`` for parameters that do not fit, and for a
+    ``pixel`` outside ``x``.
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() != 2:
+        raise TypeError(f"x must be a 2-D tensor of whole numbers, got {type(x).__name__}")
+    H, W = x.shape
+    y0, y1 = (shapes._as_int(v, "pixel") for v in pixel)
+    if not (0 <= y0 < H and 0 <= y1 < W):
+        raise ValueError(f"pixel={tuple(pixel)!r} is not a pixel of the {H}x{W} image x")
+    lay = block_layout((H, W), kernel_size, stride, padding, dilation)
+    xv = x.detach().to(torch.float64)
+    cols = ops.unfold(xv[None, None], lay.kernel_size, lay.dilation, lay.padding, lay.stride)[0]
+    back = ops.fold(cols[None], (H, W), lay.kernel_size, lay.dilation, lay.padding, lay.stride)[
+        0, 0
+    ]
+
+    def text(v):
+        v = float(v)
+        return str(int(v)) if v == int(v) else f"{v:.1f}"
+
+    K, L = cols.shape
+    target = y0 * W + y1
+    hits = [(r, l) for l in range(L) for r in range(K) if lay.pixel_ids[r, l] == target]
+    terms = [text(cols[r, l]) for r, l in hits]
+    with matplotlib.rc_context(_STYLE):
+        inp = _Panel(
+            np.vectorize(text, otypes=[object])(xv.numpy()),
+            title=f"x: {H}x{W}",
+            row_labels=[str(r) for r in range(H)],
+            col_labels=[str(c) for c in range(W)],
+        )
+        offsets = lay.offset_labels
+        left = max(_text_width(t, SMALL_PT) for t in offsets) + 8
+        cell = max(22, min(_CELL, math.floor((MAX_WIDTH - left) / L)))
+        mat = _Panel(
+            np.vectorize(text, otypes=[object])(cols.numpy()),
+            cell=cell,
+            title=f"cols = unfold(x): {K} x L={L}",
+            row_labels=offsets,
+            col_labels=[str(c) for c in range(L)],
+            hatched=lay.pixel_ids < 0,
+        )
+        out = _Panel(
+            np.vectorize(text, otypes=[object])(back.numpy()),
+            title=f"fold(cols): {H}x{W}",
+            row_labels=[str(r) for r in range(H)],
+            col_labels=[str(c) for c in range(W)],
+        )
+        if inp.width + mat.width + out.width + 2 * _GAP <= MAX_WIDTH:
+            rows = [[inp, mat, out]]
+        else:
+            rows = [[inp, out], [mat]]
+        blocks = ", ".join(str(l) for _, l in hits)
+        footer = (
+            f"fold(cols)[{y0}, {y1}] = {' + '.join(terms)} = {text(back[y0, y1])}: "
+            f"the entries of columns {blocks}\n"
+            f"(outlined, blue) that read pixel ({y0}, {y1}) of x (outlined, orange)\n"
+            "land on the same pixel of fold(cols) (outlined, green) and add up"
+        )
+        fig, axes = _arrange(
+            rows, header="fold adds: every entry goes back to its pixel", footer=footer
+        )
+        ax_in, ax_mat, ax_out = axes if len(rows) == 1 else (axes[0], axes[2], axes[1])
+        _mark(ax_in, [(y0, y1)], TINT["block"])
+        _mark(ax_mat, hits, TINT["column"])
+        _mark(ax_out, [(y0, y1)], TINT["output"])
+    alt = (
+        f"fold adds. x is {H}x{W}, rows: "
+        + " / ".join(" ".join(text(v) for v in row) for row in xv)
+        + f". unfold with kernel_size={scenes.pair_text(lay.kernel_size)}, "
+        f"stride={scenes.pair_text(lay.stride)}, padding={scenes.pair_text(lay.padding)}, "
+        f"dilation={scenes.pair_text(lay.dilation)} gives {K} x {L} columns. "
+        f"Pixel ({y0}, {y1}) of x is read by the entries of columns {blocks}; fold puts "
+        f"them back and adds them: {' + '.join(terms)} = {text(back[y0, y1])}. "
+        "fold(cols), rows: " + " / ".join(" ".join(text(v) for v in row) for row in back)
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def taps_picture(panels) -> Picture:
+    """Which pixel each tap of each block reads, along ONE axis, and the count (chapter 2).
+
+    ``panels`` is a list of dicts of ``size``, ``kernel_size``, ``stride``,
+    ``padding`` and ``dilation`` (ints: one spatial dimension). Row ``t`` is
+    block ``t`` (``0 <= t < L``, ``L = (size + 2p - d(k-1) - 1) // s + 1``);
+    its tap ``j`` reads the padded index ``q = s*t + d*j`` (labelled ``wj``,
+    tinted); the last row counts the taps that read each index, on the
+    divisor pictures' scale, and an index no tap reads (count 0) is a bold 0
+    in a dotted box. Pixel ``y`` sits at ``q = y + p``; padding columns are
+    hatched. Each panel's title names the unread pixels and their cause: a
+    gap (between two blocks' spans: stride larger than the span
+    ``d(k-1) + 1``), a hole (inside a block's span but on no tap of any
+    block) or dropped (after the last block's span: the floor).
+    """
+    if isinstance(panels, dict) or not isinstance(panels, (list, tuple)) or not panels:
+        raise TypeError("panels must be a non-empty list of dicts of parameters")
+    grids, titles, alts = [], [], []
+    for params in panels:
+        if not isinstance(params, dict):
+            raise TypeError(f"each panel must be a dict of parameters, got {params!r}")
+        unknown = set(params) - {"size", "kernel_size", "stride", "padding", "dilation"}
+        if unknown or "size" not in params:
+            raise ValueError(
+                f"a panel takes size (required), kernel_size, stride, padding, dilation; "
+                f"got {sorted(params)}"
+            )
+        n = shapes._as_int(params["size"], "size")
+        k = shapes._as_int(params.get("kernel_size", 3), "kernel_size")
+        s = shapes._as_int(params.get("stride", 1), "stride")
+        p = shapes._as_int(params.get("padding", 0), "padding")
+        d = shapes._as_int(params.get("dilation", 1), "dilation")
+        (L,) = shapes.conv_output_shape((n,), k, stride=s, padding=p, dilation=d)
+        span, Np = d * (k - 1) + 1, n + 2 * p
+        labels = np.full((L + 1, Np), "", dtype=object)
+        for t in range(L):
+            for j in range(k):
+                labels[t, s * t + d * j] = f"w{j}"
+        counts = (labels[:L] != "").sum(axis=0)
+        labels[L] = counts.astype(str)
+        causes = {}
+        for y in range(n):
+            q = y + p
+            if counts[q]:
+                continue
+            if q >= s * (L - 1) + span:
+                causes[y] = "dropped"
+            elif any(s * t <= q < s * t + span for t in range(L)):
+                causes[y] = "hole"
+            else:
+                causes[y] = "gap"
+        kinds = sorted(set(causes.values()), key=["gap", "hole", "dropped"].index)
+        unread = (
+            "; ".join(
+                f"{kind}: pixel {', '.join(str(y) for y, c in causes.items() if c == kind)}"
+                for kind in kinds
+            )
+            if causes
+            else "every pixel read"
+        )
+        shown = f"k={k}, s={s}, p={p}, d={d} on {n} pixels (span {span}, L={L})"
+        titles.append(f"{shown}\nunread, {unread}")
+        hatched = np.zeros(labels.shape, bool)
+        hatched[:L, :p] = hatched[:L, p + n :] = True
+        grids.append((labels, hatched, counts, L, p, n))
+        alts.append(
+            f"{shown}: "
+            + "; ".join(
+                f"block {t} reads " + ", ".join(f"q={s * t + d * j}" for j in range(k))
+                for t in range(L)
+            )
+            + f"; count per pixel: {' '.join(str(c) for c in counts[p : p + n])}; "
+            + unread
+        )
+    vmax = max(1, *(int(g[2].max()) for g in grids))
+    with matplotlib.rc_context(_STYLE):
+        drawn = []
+        for (labels, hatched, _, L, p, n), title in zip(grids, titles):
+            col_labels = [str(q - p) if 0 <= q - p < n else "pad" for q in range(n + 2 * p)]
+            drawn.append(
+                _Panel(
+                    labels,
+                    cell=_CELL,
+                    title=title,
+                    hatched=hatched,
+                    row_labels=[f"block {t}" for t in range(L)] + ["count"],
+                    col_labels=col_labels,
+                )
+            )
+        fig, axes = _arrange(
+            [[panel] for panel in drawn],
+            header="tap wj of block t reads index s*t + d*j",
+            footer=(
+                "pixel y (top), block t (left); tinted wj: the pixel tap j reads\n"
+                "count: the taps reading the pixel (shaded)\n"
+                f"{UNCOVERED_LEGEND}"
+            ),
+        )
+        colors = count_colors(vmax)
+        for ax, (labels, hatched, counts, L, p, n) in zip(axes, grids):
+            taps = [(t, q) for t in range(L) for q in range(labels.shape[1]) if labels[t, q]]
+            pads = {(int(r), int(c)) for r, c in zip(*np.nonzero(hatched))}
+            _mark(ax, taps, TINT["block"], outline=False, hatched=pads)
+            for q, v in enumerate(counts):
+                ax.add_patch(
+                    Rectangle(
+                        (q, L),
+                        1,
+                        1,
+                        facecolor=colors[min(int(v), vmax)],
+                        edgecolor=PALETTE["grid"],
+                        linewidth=0.6,
+                        zorder=1.5,
+                    )
+                )
+                if v == 0 and 0 <= q - p < n:
+                    _uncovered_mark(ax, L, q)
+            for text in ax.texts:
+                if text.get_text() == "0":
+                    text.set_fontweight("bold")
+            ax.axhline(L, color=PALETTE["edge"], linewidth=1.6, zorder=3)
+    alt = "Taps along one axis, and the count of taps reading each pixel. " + ". ".join(alts)
+    return Picture(svg_markup(fig), alt)
+
+
+def two_sizes_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Picture:
+    """The two sizes of a fold, to scale: the image and its block grid (chapter 2).
+
+    Top row: the image that ``unfold`` reads (``input_size``: what ``fold``
+    needs as ``output_size``) and its block grid, ``out_i = (n_i + 2p_i -
+    d_i(k_i - 1) - 1) // s_i + 1`` per dimension (a convolution's output size;
+    ``L = out_0 * out_1`` columns). Bottom row: what ``fold`` computes when it
+    is given the block grid's size as ``output_size``: an image that size has
+    a smaller block grid, so ``L`` does not match. Rectangles are drawn to one
+    scale, labelled with their sizes (a schematic, not one cell per pixel).
+    """
+    size = shapes._spatial(input_size, 2, "input_size")
+    k, s, pads, d = shapes.conv_params(2, kernel_size, stride, padding, dilation)
+    p = tuple(a for a, _ in pads)
+    grid = shapes.conv_output_shape(size, k, stride=s, padding=p, dilation=d)
+    L = grid[0] * grid[1]
+    try:
+        wrong = shapes.conv_output_shape(grid, k, stride=s, padding=p, dilation=d)
+    except ValueError:
+        wrong = None
+    fits = shapes.fold_output_sizes_for(grid, k, dilation=d, padding=p, stride=s)
+    side = 120 / max(size)  # pt per pixel
+    params = (
+        f"kernel_size={scenes.pair_text(k)}, dilation={scenes.pair_text(d)}, "
+        f"stride={scenes.pair_text(s)}, padding={scenes.pair_text(p)}"
+    )
+
+    def box(ax, x0, y0, hw, fill, dashed=False):
+        h, w = hw[0] * side, hw[1] * side
+        ax.add_patch(
+            Rectangle(
+                (x0, y0),
+                w,
+                h,
+                facecolor=fill,
+                edgecolor=PALETTE["edge"],
+                linewidth=1.6,
+                linestyle=(0, (4, 3)) if dashed else "-",
+            )
+        )
+        return w, h
+
+    def rule(n, out):  # the size formula along the height, with the numbers
+        pad = f" + {2 * p[0]}" if p[0] else ""
+        return f"({n}{pad} - {d[0] * (k[0] - 1) + 1}) // {s[0]} + 1 = {out}"
+
+    lines_top = [
+        f"image x: {size[0]} x {size[1]}",
+        "unfold's input,",
+        "fold's output_size",
+    ]
+    grid_lines = [
+        f"block grid: {grid[0]} x {grid[1]}",
+        "conv2d's output size:",
+        f"L = {L} columns",
+    ]
+    lh = LABEL_PT * 1.3
+    col1 = max(size[1] * side, *(_text_width(t, LABEL_PT) for t in lines_top))
+    arrow = max(_text_width(rule(size[0], grid[0]), SMALL_PT), 90) + 12
+    col3 = max(grid[1] * side, *(_text_width(t, LABEL_PT) for t in grid_lines))
+    W = col1 + arrow + col3 + 8
+    top_h = 3 * lh + 6 + size[0] * side
+    bottom_lines = []
+    if wrong is not None:
+        Lw = wrong[0] * wrong[1]
+        bottom_lines = [
+            f"output_size={tuple(grid)}: an image of {grid[0]} x {grid[1]}",
+            f"has a block grid of {wrong[0]} x {wrong[1]},",
+            f"L = {Lw}, not {L}: fold refuses",
+        ]
+        W = max(W, *(_text_width(t, LABEL_PT) + 4 for t in bottom_lines))
+    bot_h = (len(bottom_lines) * lh + 6 + grid[0] * side + 16) if wrong is not None else 0
+    footer = (
+        f"unfold with {params}. Every output_size that fits {L} blocks on a "
+        f"{grid[0]} x {grid[1]} grid: "
+        + " x ".join("(" + " or ".join(map(str, f)) + ")" for f in fits)
+    )
+    foot_lines = _wrap_words(footer, W, SMALL_PT)
+    H = top_h + bot_h + 12 + len(foot_lines) * SMALL_PT * 1.3
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(W / 72, H / 72), dpi=72)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, W)
+        ax.set_ylim(H, 0)
+        ax.axis("off")
+        for i, t in enumerate(lines_top):
+            ax.text(0, (i + 0.8) * lh, t, fontsize=LABEL_PT, va="baseline")
+        y0 = 3 * lh + 6
+        box(ax, 0, y0, size, PALETTE["input"])
+        ax.text(col1 + arrow / 2, y0 + 20, "unfold", fontsize=LABEL_PT, ha="center")
+        ax.text(col1 + arrow / 2, y0 + 50, rule(size[0], grid[0]), fontsize=SMALL_PT, ha="center")
+        ax.annotate(
+            "",
+            xy=(col1 + arrow - 6, y0 + 30),
+            xytext=(col1 + 6, y0 + 30),
+            arrowprops=dict(arrowstyle="-|>", color=PALETTE["edge"], linewidth=1.4),
+        )
+        gx = col1 + arrow
+        for i, t in enumerate(grid_lines):
+            ax.text(gx, (i + 0.8) * lh, t, fontsize=LABEL_PT, va="baseline")
+        box(ax, gx, y0, grid, TINT["output"])
+        if wrong is not None:
+            yb = top_h + 16
+            for i, t in enumerate(bottom_lines):
+                ax.text(0, yb + (i + 0.8) * lh, t, fontsize=LABEL_PT, va="baseline")
+            y1 = yb + len(bottom_lines) * lh + 6
+            box(ax, 0, y1, grid, PALETTE["input"], dashed=True)
+            ax.annotate(
+                "",
+                xy=(col1 + arrow - 6, y1 + 10),
+                xytext=(grid[1] * side + 6, y1 + 10),
+                arrowprops=dict(arrowstyle="-|>", color=PALETTE["edge"], linewidth=1.4),
+            )
+            box(ax, gx, y1, wrong, TINT["block"], dashed=True)
+            ax.text(
+                (grid[1] * side + col1 + arrow) / 2,
+                y1 + 30,
+                rule(grid[0], wrong[0]),
+                fontsize=SMALL_PT,
+                ha="center",
+            )
+        for i, t in enumerate(foot_lines):
+            ax.text(0, top_h + bot_h + 12 + (i + 0.8) * SMALL_PT * 1.3, t, fontsize=SMALL_PT)
+    alt = (
+        f"Two sizes, drawn to one scale. The image x of {size[0]} x {size[1]} pixels is "
+        f"unfold's input and fold's output_size; unfold with {params} reads a block grid "
+        f"of {grid[0]} x {grid[1]} (a convolution's output size), L = {L} columns."
+        + (
+            f" Given output_size={tuple(grid)}, fold computes the block grid of a "
+            f"{grid[0]} x {grid[1]} image: {wrong[0]} x {wrong[1]}, L = "
+            f"{wrong[0] * wrong[1]}, not {L}, and refuses."
+            if wrong is not None
+            else ""
+        )
+        + " Every output_size that fits: "
+        + " x ".join("(" + " or ".join(map(str, f)) + ")" for f in fits)
+        + "."
+    )
+    return Picture(svg_markup(fig), alt)
+
+
+def _wrap_words(text: str, width: float, size: float) -> list:
+    """``text`` cut into lines no wider than ``width`` pt at font ``size``."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and _text_width(trial, size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])

@@ -39,8 +39,8 @@ Usage in a chapter::
 See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 (``check_num_blocks``, ``check_keeps_count``, ``check_unfold``,
 ``check_parameters_for_L``), chapter 2
-(``check_fold``, ``check_divisor``, ``check_invertible``, ``check_patch_average``,
-``check_weighted_average``),
+(``check_fold``, ``check_divisor``, ``check_invertible``, ``check_output_sizes``,
+``check_patch_average``, ``check_weighted_average``),
 chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
 ``check_output_padding``, ``check_input_grad``, ``check_subpixel``,
@@ -71,6 +71,7 @@ __all__ = [
     "check_invertible",
     "check_patch_average",
     "check_weighted_average",
+    "check_output_sizes",
     "check_conv_module",
     "check_conv_output_size",
     "check_output_shape",
@@ -1420,3 +1421,81 @@ def check_phase_pattern(fn, cases=16, seed=0) -> CheckReport:
 
 
 _ARITHMETIC_PHASES = (("convolution",), "add up each phase's taps by slicing the weight.")
+
+
+def _output_sizes(L, kernel_size, dilation, padding, stride):
+    """Every ``(H, W)`` that ``F.fold`` accepts for ``L`` columns: per dimension the
+    block count of ``n`` pixels is ``(n + 2p - d(k-1) - 1) // s + 1`` (for
+    ``n + 2p >= d(k-1) + 1``), and fold checks only that the two counts multiply
+    to ``L``. Counted by brute force over every size up to ``L*s + d(k-1) + 1``."""
+    per_dim = []
+    for k, d, p, s in zip(kernel_size, dilation, padding, stride):
+        span = d * (k - 1) + 1
+        counts = {}
+        for n in range(1, L * s + span + 1):
+            if n + 2 * p >= span:
+                counts.setdefault((n + 2 * p - span) // s + 1, []).append(n)
+        per_dim.append(counts)
+    return {
+        (H, W)
+        for Lh, Hs in per_dim[0].items()
+        if L % Lh == 0
+        for H in Hs
+        for W in per_dim[1].get(L // Lh, [])
+    }
+
+
+def check_output_sizes(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(L, kernel_size, dilation, padding, stride)`` returns EVERY
+    ``output_size`` ``(H, W)`` that ``fold`` accepts for ``L`` columns (a set, or
+    any collection of pairs), and nothing else. ``fold`` checks only the
+    product: ``(H, W)`` fits when ``blocks(H) * blocks(W) == L``, with
+    ``blocks(n) = (n + 2p - d(k-1) - 1) // s + 1`` per dimension; so every
+    factorization ``L = L_h * L_w`` counts, and each block count comes from
+    ``s`` consecutive sizes (the floor), those of at least 1. An answer that
+    runs ``F.fold`` or ``F.unfold`` fails. Chapter 2.
+    """
+    built = []
+    for c in _sliding_cases(random.Random(seed), cases):
+        k, d, p, s = c["kernel_size"], c["dilation"], c["padding"], c["stride"]
+        L = shapes.num_blocks(c["input_size"], k, dilation=d, padding=p, stride=s)
+        built.append(dict(L=L, kernel_size=k, dilation=d, padding=p, stride=s))
+    report = CheckReport("output_sizes", len(built))
+    for args in built:
+        want = _output_sizes(**args)
+        where = _where(report, args, _fmt(args))
+        ok, got = _call(fn, report, (), args, where, _ARITHMETIC_DIVISOR)
+        if not ok:
+            return report
+        try:
+            got_set = {(int(h), int(w)) for h, w in got}
+        except (TypeError, ValueError):
+            report.failure = (
+                f"{where}\n  expected a collection of (H, W) pairs, got {_short_repr(got)}"
+            )
+            return report
+        if got_set != want:
+            missing, extra = sorted(want - got_set), sorted(got_set - want)
+            lines = [
+                f"{where}",
+                f"  fold accepts {len(want)} output sizes, you gave {len(got_set)}",
+            ]
+            if missing:
+                lines.append(
+                    f"  missing (fold accepts them): {missing[:6]}"
+                    + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+                )
+            if extra:
+                lines.append(
+                    f"  extra (fold refuses them): {extra[:6]}"
+                    + (f" and {len(extra) - 6} more" if len(extra) > 6 else "")
+                )
+            report.failure = "\n".join(lines)
+            return report
+        report.passed += 1
+    return report
+
+
+def _short_repr(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -422,8 +422,8 @@ def _seed_output_size(n, k, s, p, d):
 
 def test_forgetting_the_stride_is_invisible_only_on_the_seeds_own_test():
     """[sec-matmul-summary]
-    > Forgetting `stride` in `unfold` is invisible on {ref}`seed 001 <seed-001>`'s test, a 1 x 1 input
-    > with `kernel_size=3` and `padding=1` (one block whatever the stride);
+    > Forgetting `stride` in `unfold` is invisible on {ref}`seed 001 <seed-001>`'s test,
+    > a 1 x 1 input with `kernel_size=3` and `padding=1` (one block whatever the stride);
 
     Seed 001's forward (unfold without stride and dilation, sizes with them, fold with
     kernel_size=1) on a 1 x 1 input with k=3, padding=1 agrees with F.conv2d for every

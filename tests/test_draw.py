@@ -51,6 +51,11 @@ PICTURES = {
     "conv_matrix": lambda: draw.conv_matrix_picture((4, 4), kernel_size=3),
     "block_starts": lambda: draw.block_starts_picture(12, 3, stride=3, padding=1),
     "phase_taps": lambda: draw.phase_taps_picture(4, 2),
+    "fold_adds": lambda: draw.fold_adds_picture(torch.arange(16.0).view(4, 4), 2),
+    "taps": lambda: draw.taps_picture(
+        [dict(size=8, kernel_size=2, stride=3), dict(size=6, kernel_size=2, padding=1, dilation=2)]
+    ),
+    "two_sizes": lambda: draw.two_sizes_picture(224, 3, stride=2, dilation=2),
     "phase_taps_3": lambda: draw.phase_taps_picture((3, 5), (3, 2), padding=1),
     "values": lambda: draw.values_picture(
         [("a", [[100, 87], [115, 99]]), ("b", [[100, 100], [100, 100]])], header="h", footer="f"
@@ -461,3 +466,60 @@ def test_values_picture_shares_one_scale_and_describes_every_value():
         draw.values_picture([[[1, 2]]])
     with pytest.raises(ValueError, match="2-D"):
         draw.values_picture([("a", [1, 2])])
+
+
+def test_fold_adds_picture_writes_out_the_sum_fold_computes():
+    x = torch.arange(16.0).view(4, 4)
+    pic = draw.fold_adds_picture(x, 2, pixel=(1, 1))
+    back = F.fold(F.unfold(x[None, None], 2), (4, 4), 2)[0, 0]
+    assert "columns 0, 1, 3, 4" in pic.alt and "5 + 5 + 5 + 5 = 20" in pic.alt
+    assert (
+        "fold(cols), rows: " + " / ".join(" ".join(str(int(v)) for v in row) for row in back)
+        in pic.alt
+    )
+    # a corner is read once, with stride and padding too
+    pic = draw.fold_adds_picture(x, 3, stride=2, padding=1, pixel=(0, 0))
+    assert "= 0." in pic.alt or ": 0 = 0" in pic.alt
+    with pytest.raises(ValueError, match="not a pixel"):
+        draw.fold_adds_picture(x, 2, pixel=(4, 0))
+    with pytest.raises(TypeError, match="2-D tensor"):
+        draw.fold_adds_picture(x[None], 2)
+
+
+def test_taps_picture_names_each_cause_as_fold_counts_it():
+    pic = draw.taps_picture(
+        [
+            dict(size=8, kernel_size=2, stride=3),
+            dict(size=7, kernel_size=2, stride=2, dilation=2),
+            dict(size=8, kernel_size=3, stride=2),
+            dict(size=6, kernel_size=2, stride=2, dilation=2),
+        ]
+    )
+    assert "gap: pixel 2, 5" in pic.alt
+    assert "hole: pixel 1, 3, 5" in pic.alt
+    assert "dropped: pixel 7" in pic.alt
+    assert "hole: pixel 1, 3; dropped: pixel 5" in pic.alt
+    for n, k, s, p, d in [(8, 2, 3, 0, 1), (6, 3, 2, 2, 2), (9, 2, 4, 1, 3)]:
+        pic = draw.taps_picture([dict(size=n, kernel_size=k, stride=s, padding=p, dilation=d)])
+        counts = F.fold(
+            F.unfold(torch.ones(1, 1, 1, n), (1, k), (1, d), (0, p), (1, s)),
+            (1, n),
+            (1, k),
+            (1, d),
+            (0, p),
+            (1, s),
+        )
+        shown = " ".join(str(int(v)) for v in counts.flatten())
+        assert f"count per pixel: {shown};" in pic.alt
+    with pytest.raises(ValueError, match="size"):
+        draw.taps_picture([dict(kernel_size=2)])
+    with pytest.raises(TypeError):
+        draw.taps_picture(dict(size=4))
+
+
+def test_two_sizes_picture_has_the_forum_numbers():
+    pic = draw.two_sizes_picture(224, 3, stride=2, dilation=2)
+    for words in ["224 x 224", "110 x 110", "L = 12100", "53 x 53", "L = 2809", "(223 or 224)"]:
+        assert words in pic.alt
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", pic.svg)
+    assert any("(224 - 5) // 2 + 1 = 110" in t for t in texts)

@@ -7,6 +7,8 @@ backward). And the cases go from simple to hard: an answer that ignores one
 parameter first fails on the case that changes only that parameter.
 """
 
+import itertools
+import math
 import re
 
 import pytest
@@ -1005,3 +1007,82 @@ def test_phase_pattern_checker_wants_each_phases_taps_with_the_padding_shift():
 
     cheat = ex.check_phase_pattern(by_torch)
     assert not cheat and "it calls a torch convolution" in _text(cheat)
+
+
+def _right_output_sizes(L, kernel_size, dilation, padding, stride):
+    def sizes(blocks, k, d, p, s):
+        low = (blocks - 1) * s + d * (k - 1) + 1 - 2 * p
+        return [n for n in range(low, low + s) if n >= 1]
+
+    found = set()
+    for Lh in (b for b in range(1, L + 1) if L % b == 0):
+        for H in sizes(Lh, kernel_size[0], dilation[0], padding[0], stride[0]):
+            for W in sizes(L // Lh, kernel_size[1], dilation[1], padding[1], stride[1]):
+                found.add((H, W))
+    return found
+
+
+def test_output_sizes_is_what_torch_fold_accepts():
+    for L, k, d, p, s in [(4, (2, 2), (1, 1), (0, 0), (1, 1)), (6, (3, 2), (2, 1), (1, 0), (2, 3))]:
+        cols = torch.zeros(1, k[0] * k[1], L)
+        accepted = set()
+        for H, W in itertools.product(range(1, 40), range(1, 40)):
+            try:
+                F.fold(cols, (H, W), k, d, p, s)
+                accepted.add((H, W))
+            except RuntimeError:
+                pass
+        assert ex._output_sizes(L, k, d, p, s) == accepted == _right_output_sizes(L, k, d, p, s)
+
+
+def test_output_sizes_checker():
+    right = _right_output_sizes
+    assert ex.check_output_sizes(right)
+    assert ex.check_output_sizes(lambda **kw: sorted(right(**kw)))  # any collection
+    assert "NOT YET" in _text(ex.check_output_sizes(_stub))
+
+    def largest_only(**kw):
+        return {max(right(**kw))}
+
+    def square_grid_only(L, kernel_size, dilation, padding, stride):  # L = g * g only
+        g, params = math.isqrt(L), dict(stride=stride, padding=padding, dilation=dilation)
+        found = right(L, kernel_size, dilation, padding, stride)
+        return {
+            hw for hw in found if convlab.conv_output_shape(hw, kernel_size, **params) == (g, g)
+        }
+
+    def no_dilation(dilation, **kw):
+        return right(dilation=(1, 1), **kw)
+
+    def no_floor(stride, **kw):  # one size per block count: the smallest
+        found = right(stride=stride, **kw)
+        return {(H, W) for H, W in found if (H - 1, W) not in found and (H, W - 1) not in found}
+
+    def no_padding(padding, **kw):
+        return right(padding=(0, 0), **kw)
+
+    _failed_on(ex.check_output_sizes(largest_only), 1, r"all defaults.*")
+    _failed_on(ex.check_output_sizes(square_grid_only), 1, r"all defaults.*")
+    _failed_on(ex.check_output_sizes(no_dilation), 7, r"dilation=2.*")
+    _failed_on(ex.check_output_sizes(no_floor), 3, r"stride=3.*")
+    _failed_on(ex.check_output_sizes(no_padding), 5, r"padding=2.*")
+    report = ex.check_output_sizes(no_floor)
+    assert "missing (fold accepts them)" in _text(report)
+    report = ex.check_output_sizes(no_padding)
+    assert "extra (fold refuses them)" in _text(report)
+    bad = ex.check_output_sizes(lambda **kw: 3)
+    assert not bad and "collection of (H, W) pairs" in _text(bad)
+
+    def by_fold(L, kernel_size, dilation, padding, stride):
+        cols = torch.zeros(1, kernel_size[0] * kernel_size[1], L)
+        found = set()
+        for H, W in itertools.product(range(1, 12), range(1, 12)):
+            try:
+                F.fold(cols, (H, W), kernel_size, dilation, padding, stride)
+                found.add((H, W))
+            except RuntimeError:
+                pass
+        return found
+
+    cheat = ex.check_output_sizes(by_fold)
+    assert not cheat and "it calls F.fold" in _text(cheat)
