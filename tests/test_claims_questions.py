@@ -48,7 +48,7 @@ def test_the_blocks_answer_the_questions_of_seed_000():
 def test_fold_is_not_the_inverse_and_the_divisor_is_not_constant():
     """[sec-misconceptions]
     > | `fold` is the inverse of `unfold` | `fold` adds; `fold(unfold(x))` is `x` times
-    > a divisor that is not constant |
+    > a divisor, in general not constant |
 
     Over the grid: fold(unfold(x)) == divisor * x always; the divisor is constant
     only in some cases (so "constant" is refuted), and then fold(unfold(x)) is x
