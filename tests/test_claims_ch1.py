@@ -288,8 +288,9 @@ def test_the_forum_size_formula_is_right_only_without_dilation():
     [sec-num-blocks]
     > it computes
     > `h_out = (h_in + 2 * padding - (kernel_size - 1) - 1) / stride + 1`, which is
-    > {eq}`eq-num-blocks` without the dilation: right when `dilation=1`, and wrong whenever
-    > the dilation lengthens the span by a stride or more:
+    > {eq}`eq-num-blocks` without the dilation: right when `dilation=1`, and wrong exactly
+    > when the extra span $(d-1)(k-1)$ exceeds $(h_{in} + 2p - k) \\bmod s$, so always when
+    > it is a stride or more:
 
     [sec-num-blocks]
     > The post's
@@ -297,7 +298,8 @@ def test_the_forum_size_formula_is_right_only_without_dilation():
     > whenever a block fits.
 
     Over the 1-D grid: seed 002's formula equals F.unfold's count for every case with
-    dilation 1, and differs from it in every case where (d - 1)(k - 1) >= s (the
+    dilation 1, and differs from it exactly when (d - 1)(k - 1) > (n + 2p - k) mod s,
+    so in every case where (d - 1)(k - 1) >= s (the
     dilation lengthens the span d(k-1)+1 by a stride or more; the old wording "right
     only while dilation=1" was false for kernel_size=1 and where the floor absorbs the
     extra span: those cases are counted below). int(m / s + 1) == m // s + 1 whenever
@@ -311,8 +313,10 @@ def test_the_forum_size_formula_is_right_only_without_dilation():
     for n, k, s, p, d in GRID_1D:
         if d == 1:
             assert forum(n, k, s, p) == _out(n, k, s, p, d)
-        elif (d - 1) * (k - 1) >= s:
-            assert forum(n, k, s, p) != _out(n, k, s, p, d)
+        wrong = (d - 1) * (k - 1) > (n + 2 * p - k) % s  # the exact rule
+        assert (forum(n, k, s, p) != _out(n, k, s, p, d)) == wrong, (n, k, s, p, d)
+        if (d - 1) * (k - 1) >= s:
+            assert wrong
     # "only while dilation=1" would be false: dilated cases where it is right anyway
     right_anyway = [c for c in GRID_1D if c[4] > 1 and forum(*c[:4]) == _out(*c)]
     assert any(c[1] == 1 for c in right_anyway) and any(c[1] > 1 for c in right_anyway)

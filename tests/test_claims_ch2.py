@@ -242,13 +242,13 @@ def test_kernel_a_multiple_of_stride_covers_inner_pixels_evenly_only_without_dil
     > number of times, $(k/s)^2$ in two dimensions.
 
     [sec-uneven-overlap]
-    > The even inside needs `dilation=1`. With `kernel_size=4, stride=2, dilation=2`
+    > Dilation changes the rule. With `kernel_size=4, stride=2, dilation=2`
     > (bottom panel, 12 x 12) every block starts on an even index and all its taps land on
     > even indices, so every odd row and column is never covered, and the covered ones are
     > uneven too: row 2 counts `2 4 6 6 4 2` on its covered pixels.
 
     [sec-uneven-overlap]
-    > only three blocks fit in 12: no pixel is read by four.
+    > only three blocks fit in 12: along one axis no index is read by four taps.
 
     Every size 1-16, kernel 1-5, stride 1-4, padding 0-4 (dilation 1): the rule's
     count against fold's divisor, and the inner counts k/s in 2-D. The old wording

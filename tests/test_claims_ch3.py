@@ -935,11 +935,14 @@ def test_the_seeds_transposed_rows_are_a_copy_and_the_product_is_not():
     > `cols`), `cols.transpose(1, 2).reshape(-1, ksize)` cannot be a view of `cols`
     > (its rows would need two strides), so it copies the unfolded matrix,
     > `C_in * kH * kW` values per output pixel. `weight.view(C_out, -1) @ cols`
-    > multiplies `cols` where it lies, with no copy:
+    > multiplies `cols` where it lies, with no copy, as long as `weight` does not require
+    > grad (a trainable weight makes `@` fold the batch into one product and copy `cols`;
+    > `torch.bmm(w.expand(N, -1, -1), cols)` does not):
 
     Batches 1..3, rows and columns 1..16 (and 27 x 64): the seed's reshape is a view
     exactly when N, K or L is 1, and otherwise a copy (another memory); the recorded
-    aten ops of `weight @ cols` hold no clone, copy or contiguous.
+    aten ops of `weight @ cols` hold no clone, copy or contiguous; with a weight that
+    requires grad they do (N, K, L > 1), and those of bmm over an expanded weight do not.
     """
     for N, K, L in itertools.product(range(1, 4), (1, 2, 9, 16, 27), (1, 2, 5, 16, 64)):
         cols = torch.randn(N, K, L)
@@ -949,6 +952,14 @@ def test_the_seeds_transposed_rows_are_a_copy_and_the_product_is_not():
         with record_aten_ops() as ops:
             out = torch.randn(4, K) @ cols
         assert out.shape == (N, 4, L)
+        assert not ops & {"clone", "copy_", "contiguous", "_to_copy"}, ops
+        w = torch.randn(4, K, requires_grad=True)
+        with record_aten_ops() as ops:
+            out = w @ cols
+        if N > 1 and K > 1 and L > 1:  # a trainable weight: one mm over a copy
+            assert ops & {"clone", "copy_", "contiguous", "_to_copy"}, (N, K, L, ops)
+        with record_aten_ops() as ops:
+            out = torch.bmm(w.expand(N, -1, -1), cols)
         assert not ops & {"clone", "copy_", "contiguous", "_to_copy"}, ops
 
 

@@ -61,7 +61,8 @@ def test_cpu_conv_transpose2d_is_onednn_for_float32_and_col2im_otherwise():
 
     [sec-transposed-summary]
     > On the CPU, PyTorch
-    > runs float32 through oneDNN and float64 through `slow_conv_transpose2d`, a matrix
+    > usually runs float32 through oneDNN (a small single image excepted) and float64
+    > through `slow_conv_transpose2d`, a matrix
     > product and col2im.
 
     [sec-zero-cost]
@@ -1164,16 +1165,18 @@ def test_resize_then_convolve_keeps_a_constant_constant_away_from_the_border():
     > layers (only the rings the zero padding reaches differ)
 
     [sec-checkerboard]
-    > Resize-then-convolve has no phases: nearest-neighbour upsampling copies each pixel into
+    > In resize-then-convolve every output pixel, whatever its phase, sums all the kernel's
+    > taps: nearest-neighbour upsampling copies each pixel into
     > an $s \times s$ block, so a constant stays a constant, and the convolution after it has
     > stride 1, so every output pixel is a sum over all the kernel's taps.
 
     [sec-transposed-summary]
-    > Resize-then-convolve has neither.
+    > Resize-then-convolve keeps a constant input constant away from the border.
 
     [sec-checkerboard]
     > resizing (for example
-    > nearest-neighbour upsampling) followed by an ordinary convolution removes both.
+    > nearest-neighbour upsampling) followed by an ordinary convolution gives a constant input a
+    > constant output away from the border.
 
     Nearest-neighbour upsampling by 2 to 4, random kernels of sizes 1 to 5 (signed),
     padding up to 2, one to three layers: the pixels outside the rings the zero
