@@ -51,3 +51,20 @@ def test_committed_notebooks_are_clean():
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         found += run_notebooks.problems(nbformat.read(path, as_version=4), path.name)
     assert found == []
+
+
+def test_consecutive_streams_are_merged_and_unmerged_ones_reported():
+    nb = _notebook({})
+    stream = nbformat.v4.new_output
+    nb.cells[0].outputs = [
+        stream("stream", name="stdout", text="a\n"),
+        stream("stream", name="stdout", text="b\n"),
+        stream("stream", name="stderr", text="warn\n"),
+        stream("stream", name="stdout", text="c\n"),
+        stream("stream", name="stdout", text="d\n"),
+    ]
+    assert any("not merged" in p for p in run_notebooks.problems(nb, "nb"))
+    run_notebooks.clean(nb)
+    texts = [(o.name, o.text) for o in nb.cells[0].outputs]
+    assert texts == [("stdout", "a\nb\n"), ("stderr", "warn\n"), ("stdout", "c\nd\n")]
+    assert run_notebooks.problems(nb, "nb") == []

@@ -11,6 +11,9 @@ as under nbval), then:
   scenes and its renderer, and ``text/plain``) and drops the widget view,
   which only a live kernel can render: opened before it is run, the notebook
   says in words what the explorer shows, not "model not found";
+- consecutive stream outputs of one stream are merged into one: how a
+  kernel splits its stdout into messages depends on the machine's load, so
+  an unmerged notebook would differ between two runs of the same code;
 - stored outputs never contain this machine's paths (checked).
 
     python tools/run_notebooks.py [notebooks/01_sliding_blocks.ipynb ...]
@@ -94,8 +97,21 @@ def clean(nb) -> None:
                 }
             if out.get("output_type") == "execute_result":
                 out.execution_count = count
+            if _continues_stream(outputs, out):
+                outputs[-1].text += out.text
+                continue
             outputs.append(out)
         cell.outputs = outputs
+
+
+def _continues_stream(outputs: list, out) -> bool:
+    """Whether `out` is a stream output following one of the same stream."""
+    return (
+        bool(outputs)
+        and out.get("output_type") == "stream"
+        and outputs[-1].get("output_type") == "stream"
+        and outputs[-1].get("name") == out.get("name")
+    )
 
 
 def problems(nb, path) -> list[str]:
@@ -113,7 +129,10 @@ def problems(nb, path) -> list[str]:
                 f"{path} cell {i}: metadata {sorted(cell.metadata)} has keys beyond the "
                 f"allowed ones ({allowed}; see ALLOWED_CELL_METADATA in tools/run_notebooks.py)"
             )
-        for out in cell.get("outputs", []):
+        outputs = cell.get("outputs", [])
+        if any(_continues_stream(outputs[:j], out) for j, out in enumerate(outputs)):
+            found.append(f"{path} cell {i}: consecutive stream outputs are not merged")
+        for out in outputs:
             blob = json.dumps(out)
             if WIDGET_VIEW in out.get("data", {}):
                 found.append(f"{path} cell {i}: a widget view is stored (no kernel to render it)")
