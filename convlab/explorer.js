@@ -205,13 +205,13 @@ function drawPanel(scene, p, parent) {
     }
   }
   wrap.scrollHint = node("p", { class: "cx-hint", hidden: "" }, wrap, "scroll sideways ⇆");
-  return { panel, g, svg, marks, tags, labels, cells, scroller, wrap };
+  return { panel, g, svg, marks, tags, labels, cells, scroller, wrap, hatch };
 }
 
 function drawRect(pv, mark, [r, c, h, w], cls) {
-  const { g } = pv;
+  const { g, panel } = pv;
   if (h <= 0 || w <= 0) return null;
-  return node(
+  const rect = node(
     "svg:rect",
     {
       x: g.left + c * g.cw,
@@ -224,6 +224,27 @@ function drawRect(pv, mark, [r, c, h, w], cls) {
     },
     pv.marks
   );
+  // padding cells under the highlight keep their hatching and dashed border
+  for (let i = r; i < r + h; i++) {
+    for (let j = c; j < c + w; j++) {
+      if (i >= panel.rows || j >= panel.cols || !isPad(panel, i * panel.cols + j)) continue;
+      if (zeroClass(panel, i * panel.cols + j) !== " cx-pad") continue;
+      node(
+        "svg:rect",
+        {
+          x: g.left + j * g.cw + 1.5,
+          y: g.top + i * g.ch + 1.5,
+          width: g.cw - 3,
+          height: g.ch - 3,
+          class: "cx-pad-over",
+          style: `fill: url(#${pv.hatch})`,
+          "data-cell": i * panel.cols + j,
+        },
+        pv.marks
+      );
+    }
+  }
+  return rect;
 }
 
 function drawFrame(view, scene, f) {
@@ -266,7 +287,8 @@ function drawFrame(view, scene, f) {
             y: g.top + r * g.ch + 1.5,
             width: g.cw - 3,
             height: g.ch - 3,
-            class: cls,
+            // on padding the highlight lets the hatching show through
+            class: isPad(panel, cell) ? `${cls} cx-mark-pad` : cls,
             "data-role": mark.role,
             "data-cell": cell,
             "data-label": cellLabel(panel, cell),
@@ -286,7 +308,9 @@ function drawFrame(view, scene, f) {
   });
   // a panel that scrolls shows what the frame marks
   for (const pv of view.panels) {
-    const current = [...pv.marks.children].filter((r) => !r.classList.contains("cx-done"));
+    const current = [...pv.marks.children].filter(
+      (r) => r.dataset.role && !r.classList.contains("cx-done")
+    );
     if (!current.length || pv.scroller.scrollWidth <= pv.scroller.clientWidth + 1) continue;
     const xs = current.map((r) => +r.getAttribute("x"));
     const x0 = Math.min(...xs);

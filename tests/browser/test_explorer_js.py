@@ -148,6 +148,28 @@ def test_controls_step_play_and_describe_each_frame(blank):
     assert _state(blank)["frame"] == stopped
 
 
+def test_a_highlighted_padding_cell_keeps_its_hatching(blank):
+    """notation.md: padding is "hatched with a dashed border", also under a highlight."""
+    _mount(blank, {"5,3": SCENES["sliding"]}, {"input_size": 5, "kernel_size": 3})
+    marks = blank.evaluate(
+        """() => [...document.querySelectorAll("[data-panel=x] rect[data-role=block]")]
+          .map((r) => { const s = getComputedStyle(r);
+            return [r.dataset.label, r.classList.contains("cx-mark-pad"),
+                    parseFloat(s.fillOpacity), s.strokeDasharray]; })"""
+    )
+    assert [m[0] for m in marks] == ["0", "0", "0", "0", "x0", "x1", "0", "x5", "x6"]
+    for label, on_pad, opacity, dashes in marks:
+        if label == "0":  # padding: the hatching shows through, the border is dashed
+            assert on_pad and opacity < 0.7 and dashes not in ("", "none")
+        else:  # a pixel: an opaque highlight with a solid border
+            assert not on_pad and opacity == 1 and dashes in ("", "none")
+    # the column of unfold(x) is one rectangle: its 5 padding zeros get a hatched overlay
+    over = blank.evaluate(
+        "() => document.querySelectorAll('[data-panel=cols] .cx-pad-over').length"
+    )
+    assert over == 5
+
+
 def test_play_changes_the_frame_within_100_ms(blank):
     _mount(blank, {"5,3": SCENES["fold"]}, {"input_size": 5, "kernel_size": 3})
     times = []
