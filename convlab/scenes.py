@@ -312,7 +312,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
             rowLabels=[str(r - p[0]) for r in range(Hp)],
             colLabels=[str(c - p[1]) for c in range(Wp)],
         ),
-        _unfold_panel(f"unfold(x): K={K} rows × L={L} columns", pixel_ids, k),
+        _unfold_panel(f"unfold(x): K={K} rows (kernel taps (i,j)) × L={L} columns", pixel_ids, k),
         _panel(
             "y",
             f"block grid: {Ho}×{Wo}, a convolution's output size (cell l = block l)",
@@ -476,7 +476,9 @@ def fold_accumulation(input_size=5, kernel_size=3, stride=1, padding=0, dilation
     padded_final = ops.fold(ones, (Hp, Wp), k, d, 0, s)[0, 0].long()
     vmax = int(padded_final.max())
     panels = [
-        _unfold_panel(f"columns of unfold(x): K={K} × L={L}", pixel_ids, k),
+        _unfold_panel(
+            f"columns of unfold(x): K={K} rows (kernel taps (i,j)) × L={L}", pixel_ids, k
+        ),
         _panel(
             "img",
             f"blocks added onto each pixel of the {Hp}×{Wp} image"
@@ -591,7 +593,9 @@ def matmul(
     panels += [
         _panel(
             "cols",
-            f"cols = unfold(x): C_in·K={Ci * K} × L={L}",
+            f"cols = unfold(x): C_in·K={Ci * K} × L={L}; rows: "
+            + ("channel:tap (i,j)" if Ci > 1 else "kernel tap (i,j)")
+            + (f"; {g} groups of {R} rows" if g > 1 else ""),
             Ci * K,
             L,
             ids=col_ids,
