@@ -152,7 +152,7 @@ def test_page_has_an_icon_that_loads(page, site_url, path):
     assert response.headers["content-type"].startswith("image/")
 
 
-@pytest.mark.parametrize("path", ["book/notation.html", *CHAPTERS])
+@pytest.mark.parametrize("path", ["book/notation.html", "book/claims.html", *CHAPTERS])
 def test_mathjax_renders(page, site_url, path):
     _open(page, site_url, path)
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
@@ -160,6 +160,31 @@ def test_mathjax_renders(page, site_url, path):
     rendered = page.locator("mjx-container").count()
     assert rendered > 0, "no formula was typeset by MathJax"
     assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+
+
+def test_the_claims_page_lists_every_claim_with_its_test(page, site_url):
+    """book/claims.md: each quoted sentence, under a link to its section, with its test."""
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+    import claims_index
+
+    claims = [c for c in claims_index.claims() if c[2]]
+    _open(page, site_url, "book/claims.html")
+    shown = page.eval_on_selector_all(
+        ".claims-index blockquote",
+        """bqs => bqs.map(b => [[...b.querySelectorAll('p:not(.claims-test), div.math')].length,
+                              b.querySelector('.claims-test code').textContent])""",
+    )
+    assert sum(n for n, _ in shown) == len(claims)
+    assert {t for _, t in shown} == {f"tests/{f}::{t}" for f, t, _, _ in claims}
+    # every section heading of the list is a working link into a page of the book
+    links = page.eval_on_selector_all(
+        ".claims-index > li > p:first-child a", "as => as.map(a => a.getAttribute('href'))"
+    )
+    assert len(links) == len({c[2] for c in claims})
+    bad = [h for h in links if not re.match(r"^(\.\./notebooks/)?\w+\.html#[\w-]+$", h)]
+    assert bad == []
 
 
 @pytest.mark.parametrize(
