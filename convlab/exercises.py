@@ -1307,23 +1307,34 @@ def check_tconv_input_grad(fn, cases=20, seed=0) -> CheckReport:
 
     ``weight`` is the transposed convolution's ``(C_in, C_out/groups, kH, kW)``;
     the answer is one ``F.conv2d`` with the same weight, stride, padding,
-    dilation and groups (``output_padding``'s extra rows fall off the
-    convolution's floor). Cases from simple to hard, each parameter alone, with
-    an ``output_padding`` below the stride whenever the stride allows one. An
-    answer that asks torch for a convolution's gradient (autograd,
-    ``torch.nn.grad``) fails. Chapter 4.
+    dilation and groups, whose first ``H x W`` rows and columns are the
+    gradient: input row ``i`` gets ``sum_j grad_y[i*s - p + j*dil] * w[j]``,
+    and the convolution returns ``H + output_padding // stride`` rows (the
+    extra ones exist only when ``stride <= output_padding < dilation``).
+    Cases from simple to hard, each parameter alone, with an ``output_padding``
+    below the stride whenever the stride allows one, and cases with
+    ``stride <= output_padding < dilation`` (the last one: a 4 x 4 input,
+    ``kernel_size=3, stride=1, dilation=2, output_padding=1``). An answer that
+    asks torch for a convolution's gradient (autograd, ``torch.nn.grad``)
+    fails. Chapter 4.
     """
     rng = random.Random(seed)
     knobs = ("stride", "padding", "dilation", "groups")
-    built = _sliding_cases(rng, cases, knobs, ranges=dict(groups=(1, 2)))
+    built = _sliding_cases(rng, cases - 1, knobs, ranges=dict(groups=(1, 2)))
+    # an output_padding of at least the stride, below the dilation
+    last = dict(input_size=(8, 8), kernel_size=(3, 3), stride=(1, 1), padding=(0, 0))
+    built.append(dict(last, dilation=(2, 2), groups=1, output_padding=(1, 1)))
     report = CheckReport("tconv_input_grad", len(built))
     for i, c in enumerate(built):
         g, s, p, d = c["groups"], c["stride"], c["padding"], c["dilation"]
         k = c["kernel_size"]
         # an output_padding below the stride, at least what keeps the output nonempty:
-        # the output is n - a + op with a = (n + 2p - d(k-1) - 1) mod s
-        op = tuple(
-            max(rng.randint(0, si - 1), (n + 2 * pi - di * (ki - 1) - 1) % si - n + 1)
+        # the output is n - a + op with a = (n + 2p - d(k-1) - 1) mod s; where the
+        # dilation is larger than the stride, every other case one in [s, d)
+        op = c.get("output_padding") or tuple(
+            rng.randint(si, di - 1)
+            if di > si and i % 2
+            else max(rng.randint(0, si - 1), (n + 2 * pi - di * (ki - 1) - 1) % si - n + 1)
             for n, ki, si, pi, di in zip(c["input_size"], k, s, p, d)
         )
         C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))

@@ -919,14 +919,25 @@ def test_subpixel_macs_is_the_count_of_the_decomposition():
 
 def test_tconv_input_grad_checker_wants_one_conv2d_with_the_same_parameters():
     def right(grad_y, weight, stride, padding, output_padding, dilation, groups):
-        return F.conv2d(grad_y, weight, None, stride, padding, dilation, groups)
+        y = F.conv2d(grad_y, weight, None, stride, padding, dilation, groups)
+        # stride <= output_padding < dilation adds output_padding // stride rows
+        extra = [a // s for a, s in zip(output_padding, stride)]
+        return y[..., : y.shape[-2] - extra[0], : y.shape[-1] - extra[1]]
 
     assert ex.check_tconv_input_grad(right)
     assert ex.check_tconv_input_grad(right, cases=40, seed=3)
 
+    # the uncropped convolution is right only while output_padding < stride
+    def uncropped(grad_y, weight, stride, padding, output_padding, dilation, groups):
+        return F.conv2d(grad_y, weight, None, stride, padding, dilation, groups)
+
+    for seed in range(4):
+        report = ex.check_tconv_input_grad(uncropped, seed=seed)
+        assert not report and "shape" in _text(report)
+
     def rotated(grad_y, weight, stride, padding, output_padding, dilation, groups):
         w = torch.rot90(weight, 2, dims=[2, 3])  # the gather's kernel: not here
-        return F.conv2d(grad_y, w, None, stride, padding, dilation, groups)
+        return right(grad_y, w, stride, padding, output_padding, dilation, groups)
 
     def no_groups(grad_y, weight, stride, padding, output_padding, dilation, groups):
         return F.conv2d(grad_y, weight, None, stride, padding, dilation)
