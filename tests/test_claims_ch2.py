@@ -825,7 +825,9 @@ def test_unfold_takes_batched_or_unbatched_images_and_nothing_else():
 
 def test_the_documentation_examples():
     """[sec-fold-docstring]
-    > True: $5 \\cdot 2 \\cdot 3 = 30$ and $(3 - 2 + 1)(4 - 3 + 1) = 4$.
+    > The counts are right, $5 \\cdot 2 \\cdot 3 = 30$ and
+    > $(3 - 2 + 1)(4 - 3 + 1) = 4$; the picture of 6 vectors of 5 channels is not the layout of
+    > a column, which holds 5 channels of 6 values each
 
     [sec-fold-docstring]
     > True: a `fold` with `kernel_size=1` only rearranges the columns into the output's
@@ -836,6 +838,10 @@ def test_the_documentation_examples():
     the reshape for every image size up to 16 and channels up to 4, and copies.
     """
     assert torch.nn.Unfold(kernel_size=(2, 3))(torch.randn(2, 5, 3, 4)).shape == (2, 30, 4)
+    # a column: channel 0's 6 values, then channel 1's, ... (channel-major)
+    x = torch.arange(2 * 5 * 3 * 4.0).view(2, 5, 3, 4)
+    col = torch.nn.Unfold(kernel_size=(2, 3))(x)[0, :, 0]
+    assert torch.equal(col.view(5, 6), x[0, :, :2, :3].reshape(5, 6))
     inp = torch.randn(1, 3, 10, 12)
     w = torch.randn(2, 3, 4, 5)
     inp_unf = torch.nn.functional.unfold(inp, (4, 5))
@@ -921,18 +927,23 @@ def test_a_sum_over_blocks_is_a_convolution():
 def test_weights_cancel_without_overlap():
     """[sec-fold-exercises]
     > So every pixel is the weighted mean of the entries that copied it; with all weights
-    > 1, this is {eq}`eq-least-squares`. The weights do not matter when no pixel is read
-    > by two blocks (no overlap, e.g. `stride` equal to `kernel_size` without dilation):
-    > each weight then cancels.
+    > 1, this is {eq}`eq-least-squares`. The weights do not matter when every pixel is read
+    > by at most one block (no overlap, e.g. `stride` equal to `kernel_size` without
+    > dilation) and every weight is positive: each weight then cancels. A zero weight is
+    > different: the pixels only its block reads lose their value (their weighted mean is
+    > $0/0$; the checker's reference sets them to 0). Equal positive weights never matter,
+    > overlap or not.
 
-    The exercise's reference against fold / divisor with all weights 1, and with
-    random positive weights whenever the divisor is at most 1; with overlap,
-    random weights change the answer. Every parameter.
+    The exercise's reference against fold / divisor with all weights 1, with equal
+    weights 0.5, and with random positive weights whenever the divisor is at most 1;
+    with overlap, random weights change the answer; a zero weight on block 0 turns the
+    pixels only block 0 reads to 0 where fold / divisor keeps their values. Every
+    parameter.
     """
     from convlab import exercises
 
     gen = torch.Generator().manual_seed(13)
-    changed = 0
+    changed = zeros = 0
     for H, W, kw in _grid(max_size=10):
         pairs = {n: (v, v) if isinstance(v, int) else v for n, v in kw.items()}
         cols = torch.randn(F.unfold(torch.zeros(1, 2, H, W), **kw).shape, generator=gen)
@@ -941,13 +952,24 @@ def test_weights_cancel_without_overlap():
         plain = F.fold(cols, (H, W), **kw) / D.clamp(min=1)
         ones = exercises._weighted_average(cols, torch.ones(1, L), (H, W), **pairs)
         torch.testing.assert_close(ones, plain)
+        halves = exercises._weighted_average(cols, torch.full((1, L), 0.5), (H, W), **pairs)
+        torch.testing.assert_close(halves[..., D > 0], plain[..., D > 0])
+        zero = torch.ones(1, L)
+        zero[0, 0] = 0  # block 0 weighs nothing: the pixels only it reads lose their value
+        K = F.unfold(torch.zeros(1, 1, H, W), **kw).shape[1]
+        only0 = torch.zeros(1, K, L)
+        only0[..., 0] = 1
+        lonely = (F.fold(only0, (H, W), **kw)[0, 0] > 0) & (D == 1)
+        got = exercises._weighted_average(cols, zero, (H, W), **pairs)
+        assert bool((got[0, :, lonely] == 0).all())  # the reference's 0 for 0 / 0
+        zeros += bool((plain[0, :, lonely] != 0).any())
         weights = 0.1 + torch.rand(1, L, generator=gen)
         weighted = exercises._weighted_average(cols, weights, (H, W), **pairs)
         if bool((D <= 1).all()):
             torch.testing.assert_close(weighted, plain)
         else:
             changed += not torch.allclose(weighted, plain)
-    assert changed > 100
+    assert changed > 100 and zeros > 100
 
 
 def test_the_answers_to_the_explorer_questions_of_uneven_overlap():
@@ -1079,8 +1101,8 @@ def test_summary_dividing_undoes_unfold_exactly_when_no_zeros():
     > `fold(unfold(x)) == divisor * x` with `divisor = fold(unfold(ones))`. Dividing undoes
     > `unfold` exactly when the divisor has no zeros; zeros come from gaps between blocks (a
     > stride larger than the dilated kernel), from holes between dilated taps that no other
-    > block fills (`stride` and `dilation` both even, for one), and from rows dropped by the
-    > floor
+    > block fills (inside a long axis exactly when $\\gcd(s, d) > 1$ or $k < s$), and from
+    > rows dropped by the floor
 
     Every parameter: the identity (allclose), the division recovers x exactly when
     the divisor has no zeros (else the unread pixels come back 0 / 0 or lost); the
@@ -1141,8 +1163,8 @@ def test_fold_can_be_undone_exactly_when_every_row_and_column_is_read():
     > remembers it.
 
     [sec-fold-undone]
-    > `fold` can be undone, by dividing by the divisor, exactly when every row and every
-    > column is read.
+    > `unfold` can be undone, by `fold` and a division by the
+    > divisor, exactly when every row and every column is read.
 
     [sec-divisor]
     > So `fold` followed by a division by the divisor *does* invert `unfold`, provided the
@@ -1194,7 +1216,7 @@ def test_fold_of_unfold_multiplies_each_pixel_by_its_block_count():
 
     [sec-divisor]
     > PyTorch's documentation states the identity `fold(unfold(x)) == divisor * x`, with
-    > `divisor = fold(unfold(ones_like(x)))`:
+    > `divisor = fold(unfold(torch.ones(input.shape, dtype=input.dtype)))` (its exact words;
 
     The sum is built entry by entry from unfold of a pixel-number image (which pixel
     each entry reads) and compared with F.fold of random columns; the count of blocks
@@ -1374,3 +1396,133 @@ def test_fold_crops_what_lands_on_the_padding():
         cols = torch.randn(1, 2 * k * k, L, generator=gen, dtype=torch.float64)
         full = F.fold(cols, (H + 2 * p, W + 2 * p), **kw)
         torch.testing.assert_close(F.fold(cols, (H, W), padding=p, **kw), full[:, :, p:-p, p:-p])
+
+
+def _read_counts_1d(n, k, s, p, d):
+    """How many taps read each padded index 0 .. n + 2p - 1, and the number of blocks."""
+    L = (n + 2 * p - d * (k - 1) - 1) // s + 1
+    counts = [0] * (n + 2 * p)
+    for t in range(max(L, 0)):
+        for j in range(k):
+            counts[s * t + d * j] += 1
+    return counts, L
+
+
+def test_far_from_the_ends_every_index_is_read_exactly_when_gcd_is_one_and_k_at_least_s():
+    r"""[sec-fold-undone]
+    > Far from both ends of a long enough axis, where every block start exists, the count at
+    > padded index $q$ is the number of taps $j < k$ with $d\,j \equiv q \pmod s$, so these
+    > indices are all read exactly when $\gcd(s, d) = 1$ and $k \ge s$ (then the taps of $s$
+    > consecutive starts hit every remainder).
+
+    [sec-fold-undone]
+    > Near the ends, holes and gaps can appear even then, when few blocks fit:
+    > `kernel_size=2, stride=1, dilation=3` on 4 pixels has one block, which reads pixels 0
+    > and 3 only.
+
+    Kernel 1-5, stride 1-4, dilation 1-4, padding 0-4, on an axis of 64 pixels: at every
+    padded index with all its starts present (d(k-1) <= q <= s(L-1)) the count is the
+    number of taps with d*j = q (mod s); all of them are read iff gcd(s, d) = 1 and k >= s.
+    Then the same with gcd 1 and k >= s near the ends on short axes: holes occur.
+    """
+    from math import gcd
+
+    for k, s, d, p in itertools.product(range(1, 6), range(1, 5), range(1, 5), range(5)):
+        counts, L = _read_counts_1d(64, k, s, p, d)
+        inner = range(d * (k - 1), s * (L - 1) + 1)
+        assert len(inner) >= s  # long enough: every remainder occurs inside
+        for q in inner:
+            assert counts[q] == sum((d * j - q) % s == 0 for j in range(k)), (k, s, d, p, q)
+        all_read = all(counts[q] > 0 for q in inner)
+        assert all_read == (gcd(s, d) == 1 and k >= s), (k, s, d, p)
+    # near the ends: gcd 1 and k >= s, and still unread pixels (the example, and more)
+    counts, L = _read_counts_1d(4, 2, 1, 0, 3)
+    assert L == 1 and [q for q in range(4) if counts[q]] == [0, 3]
+    border = 0
+    for n, k, s, d in itertools.product(range(1, 17), range(1, 6), range(1, 5), range(1, 5)):
+        if gcd(s, d) == 1 and k >= s and d * (k - 1) < n:
+            counts, L = _read_counts_1d(n, k, s, 0, d)
+            border += any(c == 0 for c in counts)
+    assert border > 20
+
+
+def test_the_inside_count_with_any_dilation_and_the_outer_product():
+    r"""[sec-uneven-overlap]
+    > All of 12 x 12 is border here.
+
+    [sec-uneven-overlap]
+    > Far from the borders, the pixel at padded index $q$ is read once for each tap $j < k$
+    > with $q - d\,j$ a multiple of $s$, that is, with $d\,j \equiv q \pmod s$. With
+    > $g = \gcd(s, d)$ the taps land only on multiples of $g$, so an index that is not one is
+    > never read. Over the multiples of $g$ the count is even, $k g / s$ everywhere, exactly
+    > when $s/g$ divides $k$; otherwise it takes the two values $\lceil k g/s \rceil$ and
+    > $\lfloor k g/s \rfloor$. With `dilation=1`, $g = 1$ and this is the rule above; with
+    > `kernel_size=4, stride=2, dilation=2` on a larger image the even indices inside all
+    > count 4 per axis.
+
+    [sec-uneven-overlap]
+    > In two dimensions the divisor is the outer product of the two axes' divisors,
+    > $D[y, x] = D_H[y]\,D_W[x]$
+
+    Kernel 1-8, stride 1-6, dilation 1-5, padding 0-4 on 80 pixels: the inside counts
+    against the rule (not a multiple of g: never read, anywhere; the multiples: kg/s
+    each iff s/g divides k, else exactly the two values, both present). The 12 x 12
+    example has no index with all its starts. The outer product against fold's 2-D
+    divisor for every size up to 16, kernel 1-5, stride 1-4, dilation 1-4, padding 0-4
+    with different parameters per axis.
+    """
+    from math import gcd
+
+    for k, s, d, p in itertools.product(range(1, 9), range(1, 7), range(1, 6), range(5)):
+        g = gcd(s, d)
+        counts, L = _read_counts_1d(80, k, s, p, d)
+        assert all(c == 0 for q, c in enumerate(counts) if q % g), (k, s, d, p)
+        inner = [counts[q] for q in range(d * (k - 1), s * (L - 1) + 1) if q % g == 0]
+        assert len(inner) >= s // g
+        if k % (s // g) == 0:
+            assert set(inner) == {k * g // s}, (k, s, d, p)
+        else:
+            assert set(inner) == {k * g // s, -(-k * g // s)}, (k, s, d, p)
+    counts, L = _read_counts_1d(12, 4, 2, 0, 2)
+    assert not range(2 * 3, 2 * (L - 1) + 1)  # no index has all four starts
+    counts, L = _read_counts_1d(40, 4, 2, 0, 2)
+    assert {counts[q] for q in range(6, 2 * (L - 1) + 1) if q % 2 == 0} == {4}
+    # the outer product, per-axis parameters different
+    rng = random.Random(5)
+    axes = list(_axes())
+    for _ in range(400):
+        (H, kh, sh, ph, dh), (W, kw, sw, pw, dw) = rng.sample(axes, 2)
+        D = convlab.fold_divisor(
+            (H, W), (kh, kw), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw)
+        )
+        dH = convlab.fold_divisor((H,), kh, dilation=dh, padding=ph, stride=sh)
+        dW = convlab.fold_divisor((W,), kw, dilation=dw, padding=pw, stride=sw)
+        assert torch.equal(D, torch.outer(dH, dW)), (H, kh, sh, ph, dh, W, kw, sw, pw, dw)
+
+
+def test_fold_itself_can_be_undone_only_when_every_entry_lands_on_a_pixel_of_its_own():
+    """[sec-fold-undone]
+    > (Undoing `fold` itself is
+    > another matter: it adds the entries that land on one pixel and drops those that land on
+    > padding, so it can be undone only when every entry lands on a pixel of its own.)
+
+    fold's matrix (fold of every basis column) has full column rank, so some function
+    undoes it, exactly when no two entries land on one pixel and none lands on padding:
+    the divisor is at most 1 and sums to K * L. Sizes up to 7, kernel 1-3, stride 1-3,
+    padding 0-2, dilation 1-2, different per axis.
+    """
+    rng = random.Random(6)
+    axes = [a for a in _axes() if a[0] <= 7 and a[1] <= 3 and a[3] <= 2 and a[4] <= 2]
+    seen = {True: 0, False: 0}
+    for _ in range(300):
+        (H, kh, sh, ph, dh), (W, kw_, sw, pw, dw) = rng.sample(axes, 2)
+        kw = dict(kernel_size=(kh, kw_), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))
+        K, L = F.unfold(torch.zeros(1, 1, H, W), **kw).shape[1:]
+        basis = torch.eye(K * L, dtype=torch.float64).view(K * L, K, L)
+        matrix = F.fold(basis, (H, W), **kw).view(K * L, H * W)
+        injective = int(torch.linalg.matrix_rank(matrix)) == K * L
+        D = convlab.fold_divisor((H, W), **kw)
+        own_pixel = bool((D <= 1).all()) and int(D.sum()) == K * L
+        assert injective == own_pixel, kw
+        seen[injective] += 1
+    assert min(seen.values()) > 10
