@@ -282,8 +282,11 @@ def test_the_unfolded_matrix_tends_to_prod_k_over_prod_s_times_the_input():
 def test_the_forum_size_formula_is_right_only_without_dilation():
     """[sec-num-blocks]
     > Its `nn.Unfold(kernel_size=conv.kernel_size, dilation=conv.dilation,
-    > padding=conv.padding, stride=conv.stride)` is right: every parameter by keyword, taken
-    > from the layer.
+    > padding=conv.padding, stride=conv.stride)` is right for its layer: every parameter by
+    > keyword, taken from the layer. It holds only while the layer pads with zeros and a number:
+    > with `padding_mode='reflect'`, `'replicate'` or `'circular'` the layer pads with other
+    > values (pad with `F.pad` in that mode first, then unfold with `padding=0`), and
+    > `padding='same'` is a string `nn.Unfold` does not take.
 
     [sec-num-blocks]
     > it computes
@@ -334,6 +337,28 @@ def test_the_forum_size_formula_is_right_only_without_dilation():
     x = torch.randn(1, 2, 11, 9)
     out = conv(x)
     assert unfold(x).shape[-1] == out.shape[2] * out.shape[3]
+    # the same recipe on every padding mode: the values are right only with zeros,
+    # and right for every mode after F.pad in that mode and padding=0
+    for mode in ("zeros", "reflect", "replicate", "circular"):
+        conv = torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode, bias=False)
+        recipe = torch.nn.Unfold(
+            kernel_size=conv.kernel_size,
+            dilation=conv.dilation,
+            padding=conv.padding,
+            stride=conv.stride,
+        )
+        with torch.no_grad():
+            want = conv(x).flatten(2)
+            got = conv.weight.view(3, -1) @ recipe(x)
+            padded = x if mode == "zeros" else F.pad(x, (1, 1, 1, 1), mode=mode)
+            fixed = conv.weight.view(3, -1) @ F.unfold(
+                padded, 3, padding=1 if mode == "zeros" else 0
+            )
+        assert torch.allclose(got, want, atol=1e-5) == (mode == "zeros"), mode
+        assert torch.allclose(fixed, want, atol=1e-5), mode
+    same = torch.nn.Conv2d(2, 3, 3, padding="same")
+    with pytest.raises(TypeError):
+        torch.nn.Unfold(kernel_size=3, padding=same.padding)(x)
 
 
 def test_a_block_that_does_not_fit_is_an_error_in_torch_and_in_convlab():
@@ -395,10 +420,12 @@ def test_the_argument_orders_differ_between_F_unfold_and_F_conv2d():
 @pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8])
 def test_F_unfold_refuses_integer_dtypes_on_the_cpu(dtype):
     """[sec-reading-matrix]
-    > `F.unfold` refuses integers on the CPU:
+    > `F.unfold` refuses integer dtypes on the CPU (it takes `bool`,
+    > floating-point and complex tensors):
 
     [sec-unfold-summary]
-    > `F.unfold` wants 3-D or 4-D input and refuses integer dtypes on the CPU;
+    > on the CPU it takes `bool`, floating-point
+    > (`float16` and `bfloat16` included) and complex tensors and refuses integer dtypes;
 
     Every integer dtype, on several shapes and parameters: NotImplementedError from
     im2col; convlab gives the float64 result cast back.
@@ -407,22 +434,35 @@ def test_F_unfold_refuses_integer_dtypes_on_the_cpu(dtype):
         x = torch.arange(2 * h * w).view(1, 2, h, w).to(dtype)
         with pytest.raises(NotImplementedError, match="im2col_out_cpu"):
             F.unfold(x, k, d, p, s)
+        with pytest.raises(NotImplementedError, match="col2im_out_cpu"):
+            F.fold(torch.zeros(1, 4, 4, dtype=dtype), (3, 3), 2)
         ref = F.unfold(x.double(), k, d, p, s).to(dtype)
         assert torch.equal(convlab.unfold(x, k, d, p, s), ref)
 
 
 @pytest.mark.parametrize(
-    "dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.bool]
+    "dtype",
+    [
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+        torch.bool,
+        torch.complex64,
+        torch.complex128,
+    ],
 )
-def test_F_unfold_takes_floats_and_bool(dtype):
+def test_F_unfold_takes_floats_complex_and_bool(dtype):
     """[sec-unfold-summary]
-    > refuses integer dtypes on the CPU;
+    > `F.unfold` wants 3-D or 4-D input; on the CPU it takes `bool`, floating-point
+    > (`float16` and `bfloat16` included) and complex tensors
 
-    ...and only integers: floating point and bool go through (the sentence names
-    integers, not every non-float dtype).
+    ...and refuses only integers: floating point, complex and bool go through unfold
+    and fold (the sentence names integers, not every non-float dtype).
     """
     x = (torch.arange(50).view(1, 2, 5, 5) % 3 == 0).to(dtype)
     assert torch.equal(F.unfold(x, 2), convlab.unfold(x, 2))
+    assert F.fold(F.unfold(x, 2), (5, 5), 2).dtype == dtype
 
 
 def test_convlab_unfold_is_views_and_takes_any_dtype():
@@ -615,15 +655,18 @@ def test_a_tuple_of_the_wrong_length_is_an_error_that_names_it(name):
 @pytest.mark.parametrize("module", [False, True])
 def test_torch_refuses_a_tuple_of_one_that_its_docstring_promises(module):
     """[sec-1d-3d]
-    > A tuple of one entry is repeated for every dimension, as the `nn.Unfold` docstring
-    > promises; in torch 2.13 both `nn.Unfold` and `F.unfold` refuse it:
+    > The `nn.Unfold` docstring promises that a tuple of one entry is repeated for every
+    > dimension. In torch 2.13 `nn.Unfold`, `F.unfold` and `F.fold` refuse it, while
+    > `F.conv2d` and `F.conv_transpose2d` repeat it:
 
     [sec-unfold-docstring]
     > Not a tuple of length 1:
-    > `nn.Unfold` and `F.unfold` refuse it ({ref}`sec-1d-3d`).
+    > `nn.Unfold`, `F.unfold` and `F.fold` refuse it, although `F.conv2d` repeats one
 
-    Each of the four parameters as a tuple of one, through nn.Unfold and F.unfold: a
-    RuntimeError; the docstring does promise it; convlab repeats it.
+    Each of the four parameters as a tuple of one, through nn.Unfold, F.unfold and
+    F.fold: a RuntimeError; the docstring does promise it; convlab repeats it; conv2d
+    and conv_transpose2d (stride, padding, dilation, output_padding) give what the int
+    gives.
     """
     assert "tuple of length 1" in torch.nn.Unfold.__doc__
     assert "replicated" in torch.nn.Unfold.__doc__
@@ -635,6 +678,19 @@ def test_torch_refuses_a_tuple_of_one_that_its_docstring_promises(module):
             torch.nn.Unfold(**kw)(x) if module else F.unfold(x, **kw)
         plain = {k: v[0] if isinstance(v, tuple) else v for k, v in kw.items()}
         assert torch.equal(convlab.unfold(x, **kw), F.unfold(x, **plain))
+        cols = F.unfold(x, **plain)
+        with pytest.raises(RuntimeError, match=f"expected {name} equals to 2"):
+            F.fold(cols, (6, 7), **kw)
+    weight = torch.randn(4, 3, 3, 3)
+    for name, value in (("stride", 2), ("padding", 1), ("dilation", 2)):
+        for f in (F.conv2d, F.conv_transpose2d):
+            w = weight if f is F.conv2d else weight.transpose(0, 1)
+            assert torch.equal(f(x, w, **{name: (value,)}), f(x, w, **{name: value}))
+    op = dict(stride=3, output_padding=(1,))
+    assert torch.equal(
+        F.conv_transpose2d(x, weight.transpose(0, 1), **op),
+        F.conv_transpose2d(x, weight.transpose(0, 1), stride=3, output_padding=1),
+    )
 
 
 def test_F_unfold_reads_a_batch_of_signals_as_one_image():

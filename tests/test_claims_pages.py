@@ -7,6 +7,7 @@ Format of the docstrings: ``tests/claims_index.py``.
 import inspect
 import itertools
 import re
+import warnings
 
 import pytest
 import torch
@@ -214,6 +215,10 @@ def test_output_padding_adds_rows_and_columns_at_the_bottom_right():
     > | `output_padding` | extra rows/columns at the **bottom/right** of a transposed
     > convolution's output |
 
+    [sec-sizes]
+    > where `output_padding` must be smaller than `stride` or smaller than `dilation`, in
+    > each dimension (PyTorch refuses any other).
+
     Over the grid and every output_padding below max(stride, dilation) per dimension:
     the output with output_padding op is op rows and columns larger, and its top-left
     part is the output without it (nothing moves: the extra ones are at the end).
@@ -228,6 +233,8 @@ def test_output_padding_adds_rows_and_columns_at_the_bottom_right():
             continue
         for op in itertools.product(range(4), range(4)):
             if not all(op[i] < max(s[i], d[i]) for i in range(2)):
+                with pytest.raises(RuntimeError, match="output padding must be smaller"):
+                    F.conv_transpose2d(z, wt, None, s, p, op, 1, d)
                 continue
             out = F.conv_transpose2d(z, wt, None, s, p, op, 1, d)
             assert out.shape[2:] == (base.shape[2] + op[0], base.shape[3] + op[1])
@@ -236,7 +243,8 @@ def test_output_padding_adds_rows_and_columns_at_the_bottom_right():
 
 def test_padding_is_per_side_and_L_and_cols_are_what_the_table_says():
     """[sec-names]
-    > | `padding` | zeros added on **each side** (per side, not in total), `p` |
+    > | `padding` | zeros added on **each side** (per side, not in total), `p`; for a transposed
+    > convolution, rows and columns removed from each side of its full output |
 
     [sec-names]
     > | `L` | the number of blocks (columns of the unfolded matrix), and only that: a 1-D
@@ -254,6 +262,13 @@ def test_padding_is_per_side_and_L_and_cols_are_what_the_table_says():
         assert torch.equal(cols, F.unfold(F.pad(x, (p[1], p[1], p[0], p[0])), k, d, 0, s))
         L = convlab.num_blocks((h, w), k, stride=s, padding=p, dilation=d)
         assert cols.shape == (2, 3 * k[0] * k[1], L)
+        weight = torch.randn(3, 2, *k, generator=gen)
+        full = F.conv_transpose2d(x, weight, None, s, 0, 0, 1, d)
+        H, W = full.shape[2:]
+        if H > 2 * p[0] and W > 2 * p[1]:
+            cropped = full[..., p[0] : H - p[0], p[1] : W - p[1]]
+            got = F.conv_transpose2d(x, weight, None, s, p, 0, 1, d)
+            assert torch.allclose(got, cropped, atol=1e-4)
     from claims_index import PAGES, page_markdown
 
     for path in PAGES:
@@ -273,7 +288,8 @@ def test_every_parameter_is_an_int_or_a_tuple_per_dimension(name):
     > any other length is an error naming the parameter, never a different reading
     > of the input). The one exception is a convolution's `padding`, which may also be
     > the string `'valid'` (no padding) or `'same'` (the output as large as the input,
-    > with stride 1); `unfold` and `fold` take no string.
+    > with stride 1; when $\\mathrm{dil}(k-1)$ is odd, the extra zero goes at the bottom/right);
+    > `unfold` and `fold` take no string.
 
     For unfold, fold and conv2d in torch and convlab: an int equals the tuple that
     repeats it; convlab repeats a tuple of one and names the parameter for lengths 0,
@@ -296,6 +312,15 @@ def test_every_parameter_is_an_int_or_a_tuple_per_dimension(name):
             weight = torch.randn(3, 2, k, k)
             for fn in (F.conv2d, convlab.conv2d):
                 assert fn(x, weight, padding="same").shape[2:] == x.shape[2:]
+            for d in range(1, 4):
+                total = d * (k - 1)
+                before, after = total // 2, total - total // 2  # the odd one at the end
+                padded = F.pad(x, (before, after, before, after))
+                want = F.conv2d(padded, weight, dilation=d)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # even kernels: a padded copy
+                    got = F.conv2d(x, weight, padding="same", dilation=d)
+                assert torch.allclose(got, want, atol=1e-5), (k, d)
                 assert fn(x, weight, padding="valid").shape == fn(x, weight, padding=0).shape
         with pytest.raises(RuntimeError, match="not supported for strided"):
             F.conv2d(x, torch.randn(3, 2, 3, 3), stride=2, padding="same")
@@ -490,3 +515,18 @@ def test_counts_are_shaded_darker_with_the_number_and_tints_read_with_black():
         # a mix of the colour with white: every channel between the colour's and 255
         for i in (1, 3, 5):
             assert int(name[i : i + 2], 16) <= int(tint[i : i + 2], 16) <= 255
+
+
+def test_kernel_size_counts_taps_and_dilation_spreads_them():
+    r"""[sec-names]
+    > | `kernel_size` | the number of taps of a block along each dimension, `k` in formulas
+    > (with dilation a block spans $\mathrm{dil}(k-1)+1$ pixels) |
+
+    Kernel 1-5, dilation 1-4 on a line of pixel numbers: the first block has k entries
+    (taps), and its first and last read pixels 0 and dil(k-1), a span of dil(k-1)+1.
+    """
+    for k, d in itertools.product(range(1, 6), range(1, 5)):
+        n = d * (k - 1) + 1
+        line = torch.arange(float(n)).view(1, 1, 1, n)
+        first = F.unfold(line, (1, k), dilation=(1, d))[0, :, 0]
+        assert first.numel() == k and first[-1] - first[0] + 1 == d * (k - 1) + 1

@@ -210,13 +210,16 @@ def _order(fn):
 
 def test_unfold_takes_3d_input_and_refuses_integers():
     """[sec-misconceptions]
-    > | `F.unfold` takes only 4-D float input | 3-D runs; integers are refused on the CPU |
+    > | `F.unfold` takes only 4-D float input | 3-D runs; on the CPU, integer dtypes are refused
+    > and `bool`, floating-point and complex run |
     """
     x = torch.randn(2, 5, 6)
     torch.testing.assert_close(F.unfold(x, 2), F.unfold(x[None], 2)[0])
     for dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8):
         with pytest.raises(NotImplementedError):
             F.unfold(torch.ones(1, 1, 4, 4, dtype=dtype), 2)
+    for dtype in (torch.bool, torch.float16, torch.bfloat16, torch.complex64, torch.complex128):
+        assert F.unfold(torch.ones(1, 1, 4, 4, dtype=dtype), 2).dtype == dtype
     for rank in (2, 5):
         with pytest.raises((RuntimeError, ValueError, IndexError)):
             F.unfold(torch.ones((3,) * rank), 2)
