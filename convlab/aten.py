@@ -200,6 +200,23 @@ def profiled_ops(fn, *args, **kwargs) -> set[str]:
     return {e.name for e in prof.events()}
 
 
+def largest_allocation(fn, *args, **kwargs) -> int:
+    """The bytes of the largest buffer ``fn(*args, **kwargs)`` allocated on the CPU
+    (``aten::empty``), as ``torch.profiler`` with ``profile_memory=True`` records it.
+
+    Chapter 3 uses it to show that PyTorch's float64 ``F.conv2d``
+    (``aten::_slow_conv2d_forward``) allocates a buffer of exactly the bytes of
+    ``F.unfold(x, ...)``: ``N * C * prod(kernel_size) * L`` elements, the
+    unfolded matrix it multiplies. The profiler's own log lines are silenced.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_fd2(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn(*args, **kwargs)
+    sizes = [e.cpu_memory_usage for e in prof.events() if e.name == "aten::empty"]
+    return max(sizes, default=0)
+
+
 def onednn_primitives(fn, *args, **kwargs) -> set[str]:
     """The kinds of oneDNN primitive ``fn(*args, **kwargs)`` executed on the CPU
     (``"deconvolution"``, ``"convolution"``, ``"reorder"``, ...): empty when

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 import convlab
+from convlab import aten
 from convlab.aten import record_aten_ops
 
 D = torch.float64
@@ -296,9 +297,11 @@ def _flops(fn, *args, **kwargs):
 
 def test_groups_divide_the_multiply_adds_and_depthwise_is_a_sum_of_products():
     """[sec-groups]
-    > The extreme is **depthwise** convolution, `groups = C_in = C_out`: every channel
-    > has its own kernel, and the multiplication is an elementwise product and a sum
-    > over the kernel's `K` rows. Any `groups` divides the multiply-adds by `groups`
+    > The extreme is **depthwise** convolution, `groups = C_in`: every input channel has its
+    > own kernels, one when `C_out = C_in`, or $m$ of them when `C_out` $= m \\cdot$ `C_in` (a
+    > *depth multiplier*; PyTorch's documentation calls both depthwise). With one kernel per
+    > channel the multiplication is an elementwise product and a sum over the kernel's `K`
+    > rows. Any `groups` divides the multiply-adds by `groups`
     > (each output channel reads `C_in / groups` input channels instead of `C_in`), so
     > depthwise needs `C_in` times fewer than the dense convolution with the same
     > channels:
@@ -308,8 +311,20 @@ def test_groups_divide_the_multiply_adds_and_depthwise_is_a_sum_of_products():
 
     torch's flop counter on F.conv2d for every groups dividing C_in and C_out (up to
     12 channels, kernel 1..5, stride 1..3): dense / grouped == groups exactly. And the
-    depthwise product-and-sum against F.conv2d over sliding parameters.
+    depthwise product-and-sum against F.conv2d over sliding parameters. PyTorch's
+    Conv2d documentation names "depthwise" for groups == in_channels with out_channels
+    = K * in_channels, and such a layer runs: output channel c reads input channel c // m.
     """
+    assert "depthwise" in torch.nn.Conv2d.__doc__
+    assert "`out_channels == K * in_channels`" in " ".join(torch.nn.Conv2d.__doc__.split())
+    for C, m in itertools.product((1, 2, 3), (1, 2, 3)):
+        xs = torch.randn(1, C, 6, 6, dtype=D)
+        w = torch.randn(m * C, 1, 3, 3, dtype=D)
+        out = F.conv2d(xs, w, groups=C)
+        for c in range(m * C):
+            torch.testing.assert_close(
+                out[:, c], F.conv2d(xs[:, c // m : c // m + 1], w[c : c + 1])[:, 0]
+            )
     x = torch.randn(1, 12, 9, 8)
     for c_in, c_out, k, s in itertools.product(
         (1, 2, 4, 6, 12), (2, 6, 12), range(1, 6), range(1, 4)
@@ -360,7 +375,7 @@ def test_fold_with_kernel_size_1_equals_a_view_but_copies():
     > The "image" of that `fold` is the output grid; each column is a 1 x 1 block,
     > nothing overlaps and nothing moves. It gives
     > `out_cols.view(N, C_out, H_out, W_out)` value for value, but `fold` always copies
-    > into new memory; the `view` is the same reshape without the copy:
+    > into new memory; the `view` is the same reshape without the copy.
 
     [sec-autopsy-stride]
     > The last line is a reshape ({ref}`sec-fold-k1`): its `kernel_size=1` and `stride=1`
@@ -812,8 +827,8 @@ def test_convlab_conv2d_is_a_drop_in_nn_conv2d(padding_mode):
 def test_pytorchs_example_error_is_tiny_on_any_draw():
     """[sec-pytorch-example]
     > That number is the rounding error of float32 sums, not an error of the method:
-    > in float64 the same difference is below $10^{-12}$. So this page prints the claim
-    > that it is tiny:
+    > in float64 the same difference is below $10^{-12}$ (the cell after next). So this
+    > page prints the claim that it is tiny:
 
     The docstring's computation (unfold, matmul, fold with kernel_size 1) against
     F.conv2d, over 50 random draws of the docstring's shapes and of other kernels up to
@@ -1198,3 +1213,151 @@ def test_the_groups_explorer_numbers_pixels_as_x_flatten():
         inputs = [p for p in scene["panels"] if p["name"].startswith("x")]
         ids = torch.arange(ci * n * n).view(ci, n, n)
         assert [p["ids"] for p in inputs] == [ids[c].flatten().tolist() for c in range(ci)]
+
+
+def test_seed_001s_fold_uses_other_parameters_and_the_docstring_says_view():
+    """[sec-fold-k1]
+    > The forum's
+    > `fold(kernel_size=1)` uses different parameters: it is this reshape, whose parameters
+    > describe 1 x 1 blocks of the output grid, where the `unfold`'s describe the
+    > convolution's blocks. The `fold` that takes the convolution's own parameters is the
+    > transposed convolution
+
+    [sec-fold-k1]
+    > The docstring says so
+    > itself, in a comment under its `fold`: "or equivalently (and avoiding a copy),
+    > `out = out_unf.view(1, 2, 7, 8)`"
+
+    The docstring's lines are there; fold with kernel_size=1 is the view for output
+    grids up to 12 x 12; fold with the convolution's own kernel_size, stride, padding and
+    dilation of weight.view(C_out, -1).T @ y is conv_transpose2d (output_padding chosen
+    to restore the input), over kernels 1-4, strides 1-3, paddings 0-2, dilations 1-2.
+    """
+    doc = " ".join(torch.nn.Unfold.__doc__.split())
+    assert "# or equivalently (and avoiding a copy), >>> # out = out_unf.view(1, 2, 7, 8)" in doc
+    for h, w in itertools.product(range(1, 13), (1, 5, 12)):
+        cols = torch.randn(2, 3, h * w, dtype=D)
+        assert torch.equal(F.fold(cols, (h, w), 1), cols.view(2, 3, h, w))
+    for n, k, s, p, d in itertools.product((6, 7), range(1, 5), range(1, 4), range(3), (1, 2)):
+        if d * (k - 1) + 1 > n + 2 * p:
+            continue
+        weight = torch.randn(4, 2, k, k, dtype=D)
+        m = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        y = torch.randn(1, 4, m, m, dtype=D)
+        op = (n + 2 * p - d * (k - 1) - 1) % s
+        want = F.conv_transpose2d(y, weight, None, s, p, op, 1, d)
+        cols = weight.view(4, -1).T @ y.flatten(2)  # (1, C_in * K, L)
+        got = F.fold(cols, (n, n), k, dilation=d, padding=p, stride=s)
+        torch.testing.assert_close(got, want)
+
+
+def test_the_convolution_matrix_is_doubly_block_toeplitz_and_a_stride_keeps_rows():
+    r"""[sec-matmul-summary]
+    > The convolution's matrix is doubly block-Toeplitz at stride 1, and a larger stride
+    > keeps a subset of its rows
+
+    [sec-other-matrix]
+    > With `stride=1`, cut the matrix into blocks of $W_\mathrm{out}$
+    > rows (one row of outputs) by $W$ columns (one row of the image). The block of output row
+    > $i$ and image row $r$ holds kernel row $r - i$ (shifted by the padding and spread by the
+    > dilation), so it depends only on $r - i$: the blocks are constant along diagonals, a
+    > **block-Toeplitz** matrix. Inside a block, the entry of output column $o$ and image
+    > column $w$ depends only on $w - o$: each block is Toeplitz too. The matrix is **doubly
+    > block-Toeplitz**. A larger stride keeps a subset of its rows, those of the outputs at
+    > multiples of the stride
+
+    Sizes 3-8 x 3-8, kernels 1-4 (non-square), padding 0-2, dilation 1-2: every block
+    equals the one diagonally below it, and inside each block every entry equals the
+    one diagonally below it; strides 2-3 (per dimension) give exactly the stride-1
+    matrix's rows of the outputs at multiples of the stride.
+    """
+    gen = torch.Generator().manual_seed(7)
+    for H, W, kh, kw, p, d in itertools.product(
+        range(3, 9, 2), range(3, 9, 2), range(1, 5), (1, 3), range(3), (1, 2)
+    ):
+        if d * (kh - 1) + 1 > H + 2 * p or d * (kw - 1) + 1 > W + 2 * p:
+            continue
+        w = torch.randn(kh, kw, dtype=D, generator=gen)
+        T = convlab.conv_matrix((H, W), w, padding=p, dilation=d)
+        Ho, Wo = (H + 2 * p - d * (kh - 1) - 1) + 1, (W + 2 * p - d * (kw - 1) - 1) + 1
+        B = T.view(Ho, Wo, H, W).permute(0, 2, 1, 3)
+        for i, r in itertools.product(range(Ho - 1), range(H - 1)):
+            assert torch.equal(B[i, r], B[i + 1, r + 1])
+        for i, r in itertools.product(range(Ho), range(H)):
+            assert torch.equal(B[i, r][:-1, :-1], B[i, r][1:, 1:])
+        for sh, sw in itertools.product((1, 2, 3), (1, 2)):
+            S = convlab.conv_matrix((H, W), w, stride=(sh, sw), padding=p, dilation=d)
+            kept = T.view(Ho, Wo, H * W)[::sh, ::sw].reshape(-1, H * W)
+            assert torch.equal(S, kept)
+
+
+def test_cols_is_prod_k_over_prod_s_times_the_input_and_what_pytorch_runs():
+    r"""[sec-lowering-cost]
+    > `cols` holds $C \cdot \prod(\text{kernel\_size}) \cdot L$ numbers, one per tap of every
+    > block. With a 3 x 3 kernel, stride 1 and `padding=1`, $L = H W$ and `cols` is exactly 9
+    > times the image
+
+    [sec-lowering-cost]
+    > In float32 the work goes to oneDNN (`aten::mkldnn_convolution`), whose largest buffer
+    > here is the output: it never builds `cols`. In float64 it runs
+    > `aten::_slow_conv2d_forward`, PyTorch's own lowering (`ConvolutionMM2d.cpp` in its
+    > source): it unfolds the input into a buffer of exactly the bytes of `cols` and
+    > multiplies, the method of this chapter. (A 1 x 1 kernel with stride 1 and no padding
+    > skips the copy, and a float64 layer with `dilation` above 1 runs another kernel,
+    > `aten::slow_conv_dilated2d`.)
+
+    [sec-matmul-summary]
+    > `cols` holds one number per tap of every block, about
+    > `prod(kernel_size) / prod(stride)` times the input. PyTorch's float64 `conv2d` builds
+    > it (`aten::_slow_conv2d_forward`); float32 goes to oneDNN, which does not, except for
+    > small layers
+
+    [sec-lowering-cost]
+    > float32 does not always go to oneDNN: for kernels larger
+    > than 1 x 1, PyTorch picks it when the batch has 2 or more images, the layer is grouped,
+    > the kernel is larger than 3 x 3, or the input holds more than 20,480 numbers; a smaller
+    > float32 layer runs `aten::_slow_conv2d_forward` too.
+
+    The element count over sizes up to 16, kernels up to 5, strides up to 4, paddings up
+    to 2 and dilations up to 3; the 9 times with padding 1. The profiler over layer
+    shapes (batch 1-2, channels 1 and 3, kernels 1-5, strides 1-2, paddings 0 and 2): the
+    float64 kernel is _slow_conv2d_forward and its largest allocation is the bytes of
+    F.unfold's result, and with dilation 2 slow_conv_dilated2d runs instead. float32
+    over batch 1-2, channels 2 and 8, sizes 6-60, kernels 2-5, groups 1-2: oneDNN
+    exactly under the stated rule, the lowering otherwise; the chapter's float32 layer
+    runs mkldnn_convolution with no buffer larger than its output.
+    """
+    for (H, W), k, s, p, d in itertools.product(
+        ((5, 7), (16, 9)), range(1, 6), range(1, 5), range(3), range(1, 4)
+    ):
+        if d * (k - 1) + 1 > min(H, W) + 2 * p:
+            continue
+        x = torch.zeros(1, 3, H, W)
+        L = convlab.num_blocks((H, W), k, stride=s, padding=p, dilation=d)
+        assert F.unfold(x, k, d, p, s).numel() == 3 * k * k * L
+        if (k, s, p) == (3, 1, 1):
+            assert F.unfold(x, k, d, p, s).numel() == 9 * x.numel() or d > 1
+    for N, C, k, s, p in itertools.product((1, 2), (1, 3), (1, 3, 5), (1, 2), (0, 2)):
+        x = torch.randn(N, C, 13, 11, dtype=D)
+        w = torch.randn(5, C, k, k, dtype=D)
+        assert "aten::_slow_conv2d_forward" in aten.profiled_ops(F.conv2d, x, w, None, s, p)
+        cols = F.unfold(x, k, 1, p, s)
+        big = aten.largest_allocation(F.conv2d, x, w, None, s, p)
+        if (k, s, p) == (1, 1, 0):  # cols would be x itself: multiplied where it lies
+            assert big < cols.nbytes
+        else:
+            assert big == cols.nbytes
+        ops = aten.profiled_ops(F.conv2d, x, w, None, s, p, 2)
+        assert "aten::slow_conv_dilated2d" in ops and "aten::_slow_conv2d_forward" not in ops
+    for N, C, H, k, g in itertools.product((1, 2), (2, 8), (6, 16, 60), range(2, 6), (1, 2)):
+        x, w = torch.randn(N, C, H, H), torch.randn(4, C // g, k, k)
+        ops = aten.profiled_ops(F.conv2d, x, w, groups=g)
+        onednn = N >= 2 or g > 1 or k > 3 or x.numel() > 20480
+        assert ("aten::mkldnn_convolution" in ops) == onednn, (N, C, H, k, g)
+        assert ("aten::_slow_conv2d_forward" in ops) != onednn, (N, C, H, k, g)
+        ops = aten.profiled_ops(F.conv2d, x.double(), w.double(), groups=g)
+        assert "aten::_slow_conv2d_forward" in ops, (N, C, H, k, g)
+    x, w = torch.randn(1, 64, 56, 56), torch.randn(64, 64, 3, 3)
+    ops = aten.profiled_ops(F.conv2d, x, w, padding=1)
+    assert "aten::mkldnn_convolution" in ops and "aten::_slow_conv2d_forward" not in ops
+    assert aten.largest_allocation(F.conv2d, x, w, padding=1) == 64 * 56 * 56 * 4

@@ -1097,3 +1097,38 @@ def test_output_sizes_checker():
 
     cheat = ex.check_output_sizes(by_fold)
     assert not cheat and "it calls F.fold" in _text(cheat)
+
+
+def test_conv_module_checker_catches_each_of_the_four_planted_bugs():
+    """Chapter 3's ex-fix-module: the stub's four bugs, each alone, fail the checker."""
+    import math
+
+    import torch.nn as nn
+
+    def make(span_bug=False, order_bug=False, view_bug=False, layout_bug=False):
+        class M(nn.Module):
+            def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation):
+                super().__init__()
+                shape = (out_channels, in_channels, kernel_size, kernel_size)
+                self.weight = nn.Parameter(torch.empty(shape))
+                nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+                self.k, self.s, self.p, self.d = kernel_size, stride, padding, dilation
+
+            def forward(self, x):
+                N, C_out = x.shape[0], self.weight.shape[0]
+                k, s, p, d = self.k, self.s, self.p, self.d
+                span = k if span_bug else d * (k - 1) + 1
+                h = (x.shape[2] + 2 * p - span) // s + 1
+                w = (x.shape[3] + 2 * p - span) // s + 1
+                cols = F.unfold(x, k, p, d, s) if order_bug else F.unfold(x, k, d, p, s)
+                wt = self.weight.view(-1, C_out) if view_bug else self.weight.view(C_out, -1).T
+                out = cols.transpose(1, 2) @ wt
+                out = out if layout_bug else out.transpose(1, 2)
+                return out.reshape(N, C_out, h, w)
+
+        return M
+
+    assert ex.check_conv_module(make())
+    for bug in ("span_bug", "order_bug", "view_bug", "layout_bug"):
+        assert not ex.check_conv_module(make(**{bug: True})), bug
+    assert not ex.check_conv_module(make(True, True, True, True))
