@@ -935,7 +935,10 @@ def test_subpixel_decomposition_equals_conv_transpose2d():
     > phase $(a, b)$ with the sub-kernel `weight[:, :, a::s, b::s]`, whose outputs are
     > interleaved (phase $(a, b)$ fills rows $a, a + s, \dots$ and columns
     > $b, b + s, \dots$ of the full output), then cropped by `padding` like the `fold` method's
-    > canvas. No zero is inserted, so none is multiplied
+    > canvas: `padding` rows off the top and `padding - output_padding` off the bottom, and
+    > where `output_padding` exceeds `padding`, `output_padding - padding` rows of zeros added
+    > at the bottom instead (no stamp reaches past the canvas, {ref}`sec-output-padding`), and
+    > the same for columns. No zero is inserted, so none is multiplied
 
     [sec-transposed-summary]
     > Sub-pixel ({ref}`sec-subpixel`): $s^2$ stride-1 convolutions, one per output phase with
@@ -944,7 +947,7 @@ def test_subpixel_decomposition_equals_conv_transpose2d():
     [sec-subpixel]
     > A stride-1 transposed convolution is the gather with
     > nothing to insert: a convolution with the rotated kernel, the channels swapped and
-    > padding $k - 1$
+    > padding $k_a - 1$, where $k_a$ is the size of the sub-kernel
 
     Sizes 1 to 6 (not square), kernels 1 to 5 (not square, smaller than the stride
     too), stride 1 to 4, padding up to 3, every output_padding below the stride, two
@@ -1285,8 +1288,7 @@ def test_the_gradient_of_a_convolution_is_the_transposed_convolution():
     [sec-gradient]
     > that restores the input's size (always less than the stride: the rows the convolution's
     > floor dropped). Note that the convolution's weight `(C_out, C_in/g, k, k)` is already in
-    > the transposed convolution's layout `(C_in', C_out'/g, k, k)` with the roles swapped: the
-    > same tensor serves.
+    > the transposed convolution's layout `(C_in', C_out'/g, k, k)`
 
     Input sizes 5 to 12 (not square), kernels 1 to 4 (not square), stride 1 to 4,
     padding up to 2, dilation 1 to 3, groups 1 and 2: autograd's input gradient equals
@@ -1395,3 +1397,78 @@ def test_summary_recipes_col2im_gather_and_sizes():
             y, torch.zeros(1, 1, k), stride=s, padding=p, output_padding=a, dilation=d
         )
         assert back.shape[-1] == n, (n, k, s, p, d)
+
+
+def test_dot_product_test_weight_gradient_and_channel_roles():
+    r"""[sec-gradient]
+    > $C^\top$ is the transpose of $C$ in the sense that defines one, $\langle C x, y \rangle =
+    > \langle x, C^\top y \rangle$ for every `x` and `y`
+
+    [sec-gradient]
+    > the primes name the
+    > transposed convolution's own channels: its input channels `C_in'` are the convolution's
+    > output channels `C_out`, and its outputs `C_out'` are the convolution's inputs.
+
+    [sec-gradient]
+    > with $Y = W\,\mathrm{unfold}(x)$,
+    > $\partial L/\partial W = \partial L/\partial Y \cdot \mathrm{unfold}(x)^\top$, summed over
+    > the batch and taken group by group.
+
+    Over the grid of sizes, kernels, strides, paddings and dilations with groups 1 and 2
+    (float64, random x, y, weight): the inner products agree with the restoring
+    output_padding; the transposed convolution takes the conv's weight, C_out channels in
+    and C_in out; the weight gradient from unfold equals torch.nn.grad.conv2d_weight and
+    autograd's.
+    """
+    gen = torch.Generator().manual_seed(21)
+    seen = 0
+    for n, k, s, p, d, op in _grid(ops=False):
+        if d * (k - 1) + 1 > n + 2 * p or (n + k + s + p + d) % 3:
+            continue  # a third of the grid is plenty
+        for g in (1, 2):
+            C_in, C_out = 2 * g, 3 * g
+            x = torch.randn(2, C_in, n, n, dtype=torch.float64, generator=gen)
+            w = torch.randn(C_out, C_in // g, k, k, dtype=torch.float64, generator=gen)
+            y = F.conv2d(x, w, None, s, p, d, g)
+            m = y.shape[-1]
+            a = n - ((m - 1) * s - 2 * p + d * (k - 1) + 1)
+            r = torch.randn_like(y)
+            back = F.conv_transpose2d(r, w, None, s, p, a, g, d)
+            assert back.shape == x.shape  # C_out in, C_in out
+            torch.testing.assert_close((y * r).sum(), (x * back).sum())
+            cols = F.unfold(x, k, d, p, s).view(2, g, C_in // g * k * k, m * m)
+            gy = r.view(2, g, C_out // g, m * m)
+            grad_w = (gy @ cols.transpose(2, 3)).sum(0).view(w.shape)
+            ref = torch.nn.grad.conv2d_weight(x, w.shape, r, s, p, d, g)
+            torch.testing.assert_close(grad_w, ref)
+            seen += 1
+    assert seen > 100
+
+
+def test_the_input_gradient_of_a_strided_convolution_has_the_phases():
+    """[sec-checkerboard]
+    > a stride-2 convolution with a random 3 x 3 kernel, given the
+    > same gradient at every output pixel, sends back a pattern of period 2
+
+    [sec-checkerboard]
+    > trace the checkerboard artifacts of generated images, and of the gradients of strided
+    > convolutions, to these patterns
+
+    50 random 3 x 3 kernels, strides 2 and 3, paddings 0 and 1, on 24 x 24: away from the
+    border the input gradient of an all-ones output gradient repeats with period
+    `stride` and is never constant; each phase's value is the sum of that phase's taps.
+    """
+    for seed, s, p in itertools.product(range(50), (2, 3), (0, 1)):
+        gen = torch.Generator().manual_seed(seed)
+        w = torch.randn(1, 1, 3, 3, dtype=torch.float64, generator=gen)
+        x = torch.zeros(1, 1, 24, 24, dtype=torch.float64, requires_grad=True)
+        y = F.conv2d(x, w, stride=s, padding=p)
+        (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
+        inner = g[0, 0, 3 : 3 + 4 * s, 3 : 3 + 4 * s]
+        assert torch.allclose(inner[:s, :s].repeat(4, 4), inner)
+        assert inner.max() - inner.min() > 1e-9
+        for u, v in itertools.product(range(s), range(s)):
+            i, j = 3 + u, 3 + v  # input pixel: taps t with (i + p - t) % s == 0
+            taps = w[0, 0, [t for t in range(3) if (i + p - t) % s == 0]]
+            want = taps[:, [t for t in range(3) if (j + p - t) % s == 0]].sum()
+            torch.testing.assert_close(inner[u, v], want)
