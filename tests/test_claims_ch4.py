@@ -1422,7 +1422,7 @@ def test_dot_product_test_weight_gradient_and_channel_roles():
     """
     gen = torch.Generator().manual_seed(21)
     seen = 0
-    for n, k, s, p, d, op in _grid(ops=False):
+    for n, k, s, p, d, _ in _grid(ops=False):
         if d * (k - 1) + 1 > n + 2 * p or (n + k + s + p + d) % 3:
             continue  # a third of the grid is plenty
         for g in (1, 2):
