@@ -919,7 +919,9 @@ def _shade_counts(ax, counts, vmax):
             text.set_fontweight("bold")
 
 
-def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
+def divisor_picture(
+    output_size, panels, *, header="fold(unfold(ones)): blocks covering each pixel", dpi=88
+) -> Picture:
     """Side-by-side divisors ``fold(unfold(ones))``: how many blocks cover each pixel.
 
     Up to two panels sit side by side; three or more are laid out two to a row.
@@ -931,9 +933,10 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
     blocks; each cell shows its count, shaded on ONE scale shared by every
     panel (:func:`count_colors`; a legend shows it); zeros (no block covers the
     pixel: fold cannot be inverted there) are bold, in a thick dotted box (not
-    hatched: hatching means padding). Chapter 2 (and chapter 4:
-    the same counts are ``conv_transpose2d`` of ones). ``dpi`` is ignored
-    (the picture is SVG).
+    hatched: hatching means padding; the legend names them only when one
+    occurs). Chapter 2 (and chapter 4, with its own ``header``: the same
+    counts are ``conv_transpose2d`` of ones, stamps per pixel). ``dpi`` is
+    ignored (the picture is SVG).
     """
     if isinstance(panels, dict) or not isinstance(panels, (list, tuple)):
         raise TypeError(f"panels must be a list of dicts, got {type(panels).__name__}")
@@ -999,8 +1002,9 @@ def divisor_picture(output_size, panels, *, dpi=88) -> Picture:
             rows.append([legend])
         fig, axes = _arrange(
             rows,
-            header="fold(unfold(ones)): blocks covering each pixel",
-            footer=f"one shading scale for every panel\n{UNCOVERED_LEGEND}",
+            header=header,
+            footer="one shading scale for every panel"
+            + (f"\n{UNCOVERED_LEGEND}" if any((d == 0).any() for d in divisors) else ""),
         )
         for ax, d in zip(axes, divisors):
             _shade_counts(ax, d, vmax)
@@ -1208,7 +1212,8 @@ def scatter_picture(x, weight, stride=2) -> Picture:
         ]
         bottom = [
             _Panel(
-                np.vectorize(_value_text, otypes=[object])(y.numpy()), title="y = sum of the stamps"
+                np.vectorize(_value_text, otypes=[object])(y.numpy()),
+                title="y = sum of the stamps\n(shaded by stamp count)",
             ),
             _Panel(counts.astype(str), title="stamps added\nat each pixel"),
         ]

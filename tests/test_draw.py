@@ -286,6 +286,10 @@ def test_uncovered_pixels_have_their_own_mark_not_hatching():
     assert draw.UNCOVERED_LEGEND in texts
     assert "stroke-dasharray" in pic.svg  # the dotted box
     assert "font-weight: 700" in pic.svg or "bold" in pic.svg  # the bold 0
+    # without an uncovered pixel the legend does not name the mark; a header replaces
+    full = draw.divisor_picture((5, 5), [dict(kernel_size=3)], header="stamps per pixel")
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", full.svg)
+    assert draw.UNCOVERED_LEGEND not in texts and "stamps per pixel" in texts
 
 
 def test_divisor_picture_lays_three_panels_in_two_rows():
