@@ -37,14 +37,13 @@ Usage in a chapter::
     exercises.check_unfold(my_unfold)
 
 See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
-(``check_num_blocks``, ``check_keeps_count``, ``check_unfold``,
-``check_parameters_for_L``), chapter 2
-(``check_fold``, ``check_divisor``, ``check_invertible``, ``check_output_sizes``,
-``check_patch_average``, ``check_weighted_average``),
-chapter 3 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
+(``check_keeps_count``, ``check_unfold``, ``check_parameters_for_L``),
+chapter 2 (``check_fold``, ``check_divisor``, ``check_invertible``,
+``check_output_sizes``, ``check_weighted_average``), chapter 3
+(``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
 ``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
-``check_output_padding``, ``check_input_grad``, ``check_subpixel``,
-``check_tconv_input_grad``, ``check_phase_pattern``).
+``check_subpixel``, ``check_tconv_input_grad``, ``check_phase_pattern``).
+Every one is called by a chapter's exercise (tests/test_exercises.py checks).
 """
 
 from __future__ import annotations
@@ -60,7 +59,6 @@ from . import aten, shapes
 
 __all__ = [
     "CheckReport",
-    "check_num_blocks",
     "check_keeps_count",
     "check_unfold",
     "check_fold",
@@ -69,14 +67,11 @@ __all__ = [
     "check_parameters_for_L",
     "check_divisor",
     "check_invertible",
-    "check_patch_average",
     "check_weighted_average",
     "check_output_sizes",
     "check_conv_module",
     "check_conv_output_size",
     "check_output_shape",
-    "check_output_padding",
-    "check_input_grad",
     "check_subpixel",
     "check_tconv_input_grad",
     "subpixel_macs",
@@ -316,7 +311,6 @@ _COUNT_BLOCKS = (("unfold", "fold"), "count the blocks yourself, with loops over
 _ARITHMETIC_UNFOLD = (("unfold",), "compute the count with integer arithmetic.")
 _ARITHMETIC_DIVISOR = (("unfold", "fold"), "decide with arithmetic per dimension.")
 _ARITHMETIC_CONV = (("convolution",), "compute the size with integer arithmetic.")
-_NO_CONV_GRAD = (("convolution_backward",), "get it from one F.conv_transpose2d instead.")
 
 
 def _raised_by_torch(err):
@@ -519,27 +513,6 @@ def _unfold_args(c):
         stride=c["stride"],
         padding=c["padding"],
         dilation=c["dilation"],
-    )
-
-
-def check_num_blocks(fn, cases=30, seed=0) -> CheckReport:
-    """Check ``fn(input_size, kernel_size, stride, padding, dilation) -> L`` (2-D tuples).
-
-    The expected ``L`` is the number of columns ``F.unfold`` really returns; an
-    answer that runs ``F.unfold`` to find it fails. Chapter 1.
-    """
-
-    def unfold_L(c):
-        x = torch.zeros(1, 1, *c["input_size"])
-        return F.unfold(x, c["kernel_size"], c["dilation"], c["padding"], c["stride"]).shape[-1]
-
-    return _value_checker(
-        "num_blocks",
-        fn,
-        [_unfold_args(c) for c in _sliding_cases(random.Random(seed), cases)],
-        unfold_L,
-        lambda c, v: "the number of columns F.unfold returns",
-        forbid=_ARITHMETIC_UNFOLD,
     )
 
 
@@ -777,33 +750,6 @@ def check_invertible(fn, cases=40, seed=0) -> CheckReport:
         lambda c, v: f"the divisor {'has no' if v else 'has'} zeros",
         forbid=_ARITHMETIC_DIVISOR,
     )
-
-
-def _patch_average(x, kernel_size, stride):
-    """Each pixel: the mean, over the blocks covering it, of that block's mean.
-    Pixels covered by no block keep their value."""
-    N, C, H, W = x.shape
-    cols = F.unfold(x, kernel_size, stride=stride)  # (N, C*K, L)
-    K = cols.shape[1] // C
-    means = cols.view(N, C, K, -1).mean(dim=2, keepdim=True).expand(N, C, K, cols.shape[-1])
-    summed = F.fold(means.reshape(N, C * K, -1), (H, W), kernel_size, stride=stride)
-    divisor = _divisor((H, W), kernel_size, 1, 0, stride).to(x.dtype)
-    return torch.where(divisor > 0, summed / divisor.clamp(min=1), x)
-
-
-def check_patch_average(fn, cases=20, seed=0, grad=True) -> CheckReport:
-    """Check ``fn(x, kernel_size, stride)``: replace every block by its mean, fold the
-    blocks back and divide by the divisor (pixels that no block covers keep their
-    value). Stride 1 first. Chapter 2.
-    """
-    rng = random.Random(seed)
-    built = []
-    for i, c in enumerate(_sliding_cases(rng, cases, ("stride",))):
-        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        N, C = (1, 1) if i == 0 else (rng.randint(1, 2), rng.randint(1, 3))
-        x = torch.randn(N, C, *c["input_size"], dtype=torch.float64, generator=gen)
-        built.append(((x,), dict(kernel_size=c["kernel_size"], stride=c["stride"])))
-    return _tensor_checker("patch_average", fn, built, _patch_average, grad=grad)
 
 
 def _weighted_average(cols, weights, output_size, kernel_size, dilation, padding, stride):
@@ -1134,93 +1080,6 @@ def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> Chec
         names=("x", "weight", "bias"),
         forbid=_NO_CONV,
     )
-
-
-def check_output_padding(fn, cases=40, seed=0) -> CheckReport:
-    """Check ``fn(size, kernel_size, stride, padding, dilation) -> int`` (one dimension):
-    the ``output_padding`` with which ``conv_transpose1d`` maps ``conv1d``'s output back
-    to ``size``. Verified by running both in torch. Every case has a stride of at
-    least 2: stride 2 alone first. An answer that runs a convolution fails.
-    Chapter 4.
-    """
-    built = _size_cases(
-        random.Random(seed), cases, base=dict(stride=(2, 2)), ranges=dict(stride=(2, 4))
-    )
-    report = CheckReport("output_padding", len(built))
-    for a in built:
-        conv_size = _conv1d_size(a)
-        where = _where(report, a, f"{_fmt(a)} (conv output size {conv_size})")
-        ok, got = _call(fn, report, (), a, where, _ARITHMETIC_CONV)
-        if not ok:
-            return report
-        try:
-            back = F.conv_transpose1d(
-                torch.zeros(1, 1, conv_size),
-                torch.zeros(1, 1, a["kernel_size"]),
-                stride=a["stride"],
-                padding=a["padding"],
-                output_padding=got,
-                dilation=a["dilation"],
-            ).shape[-1]
-        except (RuntimeError, TypeError) as err:
-            report.failure = (
-                f"{where}\n  output_padding={got!r} is refused by torch: {str(err).splitlines()[0]}"
-            )
-            return report
-        if back != a["size"]:
-            report.failure = (
-                f"{where}\n  with output_padding={got!r} the transposed "
-                f"convolution gives size {back}, not {a['size']}"
-            )
-            return report
-        report.passed += 1
-    return report
-
-
-def check_input_grad(fn, cases=20, seed=0) -> CheckReport:
-    """Check ``fn(grad_y, weight, input_size, stride, padding, dilation, groups)``, the
-    gradient of ``conv2d`` with respect to its input, against autograd. An answer
-    that asks torch for a convolution's gradient (autograd through ``F.conv2d``,
-    ``torch.nn.grad.conv2d_input``) fails; ``F.conv_transpose2d`` is the way.
-    Chapter 4.
-    """
-    rng = random.Random(seed)
-    knobs = ("stride", "padding", "dilation", "groups")
-    built = _sliding_cases(rng, cases, knobs, ranges=dict(groups=(1, 2)))
-    report = CheckReport("input_grad", len(built))
-    for i, c in enumerate(built):
-        g = c["groups"]
-        C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
-        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        x = torch.randn(
-            1 if i == 0 else rng.randint(1, 2),
-            C_in,
-            *c["input_size"],
-            dtype=torch.float64,
-            generator=gen,
-            requires_grad=True,
-        )
-        weight = torch.randn(
-            C_out, C_in // g, *c["kernel_size"], dtype=torch.float64, generator=gen
-        )
-        kw = dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g)
-        y = F.conv2d(x, weight, **kw)
-        grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
-        (expected,) = torch.autograd.grad(y, x, grad_y)
-        args = dict(grad_y=grad_y, weight=weight, input_size=tuple(x.shape[2:]), **kw)
-        where = _where(
-            report,
-            kw,
-            f"grad_y of shape {tuple(grad_y.shape)}, weight of shape {tuple(weight.shape)}, "
-            f"input_size={tuple(x.shape[2:])}, {_fmt(kw)}",
-        )
-        ok, got = _call(fn, report, (), args, where, _NO_CONV_GRAD)
-        if not ok:
-            return report
-        if not _compare(report, got, expected, where):
-            return report
-        report.passed += 1
-    return report
 
 
 def subpixel_macs(input_size, kernel_size, stride) -> int:

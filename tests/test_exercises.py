@@ -100,34 +100,6 @@ def _assert_catches_broken_answers(check, right, *, grad=True):
 # ---------------------------------------------------------------------------
 # chapter 1
 # ---------------------------------------------------------------------------
-def test_num_blocks_checker():
-    def right(input_size, kernel_size, stride, padding, dilation):
-        return convlab.num_blocks(
-            input_size, kernel_size, dilation=dilation, padding=padding, stride=stride
-        )
-
-    def no_dilation(input_size, kernel_size, stride, padding, dilation):
-        return convlab.num_blocks(input_size, kernel_size, padding=padding, stride=stride)
-
-    def no_stride(input_size, kernel_size, stride, padding, dilation):
-        return convlab.num_blocks(input_size, kernel_size, dilation=dilation, padding=padding)
-
-    def runs_unfold(input_size, kernel_size, stride, padding, dilation):
-        x = torch.zeros(1, 1, *input_size)
-        return F.unfold(x, kernel_size, dilation, padding, stride).shape[-1]
-
-    assert ex.check_num_blocks(right)
-    report = ex.check_num_blocks(no_dilation)
-    text = _failed_on(report, 7, r"dilation=2; everything else default")
-    assert "columns F.unfold returns" in text and "dilation=(2, 2)" in text
-    _failed_on(ex.check_num_blocks(no_stride), 3, r"stride=\d; everything else default")
-    assert "got nan" in _text(ex.check_num_blocks(lambda **kw: float("nan")))
-    cheat = ex.check_num_blocks(runs_unfold)
-    assert not cheat and "it calls F.unfold (torch ran aten.im2col)" in _text(cheat)
-    stub = ex.check_num_blocks(_stub)
-    assert not stub and _text(stub).startswith("NOT YET")
-
-
 def _keeps(input_size, kernel_size, stride, padding, dilation, *, pad_step=2, floor=True):
     """The remainder rule of ex-keeps-count; ``pad_step=1`` forgets that padding is
     per side, ``floor=False`` forgets the floor (every growth changes the count)."""
@@ -418,35 +390,6 @@ def test_divisor_and_invertible_checkers():
     assert not cheat and "it calls F.unfold" in _text(cheat)
 
 
-def _patch_average(x, kernel_size, stride):
-    N, C, H, W = x.shape
-    cols = convlab.unfold(x, kernel_size, stride=stride)
-    K = cols.shape[1] // C
-    means = cols.view(N, C, K, -1).mean(2, keepdim=True).expand(-1, -1, K, -1)
-    summed = convlab.fold(means.reshape(N, C * K, -1), (H, W), kernel_size, stride=stride)
-    divisor = convlab.fold_divisor((H, W), kernel_size, stride=stride, dtype=x.dtype)
-    return torch.where(divisor > 0, summed / divisor.clamp(min=1), x)
-
-
-def test_patch_average_checker():
-    def forgets_uncovered(x, kernel_size, stride):
-        out = _patch_average(x, kernel_size, stride)
-        divisor = convlab.fold_divisor(x.shape[2:], kernel_size, stride=stride)
-        return torch.where(divisor > 0, out, torch.zeros_like(out))
-
-    def no_stride(x, kernel_size, stride):
-        return _patch_average(x, kernel_size, 1)
-
-    assert not ex.check_patch_average(forgets_uncovered)
-    _failed_on(ex.check_patch_average(no_stride), 3, r"stride=\d")
-    _assert_catches_broken_answers(ex.check_patch_average, _patch_average)
-
-    def with_F(x, kernel_size, stride):  # F.unfold and F.fold are the way here
-        return ex._patch_average(x, kernel_size, stride)
-
-    assert ex.check_patch_average(with_F)
-
-
 def _weighted_average(cols, weights, output_size, kernel_size, dilation, padding, stride):
     params = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
     N, _, L = cols.shape
@@ -647,26 +590,6 @@ def test_size_checkers():
     cheat = ex.check_conv_output_size(by_conv)
     assert not cheat and "it calls a torch convolution" in _text(cheat)
 
-    def output_padding(size, kernel_size, stride, padding, dilation):
-        return (size + 2 * padding - dilation * (kernel_size - 1) - 1) % stride
-
-    def by_search(size, kernel_size, stride, padding, dilation):
-        o = conv_size(size, kernel_size, stride, padding, dilation)
-        for a in range(stride):
-            y = F.conv_transpose1d(
-                torch.zeros(1, 1, o), torch.zeros(1, 1, kernel_size), None, stride, padding, a
-            )
-            if y.shape[-1] == size:
-                return a
-
-    assert ex.check_output_padding(output_padding)
-    zero = ex.check_output_padding(lambda size, kernel_size, stride, padding, dilation: 0)
-    assert not zero and "stride=" in repr(zero).splitlines()[1]
-    first = repr(ex.check_output_padding(lambda **kw: 99)).splitlines()[1]
-    assert first == "  case 1 (stride=2; everything else default)"
-    cheat = ex.check_output_padding(by_search)
-    assert not cheat and "it calls a torch convolution" in _text(cheat)
-
 
 def test_output_shape_checker():
     def right(x_shape, weight_shape, stride, padding, dilation, groups):
@@ -819,40 +742,6 @@ def test_conv_transpose2d_levels_order_and_bad_level():
         "case 1 (all defaults: stride=1, padding=0, dilation=1, groups=1, output_padding=0)"
         in stride1
     )
-
-
-def test_input_grad_checker():
-    def right(grad_y, weight, input_size, stride, padding, dilation, groups):
-        a = []  # output_padding per dimension
-        sizes = zip(input_size, grad_y.shape[2:], weight.shape[2:])
-        for (n, o, k), s, p, d in zip(sizes, stride, padding, dilation):
-            a.append(n - ((o - 1) * s - 2 * p + d * (k - 1) + 1))
-        return F.conv_transpose2d(grad_y, weight, None, stride, padding, a, groups, dilation)
-
-    def torch_gradient(grad_y, weight, input_size, stride, padding, dilation, groups):
-        return torch.nn.grad.conv2d_input(
-            (grad_y.shape[0], weight.shape[1] * groups, *input_size),
-            weight,
-            grad_y,
-            stride,
-            padding,
-            dilation,
-            groups,
-        )
-
-    def no_output_padding(grad_y, weight, input_size, stride, padding, dilation, groups):
-        return F.conv_transpose2d(grad_y, weight, None, stride, padding, 0, groups, dilation)
-
-    assert ex.check_input_grad(right)
-    report = ex.check_input_grad(no_output_padding)
-    assert not report and "shape: expected" in _text(report)
-    assert "stride=" in repr(report).splitlines()[1]
-    cheat = ex.check_input_grad(torch_gradient)
-    assert not cheat and "aten.convolution_backward" in _text(cheat)
-    nan = ex.check_input_grad(lambda **kw: right(**kw) * float("nan"))
-    assert not nan and "nan or inf where torch's are finite" in _text(nan)
-    inf = ex.check_input_grad(lambda **kw: right(**kw) + float("inf"))
-    assert not inf and "got inf" in _text(inf)
 
 
 def _stride1(x, weight, bias):
@@ -1132,3 +1021,19 @@ def test_conv_module_checker_catches_each_of_the_four_planted_bugs():
     for bug in ("span_bug", "order_bug", "view_bug", "layout_bug"):
         assert not ex.check_conv_module(make(**{bug: True})), bug
     assert not ex.check_conv_module(make(True, True, True, True))
+
+
+def test_every_checker_is_used_by_a_chapter():
+    """No dead checkers: each public check_* of convlab.exercises is called in a notebook."""
+    import json
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    code = "".join(
+        "".join(c["source"])
+        for nb in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        for c in json.loads(nb.read_text())["cells"]
+        if c["cell_type"] == "code"
+    )
+    checkers = [name for name in ex.__all__ if name.startswith("check_")]
+    assert checkers and [c for c in checkers if f"exercises.{c}(" not in code] == []
