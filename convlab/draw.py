@@ -1083,7 +1083,7 @@ def conv_matrix_picture(
 
 
 def conv_matrix_pair_picture(input_size, kernel_size, stride=1, padding=0, dilation=1) -> Picture:
-    """A convolution's matrix ``C`` and its transpose ``C^T`` side by side (chapter 4).
+    """A convolution's matrix ``C`` and its transpose ``C^T``, one above the other (chapter 4).
 
     ``C`` (``H_out*W_out`` x ``H*W``) maps the image to the convolution's output,
     ``conv2d(x, w).flatten() == C @ x.flatten()``; ``C^T`` maps an output-sized
@@ -1117,9 +1117,10 @@ def conv_matrix_pair_picture(input_size, kernel_size, stride=1, padding=0, dilat
             panel.width = max(panel.width + left, panel.left + panel.grid_w)
             panel.grid_x += left
             panels.append(panel)
+        # one above the other: side by side, C^T would sit off a phone's screen
         fig, axes = _arrange(
-            [panels],
-            header=f"conv2d and conv_transpose2d as matrices ({size[0]}x{size[1]} image, "
+            [[panel] for panel in panels],
+            header=f"conv2d and conv_transpose2d as matrices\n({size[0]}x{size[1]} image, "
             f"k={k[0]}x{k[1]})",
             footer="row: an output pixel, column: an input pixel (numbered row by row)\n"
             "entry: the kernel tap that multiplies them; blank: 0\n"
@@ -1127,7 +1128,6 @@ def conv_matrix_pair_picture(input_size, kernel_size, stride=1, padding=0, dilat
         )
         for ax, mat, name in zip(axes, (labels, labels.T), ("conv", "transposed")):
             ax.set_ylabel(f"{name} output", fontsize=SMALL_PT, labelpad=4)
-            ax.set_xlabel(f"{name} input", fontsize=SMALL_PT, labelpad=4)
             _mark(
                 ax, [(r, c) for (r, c), v in np.ndenumerate(mat) if v], TINT["block"], outline=False
             )
@@ -1572,10 +1572,9 @@ def fold_adds_picture(x, kernel_size, stride=1, padding=0, dilation=1, *, pixel=
             row_labels=[str(r) for r in range(H)],
             col_labels=[str(c) for c in range(W)],
         )
-        if inp.width + mat.width + out.width + 2 * _GAP <= MAX_WIDTH:
-            rows = [[inp, mat, out]]
-        else:
-            rows = [[inp, out], [mat]]
+        # x and fold(cols) side by side, the wide cols below: narrow enough for a
+        # phone's page to show the pixel and its sum without scrolling sideways
+        rows = [[inp, out], [mat]]
         blocks = ", ".join(str(l) for _, l in hits)
         footer = (
             f"fold(cols)[{y0}, {y1}] = {' + '.join(terms)} = {text(back[y0, y1])}: "
@@ -1586,7 +1585,7 @@ def fold_adds_picture(x, kernel_size, stride=1, padding=0, dilation=1, *, pixel=
         fig, axes = _arrange(
             rows, header="fold adds: every entry goes back to its pixel", footer=footer
         )
-        ax_in, ax_mat, ax_out = axes if len(rows) == 1 else (axes[0], axes[2], axes[1])
+        ax_in, ax_out, ax_mat = axes
         _mark(ax_in, [(y0, y1)], TINT["block"])
         _mark(ax_mat, hits, TINT["column"])
         _mark(ax_out, [(y0, y1)], TINT["output"])
