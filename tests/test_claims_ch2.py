@@ -783,7 +783,8 @@ def test_the_divisor_is_a_count_per_pixel_and_the_inverse_is_left_only():
 
 def test_unfold_takes_batched_or_unbatched_images_and_nothing_else():
     r"""[sec-fold-docstring]
-    > False in torch 2.13: a 3-D input `(C, H, W)`, one unbatched image, works too and
+    > Too strict in torch 2.13, as {ref}`sec-unfold-docstring` found for `unfold`: a 3-D
+    > input `(C, H, W)`, one unbatched image, works too and
     > gives `(C * K, L)`; what is refused is any other number of *spatial* dimensions (a
     > 5-D volume, or a 2-D `(H, W)` with no channel axis). `fold` likewise takes `(N, C *
     > K, L)` or unbatched `(C * K, L)`.
