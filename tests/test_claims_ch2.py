@@ -1102,8 +1102,8 @@ def test_summary_dividing_undoes_unfold_exactly_when_no_zeros():
     > `fold(unfold(x)) == divisor * x` with `divisor = fold(unfold(ones))`. Dividing undoes
     > `unfold` exactly when the divisor has no zeros; zeros come from gaps between blocks (a
     > stride larger than the dilated kernel), from holes between dilated taps that no other
-    > block fills (inside a long axis exactly when $\\gcd(s, d) > 1$ or $k < s$), and from
-    > rows dropped by the floor
+    > block fills, and from rows dropped by the floor; inside a long axis some index is
+    > unread exactly when $\\gcd(s, d) > 1$ or $k < s$
 
     Every parameter: the identity (allclose), the division recovers x exactly when
     the divisor has no zeros (else the unread pixels come back 0 / 0 or lost); the
@@ -1128,6 +1128,13 @@ def test_summary_dividing_undoes_unfold_exactly_when_no_zeros():
         if d + 1 <= n:  # both even: no odd index is ever read
             odd = convlab.fold_divisor((n,), 2, dilation=d, stride=s)[1::2]
             assert not bool(odd.any()), (n, s, d)
+    # inside a long axis: some index unread exactly when gcd(s, d) > 1 or k < s
+    from math import gcd
+
+    for k, s, d in itertools.product(range(1, 6), range(1, 5), range(1, 5)):
+        counts, L = _read_counts_1d(64, k, s, 0, d)
+        inner = range(d * (k - 1), s * (L - 1) + 1)
+        assert any(counts[q] == 0 for q in inner) == (gcd(s, d) > 1 or k < s), (k, s, d)
 
 
 def _axes():
