@@ -1309,11 +1309,11 @@ def test_cols_is_prod_k_over_prod_s_times_the_input_and_what_pytorch_runs():
     [sec-matmul-summary]
     > `cols` holds one number per tap of every block, about
     > `prod(kernel_size) / prod(stride)` times the input. PyTorch's float64 `conv2d` builds
-    > it (`aten::_slow_conv2d_forward`); float32 goes to oneDNN, which does not, except for
-    > small layers
+    > it (`aten::_slow_conv2d_forward`); float32 usually goes to oneDNN, which does not
+    > (small float32 layers take the lowering too
 
     [sec-lowering-cost]
-    > float32 does not always go to oneDNN: for kernels larger
+    > A float32 layer does not always go to oneDNN: for kernels larger
     > than 1 x 1, PyTorch picks it when the batch has 2 or more images, the layer is grouped,
     > the kernel is larger than 3 x 3, or the input holds more than 20,480 numbers; a smaller
     > float32 layer runs `aten::_slow_conv2d_forward` too.
