@@ -1071,7 +1071,7 @@ def test_the_seeds_weight_view_has_one_groups_columns_and_the_product_fails():
 
 def test_seed_002_fixed_is_right_for_every_layer_and_its_bias_broadcasts():
     """[sec-autopsy-dilation]
-    > its `+ conv.bias` is added to the `(N, L, C_out)` product, where it broadcasts
+    > the `+ conv.bias` is added to the `(N, L, C_out)` product, where it broadcasts
     > over the last dimension, the output channels.
 
     [sec-autopsy-dilation]
