@@ -841,10 +841,10 @@ def test_tensor_unfold_is_a_one_dimensional_view_and_F_unfold_a_copy():
 
 def test_convlab_unfold_gathers_taps_when_the_zeros_would_dwarf_the_image():
     """[sec-tensor-unfold]
-    > This is how `convlab.unfold` works (with `F.pad`
-    > first, and every `dilation`-th element of each window; where the zeros would dwarf
-    > the image and the blocks, as with `dilation=8000, padding=4000` on a 5 x 5 image, it
-    > instead gathers just the taps the blocks read):
+    > This is how `convlab.unfold` works, with `F.pad`
+    > first and every `dilation`-th element of each window (and one exception: where the
+    > padded zeros would dwarf the image, as with `dilation=8000, padding=4000` on a 5 x 5
+    > image, it gathers just the taps the blocks read instead):
 
     The ordinary case dispatches a pad and `unfold` (Tensor.unfold); the huge-padding
     case allocates no padded image (no constant_pad_nd) and still equals F.unfold.
