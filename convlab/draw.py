@@ -634,10 +634,14 @@ def sliding_blocks_picture(
     Ho, Wo = lay.out_shape
     K, L, p = lay.K, lay.L, lay.padding
     with matplotlib.rc_context(_STYLE):
+        in_labels = lay.input_labels("x")
+        in_widest = max(_text_width(t, LABEL_PT) for t in np.ravel(in_labels))
         inp = _Panel(
-            lay.input_labels("x"),
+            in_labels,
             title=f"input x: {H}x{W}"
             + (f"\npadding={scenes.pair_text(p)} per side" if any(p) else ""),
+            # room for three-character labels ("x21") with 4 pt on each side
+            cell=max(_CELL, math.ceil(in_widest) + 8),
             hatched=lay.padding_mask,
         )
         out = _Panel(
