@@ -237,3 +237,29 @@ def test_tensor_unfold_is_one_dimension_and_a_view():
     cols = F.unfold(x, 3)
     assert cols.shape == (1, 2 * 9, 4 * 5)
     assert cols.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+
+
+def test_seed_001_answer_a_product_and_one_fold_is_the_transposed_convolution():
+    """[seed-001]
+    > the forum's `fold(kernel_size=1)` uses
+    > different parameters (it is a reshape); a matrix product followed by one `fold`
+    > with the convolution's own parameters is the *transposed* convolution
+
+    fold with kernel_size=1 equals a view; weight.view(C_in, -1).T @ x folded with the
+    convolution's kernel_size, dilation, padding and stride equals conv_transpose2d
+    (output_padding below the stride), over kernels 1-3, strides 1-3, paddings 0-1,
+    dilations 1-2 and input sizes 2-5.
+    """
+
+    cols = torch.randn(2, 3, 20)
+    assert torch.equal(F.fold(cols, (4, 5), 1), cols.view(2, 3, 4, 5))
+    for n, k, s, p, d in itertools.product(range(2, 6), (1, 2, 3), (1, 2, 3), (0, 1), (1, 2)):
+        for a in range(s):
+            out = (n - 1) * s - 2 * p + d * (k - 1) + 1 + a
+            if out < 1:
+                continue
+            x = torch.randn(1, 2, n, n, dtype=torch.float64)
+            w = torch.randn(2, 3, k, k, dtype=torch.float64)
+            want = F.conv_transpose2d(x, w, None, s, p, a, 1, d)
+            got = F.fold(w.view(2, -1).T @ x.flatten(2), (out, out), k, d, p, s)
+            torch.testing.assert_close(got, want)
