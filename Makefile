@@ -14,7 +14,7 @@ NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
 .PHONY: setup assets browser book site test test-start test-summary lint hygiene \
-        test-unit test-notebooks test-browser test-fast lab outputs bench \
+        test-unit test-notebooks test-browser test-fast lab outputs student bench \
         constraints clean
 
 ## setup: .venv with the pinned Python packages, and the front-end assets
@@ -93,6 +93,11 @@ lab: setup
 ## outputs: re-execute every notebook in place from a fresh kernel, then clean it
 outputs: setup
 	$(PY) tools/run_notebooks.py
+
+## student: the student edition in student/ (git-ignored): the notebooks
+## without solutions, exercise outputs cleared, and its site without solutions
+student: setup
+	$(PY) tools/student_edition.py --site student
 
 ## bench: convlab against torch's native ops, and the widget frame time
 bench: setup
