@@ -24,7 +24,7 @@ def test_allowed_cell_metadata_is_kept_and_the_rest_dropped(monkeypatch):
         {
             "tags": ["nbval-ignore-output"],
             "scrolled": True,
-            "jupyter": {"source_hidden": True, "outputs_hidden": True},
+            "jupyter": {"source_hidden": True, "other_state": True},
         }
     )
     assert run_notebooks.problems(nb, "nb")  # extra keys are reported
@@ -35,7 +35,7 @@ def test_allowed_cell_metadata_is_kept_and_the_rest_dropped(monkeypatch):
     }
     assert run_notebooks.problems(nb, "nb") == []
     # a cell without the allowed nested key keeps no empty parent
-    other = _notebook({"jupyter": {"outputs_hidden": True}})
+    other = _notebook({"jupyter": {"other_state": True}})
     run_notebooks.clean(other)
     assert other.cells[0].metadata == {}
 
@@ -68,3 +68,27 @@ def test_consecutive_streams_are_merged_and_unmerged_ones_reported():
     texts = [(o.name, o.text) for o in nb.cells[0].outputs]
     assert texts == [("stdout", "a\nb\n"), ("stderr", "warn\n"), ("stdout", "c\nd\n")]
     assert run_notebooks.problems(nb, "nb") == []
+
+
+def test_every_solution_is_collapsed_in_jupyterlab():
+    """A student opening a chapter in JupyterLab sees the stub, not the solution."""
+    spec = importlib.util.spec_from_file_location(
+        "student_edition", ROOT / "tools/student_edition.py"
+    )
+    student_edition = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(student_edition)
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        inside = set(student_edition.solution_cells(nb))
+        for i, cell in enumerate(nb.cells):
+            hidden = cell.metadata.get("jupyter", {})
+            marker = cell.source.lstrip().startswith("```{solution")
+            if i in inside and cell.cell_type == "code":
+                assert hidden == {"source_hidden": True, "outputs_hidden": True}, (path.name, i)
+                # a collapsed cell shows its first line: let it give nothing away
+                assert cell.source.startswith("# a solution (try your own first)\n")
+            elif i in inside and not marker:
+                assert hidden == {"source_hidden": True}, (path.name, i)
+                assert cell.source.startswith("**Why it works**\n")
+            else:
+                assert not hidden, (path.name, i)  # nothing else is collapsed

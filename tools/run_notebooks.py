@@ -43,6 +43,10 @@ ALLOWED_CELL_METADATA = {
     "(remove-input, hide-input, ...) read a cell's tags",
     "mystnb.figure": "myst-nb wraps the cell's output in a numbered figure with this "
     "name (the label {numref} cites) and caption",
+    "jupyter.source_hidden": "JupyterLab shows an exercise's solution collapsed until the "
+    "reader opens it (the site's dropdown does the same)",
+    "jupyter.outputs_hidden": "JupyterLab also collapses the solution's stored output "
+    "(its checker's PASSED)",
 }
 IMAGE_METADATA = {"alt", "width", "height"}
 NOTEBOOK_METADATA = {

@@ -217,3 +217,63 @@ def test_chapter_runs_live_in_jupyterlab(browser, lab, name):
     assert median <= 150
     assert watch.external == [], f"JupyterLab page requested other hosts: {watch.external}"
     context.close()
+
+
+def _solution_heads(name):
+    """A telling line of each solution cell (its code's second line, the first line of
+    its prose after the neutral heading), and the first line of each exercise's stub."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import nbformat
+    import student_edition
+
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    solutions = []
+    for i in student_edition.solution_cells(nb):
+        lines = [line for line in nb.cells[i].source.splitlines() if line.strip()]
+        if not lines[0].startswith("```{solution"):
+            solutions.append(lines[1].strip()[:40])
+    stubs = []
+    for i, cell in enumerate(nb.cells[:-1]):
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("```{exercise}"):
+            stubs.append(nb.cells[i + 1].source.splitlines()[0])
+    return solutions, stubs
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_solutions_are_collapsed_until_opened(browser, lab, name):
+    """Opened in JupyterLab (with jupyterlab-myst), a student sees each exercise's
+    title and stub, not its solution (jupyter.source_hidden: a collapsed cell shows
+    only a neutral first line); a click opens one. No directive option shows raw."""
+    solutions, stubs = _solution_heads(name)
+    assert solutions and stubs
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{lab}/lab/tree/{name}?reset", wait_until="load")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60000)
+    panel = page.locator(".jp-NotebookPanel:visible").first
+    page.wait_for_function(
+        "n => document.querySelectorAll('.jp-Notebook .jp-Cell').length >= n",
+        arg=len(solutions) + len(stubs),
+        timeout=60000,
+    )
+    page.wait_for_timeout(2000)  # MyST renders the markdown cells
+    for head in stubs:
+        stub = panel.locator(".jp-CodeCell .jp-InputArea", has_text=head).first
+        stub.scroll_into_view_if_needed()
+        assert stub.is_visible(), f"the stub {head!r} is not visible"
+    for head in solutions:
+        shown = panel.get_by_text(head, exact=False).filter(visible=True)
+        assert shown.count() == 0, f"the solution line {head!r} shows before a click"
+    # the exercises render as exercises, and no option of a directive shows raw
+    titles = panel.locator(".jp-MarkdownCell").filter(has_text="Exercise 1").filter(visible=True)
+    assert titles.count() >= 1, "no rendered exercise title"
+    for raw in (":label:", ":class:", "```{exercise}", "```{solution-start}"):
+        assert panel.get_by_text(raw, exact=False).filter(visible=True).count() == 0, raw
+    # a click on a collapsed input opens it
+    placeholder = panel.locator(".jp-InputPlaceholder").first
+    placeholder.scroll_into_view_if_needed()
+    placeholder.click()
+    opened = panel.get_by_text(solutions[0], exact=False).filter(visible=True)
+    opened.first.wait_for(state="visible", timeout=10000)
+    _screenshot(page, opened.first, f"{name}-solution-opened")
+    context.close()
