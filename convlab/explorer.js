@@ -208,6 +208,16 @@ function drawPanel(scene, p, parent) {
   return { panel, g, svg, marks, tags, labels, cells, scroller, wrap, hatch };
 }
 
+// a mark on one cell (row r, column c), inset 1.5 px inside its border
+function insetCell(pv, r, c, attrs) {
+  const { g } = pv;
+  return node(
+    "svg:rect",
+    { x: g.left + c * g.cw + 1.5, y: g.top + r * g.ch + 1.5, width: g.cw - 3, height: g.ch - 3, ...attrs },
+    pv.marks
+  );
+}
+
 function drawRect(pv, mark, [r, c, h, w], cls) {
   const { g, panel } = pv;
   if (h <= 0 || w <= 0) return null;
@@ -229,19 +239,11 @@ function drawRect(pv, mark, [r, c, h, w], cls) {
     for (let j = c; j < c + w; j++) {
       if (i >= panel.rows || j >= panel.cols || !isPad(panel, i * panel.cols + j)) continue;
       if (zeroClass(panel, i * panel.cols + j) !== " cx-pad") continue;
-      node(
-        "svg:rect",
-        {
-          x: g.left + j * g.cw + 1.5,
-          y: g.top + i * g.ch + 1.5,
-          width: g.cw - 3,
-          height: g.ch - 3,
-          class: "cx-pad-over",
-          style: `fill: url(#${pv.hatch})`,
-          "data-cell": i * panel.cols + j,
-        },
-        pv.marks
-      );
+      insetCell(pv, i, j, {
+        class: "cx-pad-over",
+        style: `fill: url(#${pv.hatch})`,
+        "data-cell": i * panel.cols + j,
+      });
     }
   }
   return rect;
@@ -280,21 +282,13 @@ function drawFrame(view, scene, f) {
       for (const [cell, tag] of markCells(scene, m, h)) {
         const r = Math.floor(cell / panel.cols);
         const c = cell % panel.cols;
-        node(
-          "svg:rect",
-          {
-            x: g.left + c * g.cw + 1.5,
-            y: g.top + r * g.ch + 1.5,
-            width: g.cw - 3,
-            height: g.ch - 3,
-            // on padding the highlight lets the hatching show through
-            class: isPad(panel, cell) ? `${cls} cx-mark-pad` : cls,
-            "data-role": mark.role,
-            "data-cell": cell,
-            "data-label": cellLabel(panel, cell),
-          },
-          pv.marks
-        );
+        insetCell(pv, r, c, {
+          // on padding the highlight lets the hatching show through
+          class: isPad(panel, cell) ? `${cls} cx-mark-pad` : cls,
+          "data-role": mark.role,
+          "data-cell": cell,
+          "data-label": cellLabel(panel, cell),
+        });
         if (tag >= 0) {
           node(
             "svg:text",
