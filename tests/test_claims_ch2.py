@@ -432,7 +432,8 @@ def test_unfold_backward_runs_col2im_and_fold_backward_runs_im2col():
 
     [sec-fold-adjoint]
     > Any layer built on `unfold` (a convolution is a weight matrix times `unfold(x)`,
-    > {ref}`ch-matmul`) needs `fold` to send its gradient back to its input.
+    > {ref}`3. Convolution is a matrix multiplication <ch-matmul>`) needs `fold` to send its
+    > gradient back to its input.
 
     [sec-fold-docstring]
     > `F.unfold` dispatches `aten.im2col` (and `F.fold`, `aten.col2im`).
@@ -470,8 +471,9 @@ def test_transposed_convolution_is_a_matrix_product_then_one_fold():
     r"""[sec-fold-adjoint]
     > a convolution is the matrix $W U$, its transpose is $U^\top W^\top$, a matrix
     > product followed by one `fold` with the convolution's own parameters, and that is
-    > the transposed convolution ({ref}`sec-one-fold`), which is why it computes a
-    > convolution's gradient ({ref}`sec-gradient`).
+    > the transposed convolution ({ref}`One fold with the convolution's own parameters
+    > <sec-one-fold>`), which is why it computes a
+    > convolution's gradient ({ref}`4.6 Not an inverse, but the gradient <sec-gradient>`).
 
     conv_transpose2d(y, w, s, p, d) against fold(W^T y) with the convolution's
     kernel_size, dilation, padding and stride and output_size the convolution's input
@@ -783,7 +785,8 @@ def test_the_divisor_is_a_count_per_pixel_and_the_inverse_is_left_only():
 
 def test_unfold_takes_batched_or_unbatched_images_and_nothing_else():
     r"""[sec-fold-docstring]
-    > Too strict in torch 2.13, as {ref}`sec-unfold-docstring` found for `unfold`: a 3-D
+    > Too strict in torch 2.13, as {ref}`What the nn.Unfold docstring says about unfold
+    > <sec-unfold-docstring>` found for `unfold`: a 3-D
     > input `(C, H, W)`, one unbatched image, works too and
     > gives `(C * K, L)`; what is refused is any other number of *spatial* dimensions (a
     > 5-D volume, or a 2-D `(H, W)` with no channel axis). `fold` likewise takes `(N, C *
@@ -1002,7 +1005,8 @@ def test_the_answers_to_the_explorer_questions_of_uneven_overlap():
 def test_uneven_counts_are_one_source_of_checkerboards_not_the_only_one():
     """[sec-uneven-overlap]
     > uneven counts are one source of its checkerboard artifacts (the other, that each
-    > output phase sees different taps of the kernel, is in {ref}`sec-checkerboard`)
+    > output phase sees different taps of the kernel, is in {ref}`4.7 Checkerboard artifacts
+    > <sec-checkerboard>`)
 
     The old wording ("which is where its checkerboard artifacts come from") fails:
     with kernel_size a multiple of the stride the all-ones counts are flat inside,

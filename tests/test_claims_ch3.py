@@ -80,7 +80,7 @@ def test_a_convolution_is_one_matrix_product_with_the_unfolded_image(c):
     [sec-every-parameter]
     > `stride`, `padding` and `dilation` only change which blocks `unfold` cuts; the
     > multiplication {eq}`eq-conv-matmul` stays the same. The output grid has the size
-    > of the block-count formula of {ref}`sec-num-blocks`,
+    > of the block-count formula of {ref}`1.3 How many blocks? <sec-num-blocks>`,
     > $\\lfloor (\\mathrm{in} + 2p - \\mathrm{dil}(k-1) - 1)/s \\rfloor + 1$ per dimension.
 
     [sec-unfold-multiply-view]
@@ -139,7 +139,8 @@ def test_unfold_takes_dilation_before_padding_and_stride_and_conv2d_the_reverse(
     """[sec-every-parameter]
     > Note the argument order of `F.unfold`: `kernel_size, dilation, padding, stride`,
     > the reverse of `F.conv2d`'s `stride, padding, dilation`
-    > ({ref}`sec-argument-orders`). convlab's shape helpers take these by keyword only,
+    > ({ref}`PyTorch's argument orders <sec-argument-orders>`). convlab's shape helpers take these
+    > by keyword only,
     > so their order cannot bite.
 
     The positional order read from F.unfold's signature, F.conv2d's from calls with
@@ -604,7 +605,8 @@ def test_the_conv_matrix_costs_one_multiply_add_per_entry():
 @given(matrix_params())
 def test_the_transpose_of_the_conv_matrix_is_the_transposed_convolution(params):
     """[sec-other-matrix]
-    > Its **transpose** is the transposed convolution of {ref}`ch-transposed`:
+    > Its **transpose** is the transposed convolution of {ref}`4. Transposed convolution, four ways
+    > <ch-transposed>`:
 
     [sec-matmul-summary]
     > and its transpose is the transposed convolution back to `(H, W)`, with the

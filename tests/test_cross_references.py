@@ -159,3 +159,14 @@ def test_every_seed_has_a_question_that_links_to_its_answers():
                 break
         else:
             pytest.fail(f"no chapter links back to {label}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_link_to_another_page_has_words(path):
+    """JupyterLab (jupyterlab-myst) renders one notebook at a time: a {ref} to a label
+    of another page would show the bare label there, so it carries its own text."""
+    text = page_markdown(path)
+    local = set(re.findall(r"^\(([\w-]+)\)=", text, re.M))
+    local |= set(re.findall(r":label: ([\w-]+)", text))
+    bare = [label for label in re.findall(r"\{ref\}`([\w-]+)`", text) if label not in local]
+    assert bare == [], f"{path.name}: give these links their words: {sorted(set(bare))}"
