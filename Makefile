@@ -14,7 +14,7 @@ NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
 .PHONY: setup assets browser book site test test-start test-summary lint hygiene \
-        test-unit test-notebooks test-browser test-fast lab outputs student bench \
+        test-unit test-notebooks test-browser test-fast lab outputs student assignments bench \
         constraints clean
 
 ## setup: .venv with the pinned Python packages, and the front-end assets
@@ -98,6 +98,11 @@ outputs: setup
 ## without solutions, exercise outputs cleared, and its site without solutions
 student: setup
 	$(PY) tools/student_edition.py --site student
+
+## assignments: the autograded assignments in assignments/ (git-ignored), one per
+## chapter, with otter-grader: a student notebook and an autograder zip each
+assignments: setup
+	$(PY) tools/assignments.py assignments
 
 ## bench: convlab against torch's native ops, and the widget frame time
 bench: setup

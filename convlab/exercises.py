@@ -188,7 +188,8 @@ def _plans(rng, count, knobs, *, base=None, ranges=None, pairs=True, output_padd
         s = rng.randint(2, 3)
         plans.append({**start, "stride": (s, s), "output_padding": (s - 1, s - 1)})
         stride = (2, 3) if rng.random() < 0.5 else (3, 2)
-        plans.append({**start, "stride": stride, "output_padding": (1, rng.randint(1, 2))})
+        output_padding = (rng.randint(1, stride[0] - 1), rng.randint(1, stride[1] - 1))
+        plans.append({**start, "stride": stride, "output_padding": output_padding})
     simple = len(plans)
     need = min(2, len(knobs))
     while len(plans) < count:
