@@ -329,12 +329,6 @@ def master_notebook(path: pathlib.Path):
         )
         cells.append(raw("# END TESTS"))
         cells.append(raw("# END QUESTION"))
-    cells.append(
-        md(
-            "## Before you submit\n\nRestart the kernel and run every cell; the cell below "
-            "runs every public test again."
-        )
-    )
     master = nbformat.v4.new_notebook(cells=cells, metadata=dict(nb.metadata))
     return master
 
