@@ -947,7 +947,7 @@ def test_padding_keeps_the_grid_as_large_as_the_input_exactly_when_2p_is_the_dil
     [sec-padding]
     > The
     > blocks then also start on the zeros: a 4 x 4 image gives 4 x 4 blocks of 3 x 3
-    > ({numref}`fig-padding`), a 5 x 5 image 5 x 5 of them.
+    > ({ref}`Fig. 3 <fig-padding>`), a 5 x 5 image 5 x 5 of them.
 
     Over the 1-D grid with stride 1: out == in + 2p - d(k-1), and out == in iff
     2p == d(k-1); for even k and d = 1, |out - in| >= 1 for every p, and some p gives

@@ -100,8 +100,49 @@ def test_no_typed_cross_reference(path):
     )
 
 
+def _figure_numbers():
+    """label -> the number the site gives a figure: Jupyter Book numbers figures
+    through the whole book, in the order of _toc.yml (a chapter's figures are code
+    cells with mystnb figure metadata; a page's, {figure} directives with :name:)."""
+    import pathlib
+
+    import yaml
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    names = []
+    for name in files:
+        path = next(root.glob(name + ".*"))
+        if path.suffix == ".ipynb":
+            for cell in json.loads(path.read_text())["cells"]:
+                figure = cell.get("metadata", {}).get("mystnb", {}).get("figure")
+                if figure:
+                    names.append(figure["name"])
+        names += re.findall(r"\{figure\}[^\n]*\n(?::[^\n]*\n)*?:name: (\S+)", path.read_text())
+    return {name: str(i) for i, name in enumerate(names, 1)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_figure_reference_carries_its_number(path):
+    """A chapter's figures are code cells that only the site numbers: in JupyterLab
+    a bare {numref} to one shows its label. So a figure is cited as {ref}`Fig. N <label>`
+    ({numref} refuses a title without %s, which JupyterLab would show as is), and
+    test_a_number_in_a_link_is_the_number_of_its_target checks N."""
+    text = page_markdown(path)
+    bare = re.findall(r"\{(?:numref|ref)\}`(fig-[\w-]+)`", text)
+    assert bare == [], f"{path.name}: write {{ref}}`Fig. N <label>` for {sorted(set(bare))}"
+    cited = 0
+    for words, label in REF_WITH_TEXT.findall(text):
+        if label.startswith("fig-"):
+            assert re.fullmatch(r"Fig\. \d+", words.strip()), (path.name, words, label)
+            cited += 1
+    assert cited, f"{path.name} cites none of its figures"
+
+
 def test_a_number_in_a_link_is_the_number_of_its_target():
-    headings = _headings()
+    headings = {**_headings(), **_figure_numbers()}
+    assert _figure_numbers(), "the figure numbering found no figure"
     wrong = []
     for path in PAGES:
         for text, label in REF_WITH_TEXT.findall(page_markdown(path)):

@@ -270,10 +270,10 @@ def test_solutions_are_collapsed_until_opened(browser, lab, name):
     assert titles.count() >= 1, "no rendered exercise title"
     for raw in (":label:", ":class:", "```{exercise}", "```{solution-start}"):
         assert panel.get_by_text(raw, exact=False).filter(visible=True).count() == 0, raw
-    # links to other chapters show words, not a bare label
+    # links to other chapters and to figures show words, not a bare label
     # (jupyterlab-myst marks a reference it cannot resolve "Cross Reference Not Found")
     bare = panel.locator('[title="Cross Reference Not Found"]').filter(
-        has_text=re.compile(r"^\s*(ch|sec)-[a-z0-9-]+\s*$")
+        has_text=re.compile(r"^\s*(ch|sec|fig|eq|ex)-[a-z0-9-]+\s*$")
     )
     assert bare.filter(visible=True).count() == 0, bare.first.inner_text()
     # a click on a collapsed input opens it

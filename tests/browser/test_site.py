@@ -283,3 +283,28 @@ def test_sidebar_toggles_open_the_navigation(page, site_url, width):
         page.wait_for_timeout(500)
         assert sidebar.is_visible()
     assert watch.errors == [], f"JavaScript errors: {watch.errors}"
+
+
+def test_a_figure_link_says_the_number_the_site_gives_its_figure():
+    """The chapters write figure links as {ref}`Fig. N <label>` (so JupyterLab
+    shows a number, not a label); on the site each must name its figure's number."""
+    checked = 0
+    for page in CHAPTERS:
+        html = (SITE / page).read_text()
+        numbers = dict(
+            re.findall(
+                r'<figure[^>]*id="(fig-[\w-]+)"[^>]*>.*?<span class="caption-number">'
+                r"(Fig\. \d+)",
+                html,
+                re.S,
+            )
+        )
+        links = re.findall(
+            r'<a class="reference internal" href="[^"]*#(fig-[\w-]+)">'
+            r'<span class="std std-ref">([^<]*)</span>',
+            html,
+        )
+        for label, words in links:
+            assert words.strip() == numbers.get(label), (page, label, words, numbers.get(label))
+            checked += 1
+    assert checked >= 20, f"only {checked} figure links found"
