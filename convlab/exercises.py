@@ -48,7 +48,9 @@ Every one is called by a chapter's exercise (tests/test_exercises.py checks).
 
 from __future__ import annotations
 
+import inspect
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -342,15 +344,88 @@ def _forbidden(report, ops, forbid, where):
     return False
 
 
-def _call(fn, report, args, kwargs, where, forbid=None, what="it"):
+_CONVLAB_CODE: dict | None = None
+
+
+def _convlab_code() -> dict:
+    """The code object of every function and method that convlab's ops, shapes, nn and
+    exercises modules define, with the name a reader would call it by (the checkers
+    and their report excepted)."""
+    global _CONVLAB_CODE
+    if _CONVLAB_CODE is None:
+        import convlab
+
+        from . import nn, ops, shapes
+
+        public = set(convlab.__all__)
+        found = {}
+        for module in (ops, shapes, nn, sys.modules[__name__]):
+            short = module.__name__.rsplit(".", 1)[-1]
+            for name, obj in vars(module).items():
+                if getattr(obj, "__module__", None) != module.__name__:
+                    continue
+                prefix = "convlab." if name in public else f"convlab.{short}."
+                if inspect.isfunction(obj) and not name.startswith("check_"):
+                    found[obj.__code__] = (name, prefix + name)
+                elif inspect.isclass(obj) and obj is not CheckReport:
+                    for method, f in vars(obj).items():
+                        if inspect.isfunction(f):
+                            found[f.__code__] = (name, f"{prefix}{name}.{method}")
+        _CONVLAB_CODE = found
+    return _CONVLAB_CODE
+
+
+# The tests of the checkers build right answers from convlab's own ops; they set this.
+_LET_ANSWERS_CALL_CONVLAB = False
+
+
+class _ConvlabCall(Exception):
+    """An answer called a function of convlab that its exercise does not offer."""
+
+
+def _no_convlab(allow):
+    """A profile function that raises :class:`_ConvlabCall` when the reader's code calls a
+    function of convlab (not one in ``allow``) directly: what convlab's own functions
+    call inside is theirs."""
+    code = _convlab_code()
+    files = {c.co_filename for c in code}
+
+    def profile(frame, event, arg):
+        if event != "call" or frame.f_code not in code:
+            return
+        name, qualified = code[frame.f_code]
+        caller = frame.f_back
+        if name in allow or (caller is not None and caller.f_code.co_filename in files):
+            return
+        raise _ConvlabCall(qualified)
+
+    return profile
+
+
+def _call(fn, report, args, kwargs, where, forbid=None, what="it", allow=()):
     """Run the reader's function, recording the aten ops it dispatches; returns (ok, result).
 
     Not ok: it raised ``NotImplementedError`` (``report.not_implemented``), raised
-    anything else, or called an operation ``forbid`` names (``report.failure``).
+    anything else, called an operation ``forbid`` names, or called a function of
+    convlab other than the ones in ``allow`` (the book's own answers are there)
+    (``report.failure``).
     """
+    previous = sys.getprofile()
     try:
         with aten.record_aten_ops() as ops:
-            result = fn(*args, **kwargs)
+            if not _LET_ANSWERS_CALL_CONVLAB:
+                sys.setprofile(_no_convlab(allow))
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                sys.setprofile(previous)
+    except _ConvlabCall as err:
+        offered = ", ".join(f"convlab.{a}" for a in allow) or "nothing"
+        report.failure = (
+            f"{where}\n  {what} calls {err.args[0]}: an answer may use torch, and of "
+            f"convlab only what its exercise offers (here: {offered})"
+        )
+        return False, None
     except NotImplementedError as err:
         if not _raised_by_torch(err):
             report.not_implemented = True
@@ -461,7 +536,9 @@ def _grad_agrees(report, got, inputs, tensors, kwargs, reference, where, names, 
     return True
 
 
-def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6, names=("x",), forbid=None):
+def _tensor_checker(
+    name, fn, cases, reference, *, grad=True, atol=1e-6, names=("x",), forbid=None, allow=()
+):
     """Shared loop: the value, then (with ``grad``) the gradient with respect to the
     tensors, named ``names`` in reports. ``cases``: ``(tensors, kwargs)`` pairs."""
     report = CheckReport(name, len(cases))
@@ -470,7 +547,7 @@ def _tensor_checker(name, fn, cases, reference, *, grad=True, atol=1e-6, names=(
         inputs = [t.detach().clone().requires_grad_(grad) for t in tensors]
         shown = [f"{n} of shape {tuple(t.shape)}" for n, t in zip(names, tensors)]
         where = _where(report, kwargs, ", ".join([*shown, _fmt(kwargs)] if kwargs else shown))
-        ok, got = _call(fn, report, inputs, kwargs, where, forbid)
+        ok, got = _call(fn, report, inputs, kwargs, where, forbid, allow=allow)
         if not ok:
             return report
         if not _compare(report, got, expected, where, atol=atol):
@@ -699,7 +776,9 @@ def check_fold(fn, cases=20, seed=0, grad=True) -> CheckReport:
     for (x,), kw in _unfold_cases(random.Random(seed), cases):
         cols = F.unfold(x, **kw)
         built.append(((cols,), dict(output_size=tuple(x.shape[2:]), **kw)))
-    return _tensor_checker("fold", fn, built, F.fold, grad=grad, names=("cols",), forbid=_NO_FOLD)
+    return _tensor_checker(
+        "fold", fn, built, F.fold, grad=grad, names=("cols",), forbid=_NO_FOLD, allow=("unfold",)
+    )
 
 
 def _divisor(output_size, kernel_size, dilation, padding, stride):
@@ -853,6 +932,7 @@ def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
         grad=grad,
         names=("x", "weight", "bias"),
         forbid=_NO_CONV,
+        allow=("conv_output_shape",),
     )
 
 

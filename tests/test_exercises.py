@@ -10,6 +10,7 @@ parameter first fails on the case that changes only that parameter.
 import itertools
 import math
 import re
+import sys
 
 import pytest
 import torch
@@ -18,6 +19,13 @@ import torch.nn.functional as F
 
 import convlab
 from convlab import exercises as ex
+
+
+@pytest.fixture(autouse=True)
+def _answers_may_call_convlab(monkeypatch):
+    """These tests build right answers from convlab's own ops (a reader's answer may
+    not: test_an_answer_that_calls_convlab_fails turns this off)."""
+    monkeypatch.setattr(ex, "_LET_ANSWERS_CALL_CONVLAB", True)
 
 
 def _stub(*args, **kwargs):
@@ -1046,3 +1054,48 @@ def test_every_checker_is_used_by_a_chapter():
     )
     checkers = [name for name in ex.__all__ if name.startswith("check_")]
     assert checkers and [c for c in checkers if f"exercises.{c}(" not in code] == []
+
+
+def test_an_answer_that_calls_convlab_fails(monkeypatch):
+    """convlab holds the book's own answers (its ops, its shape helpers, the checkers'
+    references): an answer may call torch, and of convlab only what its exercise offers,
+    however it imported the function."""
+    monkeypatch.setattr(ex, "_LET_ANSWERS_CALL_CONVLAB", False)
+    from convlab import fold_divisor
+
+    def tconv(x, weight, bias, stride, padding, output_padding, groups, dilation):
+        return convlab.conv_transpose2d(
+            x, weight, bias, stride, padding, output_padding, groups, dilation
+        )
+
+    def divisor(output_size, kernel_size, dilation, padding, stride):
+        return fold_divisor(output_size, kernel_size, dilation, padding, stride)
+
+    def sizes(L, kernel_size, dilation, padding, stride):
+        return ex._output_sizes(L, kernel_size, dilation, padding, stride)
+
+    def fold_by_convlab(cols, output_size, kernel_size, dilation, padding, stride):
+        return convlab.ops.fold(cols, output_size, kernel_size, dilation, padding, stride)
+
+    for report, called in (
+        (ex.check_conv_transpose2d(tconv), "convlab.conv_transpose2d"),
+        (ex.check_divisor(divisor), "convlab.fold_divisor"),
+        (ex.check_output_sizes(sizes), "convlab.exercises._output_sizes"),
+        (ex.check_fold(fold_by_convlab), "convlab.fold"),
+    ):
+        assert not report and f"calls {called}:" in _text(report), _text(report)
+
+    # what an exercise offers stays allowed: fold with convlab.unfold, as the book's answer
+    def fold_with_convlab_unfold(cols, output_size, kernel_size, dilation, padding, stride):
+        (H, W), (ph, pw) = output_size, padding
+        Hp, Wp = H + 2 * ph, W + 2 * pw
+        N, CK, L = cols.shape
+        K = kernel_size[0] * kernel_size[1]
+        numbers = torch.arange(Hp * Wp).view(1, 1, Hp, Wp)
+        where = convlab.unfold(numbers, kernel_size, dilation, 0, stride)[0]
+        out = cols.new_zeros(N, CK // K, Hp * Wp)
+        out = out.index_add(2, where.reshape(-1), cols.reshape(N, CK // K, K * L))
+        return out.view(N, CK // K, Hp, Wp)[:, :, ph : ph + H, pw : pw + W]
+
+    assert ex.check_fold(fold_with_convlab_unfold)
+    assert sys.getprofile() is None  # the checker leaves no profile function behind
