@@ -19,13 +19,15 @@ Each exercise of the chapter is one question, in the chapter's order:
   suffix dropped: it defines the stub's name);
 - a public test, 1 point: the book's checker, the same cases as in the book
   (``grader.check`` runs it; its message is the checker's report);
-- a hidden test, 2 points: the same checker on two other seeds with twice the
-  cases each, which reach the rarer combinations of parameters. Hidden tests
-  exist only in the autograder zip, never in the student notebook.
+- a hidden test, 2 points: the same checker on two other seeds, drawn when the
+  assignments are built, with twice the cases each, which reach the rarer
+  combinations of parameters. Hidden tests exist only in the autograder zip and
+  the master notebook, never in the student notebook.
 
-A question is worth 3 points. Grade a submission offline, without Docker::
+A question is worth 3 points. Grade submissions offline, without Docker, into
+one CSV (``otter run`` on each, two at a time)::
 
-    otter run -a <out>/NN_slug/autograder/NN_slug-autograder_*.zip -o results SUBMISSION.ipynb
+    python tools/assignments.py assignments/NN_slug --grade SUBMISSIONS.ipynb... --csv grades.csv
 
 Two stubs of chapter 4 call ``tconv_stride1_solution`` from the book's
 solution of the first exercise; in the assignment they call the student's own
@@ -33,18 +35,24 @@ solution of the first exercise; in the assignment they call the student's own
 
     python tools/assignments.py [OUT]        # default: assignments/
     python tools/assignments.py --master-only [OUT]
+    python tools/assignments.py OUT/NN_slug --grade SUBMISSION... [--csv grades.csv]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import inspect
+import json
+import os
 import pathlib
+import random
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 
@@ -54,7 +62,12 @@ EXERCISE = "```{exercise}"
 SOLUTION_START = "```{solution-start}"
 SOLUTION_END = "```{solution-end}"
 PUBLIC_POINTS, HIDDEN_POINTS = 1, 2
-HIDDEN_SEEDS = (1, 2)  # the book's checkers use seed 0
+HIDDEN_SEED_COUNT = 2  # drawn when the assignments are built; the book's checkers use seed 0
+CHECK_ALL_TEXT = (  # otter's text above grader.check_all(), and what it really does
+    "To double-check your work, the cell below will rerun all of the autograder tests.",
+    "To double-check your work, the cell below reruns every public test. The hidden "
+    "tests run only when your work is graded.",
+)
 HIDDEN_FACTOR = 2  # each hidden seed runs twice the checker's default number of cases
 SOLUTION_HEADER = "# a solution (try your own first)"
 
@@ -242,8 +255,15 @@ def _argument_names(call: str) -> list[str]:
     return ["exercises", first]
 
 
-def master_notebook(path: pathlib.Path):
-    """The otter-grader master notebook of one chapter."""
+def draw_hidden_seeds() -> tuple[int, ...]:
+    """Seeds for the hidden tests, drawn at build time: no student can know them."""
+    rng = random.SystemRandom()
+    return tuple(rng.randrange(1, 10**6) for _ in range(HIDDEN_SEED_COUNT))
+
+
+def master_notebook(path: pathlib.Path, hidden_seeds=None):
+    """The otter-grader master notebook of one chapter; ``hidden_seeds`` default: drawn."""
+    hidden_seeds = hidden_seeds or draw_hidden_seeds()
     nb = nbformat.read(path, as_version=4)
     name = path.stem
     title = re.sub(r"^#\s*", "", nb.cells[0].source.splitlines()[0])
@@ -278,8 +298,8 @@ def master_notebook(path: pathlib.Path):
         md(
             f"# Assignment: {_chapter_title(nb)}\n\n"
             f"The exercises of chapter {path.stem[:2].lstrip('0')} of *Fold & Unfold*, "
-            f"{len(found)} questions of {points} points each; the sections they name are "
-            "the chapter's. "
+            f"{len(found)} questions of {points} points each. Read the chapter first: the "
+            "questions use its names, and the sections they cite are the chapter's. "
             "For each one, replace `raise NotImplementedError` with your code and run the cell: "
             "the book's checker under it says PASSED, FAILED (and which case, and why) or "
             "NOT YET. Then run the `grader.check` cell under it.\n\n"
@@ -288,7 +308,9 @@ def master_notebook(path: pathlib.Path):
             "your work is graded. A function that passes only the cases it was shown loses "
             "those points. Run every cell from the top before you submit "
             "(Kernel, Restart Kernel and Run All Cells): only what the notebook defines "
-            "when run from the top is graded."
+            "when run from the top is graded. A question that asks you to predict or "
+            "explain something before you write code asks it for you: that part is not "
+            "graded, and a markdown cell of your own is the place for the answer."
         ),
         code(setup_code(nb)),
     ]
@@ -323,7 +345,7 @@ def master_notebook(path: pathlib.Path):
                 "test_the_book_cases", args, [ex["call"]], hidden=False, points=PUBLIC_POINTS
             )
         )
-        hidden = [hidden_call(ex["call"], ex["checker"], seed) for seed in HIDDEN_SEEDS]
+        hidden = [hidden_call(ex["call"], ex["checker"], seed) for seed in hidden_seeds]
         cells.append(
             _test_cell("test_other_cases", args, hidden, hidden=True, points=HIDDEN_POINTS)
         )
@@ -340,7 +362,9 @@ def _chapter_title(nb) -> str:
     raise ValueError("the chapter has no title")
 
 
-def write(out_dir: pathlib.Path, chapters=CHAPTERS, *, assign: bool = True) -> list[pathlib.Path]:
+def write(
+    out_dir: pathlib.Path, chapters=CHAPTERS, *, assign: bool = True, hidden_seeds=None
+) -> list[pathlib.Path]:
     """Write each chapter's master notebook and, with ``assign``, run ``otter assign`` on it."""
     written = []
     for path in chapters:
@@ -349,7 +373,7 @@ def write(out_dir: pathlib.Path, chapters=CHAPTERS, *, assign: bool = True) -> l
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         master = folder / path.name
-        nbformat.write(master_notebook(path), master)
+        nbformat.write(master_notebook(path, hidden_seeds), master)
         if assign:
             subprocess.run(
                 [sys.executable, "-m", "otter", "assign", "--no-pdfs", master.name, "dist"],
@@ -359,16 +383,95 @@ def write(out_dir: pathlib.Path, chapters=CHAPTERS, *, assign: bool = True) -> l
             )
             for part in ("student", "autograder"):
                 (folder / "dist" / part).rename(folder / part)
+                _say_what_check_all_does(folder / part / path.name)
             (folder / "dist").rmdir()
         written.append(folder)
     return written
+
+
+def _say_what_check_all_does(path: pathlib.Path):
+    nb = nbformat.read(path, as_version=4)
+    old, new = CHECK_ALL_TEXT
+    found = [c for c in nb.cells if c.cell_type == "markdown" and old in c.source]
+    if len(found) != 1:
+        raise ValueError(f"{path}: otter's check-all text is not there once: {old!r}")
+    found[0].source = found[0].source.replace(old, new)
+    nbformat.write(nb, path)
+
+
+def grade(chapter_dir: pathlib.Path, submission: pathlib.Path, out: pathlib.Path) -> dict:
+    """Grade one submission offline with ``otter run`` (no Docker): each question's
+    ``{"score", "max_score", "output"}`` by name. ``out`` is created for otter's files."""
+    (zip_path,) = (chapter_dir / "autograder").glob("*-autograder_*.zip")
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "otter",
+            "run",
+            "-a",
+            str(zip_path),
+            "-o",
+            str(out),
+            str(submission),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},  # several gradings at once, a core each
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"otter run failed on {submission}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    results = json.loads((out / "results.json").read_text())
+    return {t["name"]: t for t in results["tests"] if "max_score" in t}
+
+
+def grade_class(chapter_dir: pathlib.Path, submissions, csv_path: pathlib.Path, workers: int = 2):
+    """Grade every submission (``.ipynb``), ``workers`` at a time, into one CSV: a row per
+    submission, a column per question, the total. Returns the rows."""
+    submissions = [pathlib.Path(s) for s in submissions]
+    work = csv_path.parent / f"{csv_path.stem}-otter"
+
+    def one(item):
+        i, sub = item
+        return grade(chapter_dir, sub, work / f"{i:04d}-{sub.stem}")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        scores = list(pool.map(one, enumerate(submissions)))
+    questions = sorted({q for s in scores for q in s}, key=lambda q: int(q[1:]))
+    rows = []
+    for sub, got in zip(submissions, scores):
+        row = {"submission": str(sub)}
+        row.update({q: got[q]["score"] if q in got else "" for q in questions})
+        row["total"] = sum(t["score"] for t in got.values())
+        row["out_of"] = sum(t["max_score"] for t in got.values())
+        rows.append(row)
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["submission", *questions, "total", "out_of"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="assignments", type=pathlib.Path)
     parser.add_argument("--master-only", action="store_true", help="skip otter assign")
+    parser.add_argument(
+        "--grade",
+        nargs="+",
+        metavar="SUBMISSION",
+        help="grade these notebooks with OUT's autograder (OUT: one chapter's folder)",
+    )
+    parser.add_argument("--csv", type=pathlib.Path, default=pathlib.Path("grades.csv"))
     args = parser.parse_args()
+    if args.grade:
+        for row in grade_class(args.out, args.grade, args.csv):
+            print(f"{row['submission']}: {row['total']:g} / {row['out_of']:g}")
+        print(f"every score: {args.csv}")
+        return 0
     for folder in write(args.out, assign=not args.master_only):
         print(folder)
     return 0
