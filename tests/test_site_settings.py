@@ -29,6 +29,7 @@ TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
 SITE_LIMIT_MIB = 15
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import footer  # noqa: E402
 import jb_settings  # noqa: E402
 
 HTML = CONFIG.get("html") or {}
@@ -226,3 +227,17 @@ def test_site_is_at_most_the_size_limit(site):
     assert size <= SITE_LIMIT_MIB * 2**20, (
         f"the site is {size / 2**20:.1f} MiB (limit {SITE_LIMIT_MIB} MiB); largest files: {biggest}"
     )
+
+
+def test_the_footer_links_the_issue_tracker_only_when_a_repository_is_set(tmp_path):
+    """Jupyter Book fills in its own repository when _config.yml sets none: the footer
+    must not send a reader's mistake there."""
+    assert footer.repository_url(ROOT) == (REPOSITORY.get("url") or "")
+    (tmp_path / "_config.yml").write_text("title: x\n")
+    assert footer.repository_url(tmp_path) == ""
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/me/book\n")
+    assert footer.repository_url(tmp_path) == "https://example.org/me/book"
+    html = footer.footer_html("../book/licence.html", "https://example.org/me/book/")
+    assert 'href="https://example.org/me/book/issues"' in html
+    assert 'href="../book/licence.html#sec-errata"' in html
+    assert "issues" not in footer.footer_html("../book/licence.html", "")

@@ -308,3 +308,20 @@ def test_a_figure_link_says_the_number_the_site_gives_its_figure():
             assert words.strip() == numbers.get(label), (page, label, words, numbers.get(label))
             checked += 1
     assert checked >= 20, f"only {checked} figure links found"
+
+
+def test_every_page_states_the_licences_and_links_the_errata():
+    """The footer (book/_ext/footer.py): CC BY 4.0 for text and figures, MIT for code,
+    and a link to the licence page's errata section that resolves from every page."""
+    for page in PAGES:
+        html = (SITE / page).read_text()
+        if 'http-equiv="Refresh"' in html or 'http-equiv="refresh"' in html:
+            continue  # the root index.html only redirects
+        footer = re.search(r'<p class="cx-footer">(.*?)</p>', html, re.S)
+        assert footer, f"{page}: no licence footer"
+        text = re.sub(r"<[^>]+>", "", footer.group(1))
+        assert "CC BY 4.0" in text and "MIT" in text and "Found a mistake?" in text, page
+        errata = re.search(r'href="([^"#]*)#sec-errata"', footer.group(1)).group(1)
+        target = (SITE / page).parent / errata if errata else SITE / page
+        assert target.resolve().is_file(), f"{page}: the errata link {errata} goes nowhere"
+        assert 'id="sec-errata"' in target.read_text()
