@@ -229,14 +229,15 @@ def test_site_is_at_most_the_size_limit(site):
     )
 
 
-def test_the_footer_links_the_issue_tracker_only_when_a_repository_is_set(tmp_path):
+def test_the_footer_links_the_issue_tracker_only_when_a_repository_is_set():
     """Jupyter Book fills in its own repository when _config.yml sets none: the footer
     must not send a reader's mistake there."""
-    assert footer.repository_url(ROOT) == (REPOSITORY.get("url") or "")
-    (tmp_path / "_config.yml").write_text("title: x\n")
-    assert footer.repository_url(tmp_path) == ""
-    (tmp_path / "_config.yml").write_text("repository:\n  url: https://example.org/me/book\n")
-    assert footer.repository_url(tmp_path) == "https://example.org/me/book"
+    options, _ = jb_settings.theme_options_from_config(CONFIG)
+    assert footer.repository_url(options) == (REPOSITORY.get("url") or "")
+    assert options.get("repository_url")  # Jupyter Book's own, which the footer ignores
+    example = {**CONFIG, "repository": {"url": "https://example.org/me/book"}}
+    options, _ = jb_settings.theme_options_from_config(example)
+    assert footer.repository_url(options) == "https://example.org/me/book"
     html = footer.footer_html("../book/licence.html", "https://example.org/me/book/")
     assert 'href="https://example.org/me/book/issues"' in html
     assert 'href="../book/licence.html#sec-errata"' in html

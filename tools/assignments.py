@@ -218,11 +218,16 @@ def exercises_of(nb) -> list[dict]:
 
 
 def setup_code(nb) -> str:
-    """The chapter's first code cell: its imports, as the book runs them."""
-    first = next(c for c in nb.cells if c.cell_type == "code")
-    if "import convlab" not in first.source:
-        raise ValueError("the chapter's first code cell does not import convlab")
-    return first.source
+    """The chapter's first code cells, up to the one that imports convlab: the install
+    cell (it installs convlab where it is missing, on Colab say) and the imports."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cells.append(cell.source)
+        if re.search(r"^(import convlab|from convlab import)", cell.source, re.M):
+            return "\n\n".join(cells)
+    raise ValueError("no code cell of the chapter imports convlab")
 
 
 def hidden_call(call: str, checker: str, seed: int) -> str:

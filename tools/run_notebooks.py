@@ -40,7 +40,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # key, add it here with the reason it is needed, and say so in CONTRIBUTING.md.
 ALLOWED_CELL_METADATA = {
     "tags": "nbval (nbval-ignore-output, raises-exception) and myst-nb "
-    "(remove-input, hide-input, ...) read a cell's tags",
+    "(remove-input, hide-input, ...) read a cell's tags; remove-cell keeps each "
+    "chapter's install cell (for Colab) off the site",
     "mystnb.figure": "myst-nb wraps the cell's output in a numbered figure with this "
     "name (the label {numref} cites) and caption",
     "jupyter.source_hidden": "JupyterLab shows an exercise's solution collapsed until the "

@@ -30,17 +30,20 @@ def footer_html(licence_href: str, repository_url: str = "") -> str:
     )
 
 
-def repository_url(srcdir) -> str:
-    """``repository: url`` of the book's ``_config.yml``, or "" (Jupyter Book fills in
-    its own repository when the key is empty: that is not where to report a mistake)."""
-    config = pathlib.Path(srcdir) / "_config.yml"
-    if not config.exists():
-        return ""
-    return ((yaml.safe_load(config.read_text()) or {}).get("repository") or {}).get("url") or ""
+def repository_url(theme_options: dict) -> str:
+    """The repository that ``_config.yml`` sets (``repository: url``), or "". Jupyter
+    Book passes it to the theme, and fills in its own repository when the key is
+    empty: that is not where to report a mistake in this book."""
+    import jupyter_book
+
+    defaults = pathlib.Path(jupyter_book.__file__).parent / "default_config.yml"
+    default = (yaml.safe_load(defaults.read_text()).get("repository") or {}).get("url")
+    url = (theme_options or {}).get("repository_url") or ""
+    return "" if url == default else url
 
 
 def _page_footer(app, pagename, templatename, context, doctree):
-    url = repository_url(app.srcdir)
+    url = repository_url(app.config.html_theme_options)
     href = context["pathto"]("book/licence")
     # on the licence page itself pathto gives "#": its own anchors need no page
     context["theme_extra_footer"] = footer_html("" if href.startswith("#") else href, url)
