@@ -35,7 +35,8 @@ class _LoweredConv:
 
 
 class Conv1d(_LoweredConv, torch.nn.Conv1d):
-    """``torch.nn.Conv1d`` computed as unfold -> matmul -> view (see ``convlab.conv1d``).
+    """``torch.nn.Conv1d`` computed as unfold -> matmul -> view (see ``convlab.conv1d``):
+    the same constructor and ``state_dict`` as torch's (chapter 3).
 
     ``out = (weight.view(C_out, -1) @ unfold(x)).view(N, C_out, L_out) + bias``.
     """
@@ -44,7 +45,8 @@ class Conv1d(_LoweredConv, torch.nn.Conv1d):
 
 
 class Conv2d(_LoweredConv, torch.nn.Conv2d):
-    """``torch.nn.Conv2d`` computed as unfold -> matmul -> view (see ``convlab.conv2d``).
+    """``torch.nn.Conv2d`` computed as unfold -> matmul -> view (see ``convlab.conv2d``):
+    the same constructor and ``state_dict`` as torch's (chapter 3).
 
     ``out = (weight.view(C_out, -1) @ unfold(x)).view(N, C_out, H_out, W_out) + bias``.
     """
@@ -53,7 +55,8 @@ class Conv2d(_LoweredConv, torch.nn.Conv2d):
 
 
 class Conv3d(_LoweredConv, torch.nn.Conv3d):
-    """``torch.nn.Conv3d`` computed as unfold -> matmul -> view (see ``convlab.conv3d``).
+    """``torch.nn.Conv3d`` computed as unfold -> matmul -> view (see ``convlab.conv3d``):
+    the same constructor and ``state_dict`` as torch's (chapter 3).
 
     ``out = (weight.view(C_out, -1) @ unfold(x)).view(N, C_out, D_out, H_out, W_out) + bias``.
     """
@@ -104,7 +107,7 @@ class _LoweredConvTranspose:
 
 
 class ConvTranspose1d(_LoweredConvTranspose, torch.nn.ConvTranspose1d):
-    """``torch.nn.ConvTranspose1d`` through ``convlab.conv_transpose1d``.
+    """``torch.nn.ConvTranspose1d`` through ``convlab.conv_transpose1d`` (chapter 4).
 
     ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``;
     ``method`` is ``"fold"`` (col2im, the default) or ``"rot90"``.
@@ -115,7 +118,7 @@ class ConvTranspose1d(_LoweredConvTranspose, torch.nn.ConvTranspose1d):
 
 
 class ConvTranspose2d(_LoweredConvTranspose, torch.nn.ConvTranspose2d):
-    """``torch.nn.ConvTranspose2d`` through ``convlab.conv_transpose2d``.
+    """``torch.nn.ConvTranspose2d`` through ``convlab.conv_transpose2d`` (chapter 4).
 
     ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``;
     ``method`` is ``"fold"`` (col2im, the default) or ``"rot90"``.
@@ -126,7 +129,7 @@ class ConvTranspose2d(_LoweredConvTranspose, torch.nn.ConvTranspose2d):
 
 
 class ConvTranspose3d(_LoweredConvTranspose, torch.nn.ConvTranspose3d):
-    """``torch.nn.ConvTranspose3d`` through ``convlab.conv_transpose3d``.
+    """``torch.nn.ConvTranspose3d`` through ``convlab.conv_transpose3d`` (chapter 4).
 
     ``out = (in-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1`` per dim;
     ``method`` is ``"fold"`` (col2im, the default) or ``"rot90"``.

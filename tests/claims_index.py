@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted(
-    (ROOT / "book").glob("*.md")
+    p for p in (ROOT / "book").rglob("*.md") if not p.name.startswith("_")
 )
 CLAIM_FILES = sorted((ROOT / "tests").glob("test_claims*.py"))
 

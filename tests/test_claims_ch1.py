@@ -1149,7 +1149,14 @@ def test_the_exercise_checkers_name_the_first_failing_case_and_why():
         return F.unfold(x.detach() * 1, kernel_size, 1, padding, stride)
 
     def detached(x, kernel_size, dilation, padding, stride):
-        return convlab.unfold(x.detach(), kernel_size, dilation, padding, stride)
+        # right values from windows of a padded copy (an answer may not call convlab),
+        # but cut from the graph
+        (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+        xp = F.pad(x.detach(), (pw, pw, ph, ph))
+        blocks = xp.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)
+        blocks = blocks[..., ::dh, ::dw]  # (N, C, out_h, out_w, kh, kw)
+        N, C, oh, ow = blocks.shape[:4]
+        return blocks.permute(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, oh * ow)
 
     for wrong in (no_dilation, detached):
         text = " ".join(repr(exercises.check_unfold(wrong)).split())

@@ -761,7 +761,8 @@ def _real_share_1d(n, k, s, p, d, op):
 def test_the_gather_multiplies_mostly_zeros_once_the_stride_is_two():
     """[ch-transposed]
     > with a `stride` of 2 or more and no
-    > `padding` in every dimension, most of its multiply-adds read a zero.
+    > `padding` in every dimension (and an output of at least 2 x 2), most of its
+    > multiply-adds read a zero.
 
     The share of real reads is the product of one share per dimension (checked on 2-D
     cases against one 2-D unfold of the mask). Over every size, kernel, stride >= 2,

@@ -120,3 +120,7 @@ def test_the_student_site_has_the_exercises_and_no_solution(edition):
         "student edition"
         in (site / "notebooks" / CHAPTERS[0].with_suffix(".html").name).read_text()
     )
+    # the teachers' part (lesson plans, quiz answers) is not in the student site
+    assert not (site / "book" / "teaching").exists()
+    assert "teaching/" not in (site / "book" / "intro.html").read_text()
+    assert (site / "book" / "cheatsheet.html").exists()  # the cheat sheet is the students' too

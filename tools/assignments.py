@@ -29,9 +29,8 @@ one CSV (``otter run`` on each, two at a time)::
 
     python tools/assignments.py assignments/NN_slug --grade SUBMISSIONS.ipynb... --csv grades.csv
 
-Two stubs of chapter 4 call ``tconv_stride1_solution`` from the book's
-solution of the first exercise; in the assignment they call the student's own
-``tconv_stride1`` (question 1), and their text says so.
+Two stubs of chapter 4 call the student's ``tconv_stride1`` of the first
+exercise (question 1): if that one fails, they fail too, and their text says so.
 
     python tools/assignments.py [OUT]        # default: assignments/
     python tools/assignments.py --master-only [OUT]
@@ -70,31 +69,6 @@ CHECK_ALL_TEXT = (  # otter's text above grader.check_all(), and what it really 
 )
 HIDDEN_FACTOR = 2  # each hidden seed runs twice the checker's default number of cases
 SOLUTION_HEADER = "# a solution (try your own first)"
-
-# Stub comments that offer the book's solution, and what the assignment says instead.
-STUB_REWRITES = {
-    "ex-tconv-stride": [("  # or your own", "  # yours, from Question 1")],
-    "ex-tconv-subpixel": [],
-}
-# Sentences of the book that point at its own solution cells, and what the
-# assignment says instead (each must be found, so a change in the book is noticed).
-REWRITES = {
-    "ex-tconv-stride": [
-        (
-            "The\nstub calls `tconv_stride1_solution`, defined in the solution of "
-            "{ref}`ex-tconv-stride1`:\nrun that cell first, or call your own `tconv_stride1`.",
-            "The\nstub calls your `tconv_stride1` from {ref}`ex-tconv-stride1`: if that one "
-            "fails, this one\nfails too.",
-        ),
-    ],
-    "ex-tconv-subpixel": [
-        (
-            "(your `tconv_stride1`, or\n`tconv_stride1_solution` from the solution of "
-            "{ref}`ex-tconv-stride1`: run its cell\nfirst)",
-            "(your `tconv_stride1` from {ref}`ex-tconv-stride1`)",
-        ),
-    ],
-}
 
 
 def _starts(cell, marker: str) -> bool:
@@ -321,19 +295,11 @@ def master_notebook(path: pathlib.Path, hidden_seeds=None):
     ]
     for k, ex in enumerate(found, 1):
         text = ex["text"]
-        for old, new in REWRITES.get(ex["label"], []):
-            if old not in text:
-                raise ValueError(f"{ex['label']}: the sentence to rewrite is gone: {old!r}")
-            text = text.replace(old, new)
         if "_solution" in text:
             raise ValueError(f"{ex['label']}: its text names a solution of the book: {text!r}")
         cells.append(md(f"## Question {k}: {ex['title']}\n\n{plain_markdown(text, names)}"))
         cells.append(raw(f"# BEGIN QUESTION\nname: q{k}\npoints: {points}"))
         cells.append(raw("# BEGIN SOLUTION"))
-        for old, new in STUB_REWRITES.get(ex["label"], []):
-            if old not in ex["stub"]:
-                raise ValueError(f"{ex['label']}: the stub line to rewrite is gone: {old!r}")
-            ex["stub"] = ex["stub"].replace(old, new)
         if '"""' in ex["stub"]:
             raise ValueError(f"{ex['label']}: a stub with a triple quote cannot be a prompt")
         cells.append(

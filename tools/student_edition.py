@@ -16,7 +16,8 @@ checkout with the package installed (``make setup``). ``--check`` verifies an
 existing edition: no line of any solution's code appears in it. ``--site``
 also builds the student edition of the site into ``<out>/_build/html``: the
 book's configuration with ``hide_solutions`` (sphinx-exercise) and the title
-marked, over the student notebooks, so no solution can reach a page.
+marked, over the student notebooks, so no solution can reach a page; and without
+the teachers' part of the book (lesson plans, quiz answers).
 
     python tools/student_edition.py [OUT]          # default: student/
     python tools/student_edition.py --site [OUT]
@@ -28,16 +29,17 @@ from __future__ import annotations
 import argparse
 import copy
 import pathlib
-import shutil
 import subprocess
 import sys
 
 import nbformat
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOLUTION_START = "```{solution-start}"
 SOLUTION_END = "```{solution-end}"
 EXERCISE = "```{exercise}"
+TEACHERS = "For teachers"  # the part of _toc.yml the student site leaves out
 
 
 def _starts(cell, marker: str) -> bool:
@@ -139,7 +141,13 @@ def build_site(out_dir: pathlib.Path) -> pathlib.Path:
     if marked.count("hide_solutions") != 1 or "student edition" not in marked:
         raise RuntimeError("_config.yml changed shape: update build_site")
     (out_dir / "_config.yml").write_text(marked)
-    shutil.copy(ROOT / "_toc.yml", out_dir / "_toc.yml")
+    # the teacher's part (plans, quiz answers) is not the students'
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = [p for p in toc["parts"] if p.get("caption") != TEACHERS]
+    if len(parts) != len(toc["parts"]) - 1:
+        raise RuntimeError(f"_toc.yml has no part {TEACHERS!r}: update build_site")
+    toc["parts"] = parts
+    (out_dir / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     for name in ("book", "vendor"):  # the pages, extensions and assets, shared
         link = out_dir / name
         if link.is_symlink() or link.exists():

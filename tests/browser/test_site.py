@@ -325,3 +325,31 @@ def test_every_page_states_the_licences_and_links_the_errata():
         target = (SITE / page).parent / errata if errata else SITE / page
         assert target.resolve().is_file(), f"{page}: the errata link {errata} goes nowhere"
         assert 'id="sec-errata"' in target.read_text()
+
+
+def test_with_the_launch_settings_empty_nothing_points_anywhere():
+    """As committed, _config.yml's launch settings are empty: no page links to Binder,
+    a JupyterHub or Colab (tests/test_launch.py builds a copy with them set)."""
+    for page in PAGES:
+        hrefs = " ".join(re.findall(r'href="([^"]*)"', (SITE / page).read_text()))
+        for host in ("mybinder.org", "/v2/gh/", "git-pull?", "colab.research.google.com"):
+            assert host not in hrefs, (page, host)
+
+
+def test_the_api_page_lists_every_entry_with_its_chapter_link():
+    """book/api.md: one entry per public name (book/_ext/api_page.py), each with its call,
+    its docstring, and, where the docstring names chapters, links that resolve."""
+    import sys
+
+    sys.path.insert(0, str(SITE.parent.parent / "book" / "_ext"))
+    import api_page
+
+    html = (SITE / "book" / "api.html").read_text()
+    for _, module, which in api_page.GROUPS:
+        for name, _ in api_page.entries(module, which):
+            anchor = "api-" + name.replace(".", "-")
+            assert f'id="{anchor}"' in html, name
+    links = re.findall(r'<p class="api-chapter">Taught in (.*?)</p>', html, re.S)
+    assert len(links) >= 50
+    for target in re.findall(r'href="([^"#]+)#', " ".join(links)):
+        assert (SITE / "book" / target).resolve().is_file(), target
