@@ -17,6 +17,9 @@
 // 3. Printed, a page cannot scroll: an equation wider than the page is set in
 //    a smaller font until it fits (MathJax sizes everything in em), and gets
 //    its size back after printing.
+// 4. The navigation's toggles of a page's subpages (<details><summary> around a
+//    chevron icon) have no name (axe's summary-name): each is named after its
+//    page, "Pages under <title>".
 (function () {
   var MODE_NAMES = { light: "Light", dark: "Dark", auto: "System Settings" };
 
@@ -57,6 +60,16 @@
     });
   }
 
+  function nameNavigationToggles() {
+    document.querySelectorAll(".bd-sidenav details > summary").forEach(function (summary) {
+      var item = summary.closest("li");
+      var link = item && item.querySelector(":scope > a");
+      if (link && !summary.hasAttribute("aria-label")) {
+        summary.setAttribute("aria-label", "Pages under " + link.textContent.trim());
+      }
+    });
+  }
+
   function fitEquationsToPage() {
     document.querySelectorAll('mjx-container[display="true"]').forEach(function (box) {
       if (box.scrollWidth <= box.clientWidth + 1) return;
@@ -87,6 +100,7 @@
 
   function start() {
     labelInName();
+    nameNavigationToggles();
     window.addEventListener("resize", scheduleMark);
     window.addEventListener("beforeprint", fitEquationsToPage);
     window.addEventListener("afterprint", unfitEquations);
