@@ -14,7 +14,7 @@ NBVAL := $(PY) -m pytest notebooks --nbval --nbval-current-env \
          --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
 .PHONY: setup assets browser book site test test-start test-summary lint hygiene \
-        test-unit test-notebooks test-browser test-fast lab outputs student assignments bench \
+        test-unit test-notebooks test-browser test-fast lab outputs student assignments pdf bench \
         constraints clean
 
 ## setup: .venv with the pinned Python packages, and the front-end assets
@@ -98,8 +98,14 @@ outputs: setup
 
 ## student: the student edition in student/ (git-ignored): the notebooks
 ## without solutions, exercise outputs cleared, and its site without solutions
-student: setup
+student: setup browser
 	$(PY) tools/student_edition.py --site student
+	$(PY) tools/pdf.py --site student/_build/html --out student/_build/pdf/fold-and-unfold.pdf
+
+## pdf: the whole book as one PDF, _build/pdf/fold-and-unfold.pdf (Debian's
+## Chromium prints the built site: contents, chapters, solutions in an appendix)
+pdf: book browser
+	$(PY) tools/pdf.py
 
 ## assignments: the autograded assignments in assignments/ (git-ignored), one per
 ## chapter, with otter-grader: a student notebook and an autograder zip each

@@ -124,3 +124,12 @@ def test_the_student_site_has_the_exercises_and_no_solution(edition):
     assert not (site / "book" / "teaching").exists()
     assert "teaching/" not in (site / "book" / "intro.html").read_text()
     assert (site / "book" / "cheatsheet.html").exists()  # the cheat sheet is the students' too
+    # and its PDF (tools/pdf.py) has no solution and no appendix
+    pypdf = pytest.importorskip("pypdf")
+    pdf_spec = importlib.util.spec_from_file_location("pdf_tool", ROOT / "tools/pdf.py")
+    pdf_tool = importlib.util.module_from_spec(pdf_spec)
+    pdf_spec.loader.exec_module(pdf_tool)
+    done = pdf_tool.render(site, edition / "student.pdf")
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(edition / "student.pdf").pages)
+    assert done["solutions"] == 0 and "Solution to" not in text
+    assert "Appendix: solutions" not in text and "Putting blocks back" in text
