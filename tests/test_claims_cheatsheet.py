@@ -159,8 +159,9 @@ def test_a_column_lists_channel_then_kernel_row_then_kernel_column():
 def test_a_convolution_is_a_product(groups):
     """[sec-cheat-recipes]
     > With one group,
-    > `(weight.view(C_out, -1) @ F.unfold(x, k, d, p, s)).view(N, C_out, H_out, W_out)`
-    > plus `bias.view(1, -1, 1, 1)` equals `F.conv2d(x, weight, bias, s, p, d)`.
+    > `(weight.view(C_out, -1) @ F.unfold(x, k, dilation=d, padding=p, stride=s))`, viewed
+    > as `(N, C_out, H_out, W_out)`, plus `bias.view(1, -1, 1, 1)` equals
+    > `F.conv2d(x, weight, bias, stride=s, padding=p, dilation=d)`.
 
     Over the per-dimension grid (square), batch 2, 3 channels in, 2 out, float64.
     """
@@ -171,8 +172,11 @@ def test_a_convolution_is_a_product(groups):
         bias = torch.randn(2, dtype=torch.float64, generator=gen)
         want = F.conv2d(x, weight, bias, s, p, d)
         N, C_out, H_out, W_out = want.shape
-        got = (weight.view(C_out, -1) @ F.unfold(x, k, d, p, s)).view(N, C_out, H_out, W_out)
+        cols = F.unfold(x, k, dilation=d, padding=p, stride=s)
+        got = (weight.view(C_out, -1) @ cols).view(N, C_out, H_out, W_out)
         torch.testing.assert_close(got + bias.view(1, -1, 1, 1), want)
+        by_name = F.conv2d(x, weight, bias, stride=s, padding=p, dilation=d)
+        torch.testing.assert_close(by_name, want)
 
 
 def test_the_divisor_counts_blocks_and_undoes_unfold_where_it_is_not_zero():

@@ -7,8 +7,9 @@ so the book is assembled from the built site instead: every page of
 whose entries link to each page; links between pages become links inside the
 document. In the browser, every solution moves to an appendix at the end (with a
 link back to its exercise), MathJax typesets, and each explorer shows its first
-frame (its controls are not printed, explorer.css). Chromium prints it on A4 with
-the PDF's outline (bookmarks) made from the headings.
+frame (its controls are not printed, explorer.css), and every other dropdown (an
+explorer question's answer, a quiz answer) prints open. Chromium prints it on A4
+with page numbers and the PDF's outline (bookmarks) made from the headings.
 
     python tools/pdf.py                      # _build/html -> _build/pdf/fold-and-unfold.pdf
     python tools/pdf.py --site student/_build/html --out student/_build/pdf/fold-and-unfold.pdf
@@ -132,6 +133,13 @@ PREPARE = """
     appendix.appendChild(solution);
   }
   if (!solutions.length) appendix.remove();
+  // every other dropdown (an explorer question's answer, a quiz answer) prints open
+  for (const box of document.querySelectorAll('.print-page .admonition.dropdown')) {
+    if (box.classList.contains('solution')) continue;
+    box.classList.remove('dropdown', 'toggle-hidden');
+    box.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    box.querySelectorAll('button.toggle-button').forEach(b => b.remove());
+  }
   document.documentElement.classList.add('print-book');
   return solutions.length;
 }
@@ -148,6 +156,9 @@ STYLE = """
 .print-book .bd-header, .print-book .bd-footer, .print-book .prev-next-area,
 .print-book .bd-header-article, .print-book footer { display: none !important; }
 .print-book #print-appendix div.solution > * { display: block !important; }
+.print-book .admonition > * { display: block; }
+.print-book table { break-inside: auto !important; }
+.print-book h1, .print-book h2, .print-book h3 { break-after: avoid !important; }
 """
 
 
@@ -189,7 +200,13 @@ def render(site: pathlib.Path, out: pathlib.Path) -> dict:
                 print_background=True,
                 outline=True,
                 tagged=True,
-                margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
+                margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=(
+                    '<div style="font-size:8pt;width:100%;text-align:center;color:#333">'
+                    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+                ),
             )
             browser.close()
     finally:
