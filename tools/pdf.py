@@ -162,10 +162,11 @@ STYLE = """
 """
 
 
-def render(site: pathlib.Path, out: pathlib.Path) -> dict:
-    """Print ``site``'s book to ``out``; returns what was printed (pages, solutions)."""
-    from playwright.sync_api import sync_playwright
+def render(site: pathlib.Path, out: pathlib.Path, browser=None) -> dict:
+    """Print ``site``'s book to ``out``; returns what was printed (pages, solutions).
 
+    ``browser``: a Playwright Chromium to print with (the browser tests pass theirs:
+    Playwright's sync API cannot start twice in one thread); by default, Debian's."""
     page_path = assemble(site)
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -178,42 +179,58 @@ def render(site: pathlib.Path, out: pathlib.Path) -> dict:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/{page_path.relative_to(site).as_posix()}"
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1000, "height": 1400})
-            page.route(lambda u: not u.startswith("http://127.0.0.1"), lambda route: route.abort())
-            page.goto(url, wait_until="load", timeout=120000)
-            page.add_style_tag(content=STYLE)
-            solutions = page.evaluate(PREPARE)
-            page.wait_for_function(
-                "() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)",
-                timeout=60000,
-            )
-            page.evaluate("() => window.MathJax && MathJax.startup.promise")
-            page.evaluate("() => document.fonts.ready")
-            page.emulate_media(media="print")
-            pdf = page.pdf(
-                format="A4",
-                print_background=True,
-                outline=True,
-                tagged=True,
-                margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
-                display_header_footer=True,
-                header_template="<span></span>",
-                footer_template=(
-                    '<div style="font-size:8pt;width:100%;text-align:center;color:#333">'
-                    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
-                ),
-            )
-            browser.close()
+        if browser is not None:
+            pdf, solutions = _print(browser, url)
+        else:
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                own = p.chromium.launch(
+                    executable_path=CHROMIUM,
+                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+                )
+                try:
+                    pdf, solutions = _print(own, url)
+                finally:
+                    own.close()
     finally:
         server.shutdown()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(pdf)
     return {"solutions": solutions, "bytes": len(pdf)}
+
+
+def _print(browser, url: str) -> tuple[bytes, int]:
+    context = browser.new_context(viewport={"width": 1000, "height": 1400})
+    try:
+        page = context.new_page()
+        page.route(lambda u: not u.startswith("http://127.0.0.1"), lambda route: route.abort())
+        page.goto(url, wait_until="load", timeout=120000)
+        page.add_style_tag(content=STYLE)
+        solutions = page.evaluate(PREPARE)
+        page.wait_for_function(
+            "() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)",
+            timeout=60000,
+        )
+        page.evaluate("() => window.MathJax && MathJax.startup.promise")
+        page.evaluate("() => document.fonts.ready")
+        page.emulate_media(media="print")
+        pdf = page.pdf(
+            format="A4",
+            print_background=True,
+            outline=True,
+            tagged=True,
+            margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"},
+            display_header_footer=True,
+            header_template="<span></span>",
+            footer_template=(
+                '<div style="font-size:8pt;width:100%;text-align:center;color:#333">'
+                '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+            ),
+        )
+    finally:
+        context.close()
+    return pdf, solutions
 
 
 def main() -> int:

@@ -16,9 +16,9 @@ spec.loader.exec_module(pdf_tool)
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
+def book(tmp_path_factory, browser):
     out = tmp_path_factory.mktemp("pdf") / "fold-and-unfold.pdf"
-    done = pdf_tool.render(SITE, out)
+    done = pdf_tool.render(SITE, out, browser)
     return out, done
 
 
