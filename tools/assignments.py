@@ -57,7 +57,6 @@ import nbformat
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXERCISE = "```{exercise}"
 SOLUTION_START = "```{solution-start}"
 SOLUTION_END = "```{solution-end}"
 PUBLIC_POINTS, HIDDEN_POINTS = 1, 2

@@ -14,8 +14,8 @@ import importlib
 import inspect
 import re
 
+from claims_page import ref
 from docutils import nodes
-from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
 CHAPTERS = {
@@ -73,15 +73,6 @@ def _signature(name: str, obj) -> str:
         return name
 
 
-def _chapter_link(number: str) -> addnodes.pending_xref:
-    words, label = CHAPTERS[number]
-    xref = addnodes.pending_xref(
-        "", refdomain="std", reftype="ref", reftarget=label, refexplicit=True, refwarn=True
-    )
-    xref += nodes.inline(words, words)
-    return xref
-
-
 class ConvlabApi(SphinxDirective):
     """Expand to the reference of every public name of convlab."""
 
@@ -107,7 +98,7 @@ class ConvlabApi(SphinxDirective):
                     for i, number in enumerate(numbers):
                         if i:
                             taught += nodes.Text(", ")
-                        taught += _chapter_link(number)
+                        taught += ref(CHAPTERS[number][1], CHAPTERS[number][0])
                     taught += nodes.Text(".")
                     entry += taught
                 entry += nodes.literal_block(doc, doc, classes=["api-doc"])

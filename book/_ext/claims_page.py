@@ -73,12 +73,19 @@ def body(text: str) -> nodes.Element:
     return sentence
 
 
-def _ref(label: str) -> addnodes.pending_xref:
-    """A link to a section by its label, with the section's title as its text."""
+def ref(label: str, words: str | None = None) -> addnodes.pending_xref:
+    """A link to a label: with ``words`` as its text, or else the target's title
+    (also used by api_page.py)."""
     xref = addnodes.pending_xref(
-        "", refdomain="std", reftype="ref", reftarget=label, refexplicit=False, refwarn=True
+        "",
+        refdomain="std",
+        reftype="ref",
+        reftarget=label,
+        refexplicit=words is not None,
+        refwarn=True,
     )
-    xref += nodes.inline(label, label)
+    text = label if words is None else words
+    xref += nodes.inline(text, text)
     return xref
 
 
@@ -127,7 +134,7 @@ class ClaimsIndex(SphinxDirective):
                 out.append(items)
             item = nodes.list_item()
             head = nodes.paragraph()
-            head += _ref(label)
+            head += ref(label)
             item += head
             # the quotes one test holds in a row share one "tested by" line
             runs: list[list] = []
