@@ -6,7 +6,6 @@ Format of the docstrings: ``tests/claims_index.py``.
 import inspect
 import itertools
 
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -155,8 +154,7 @@ def test_a_column_lists_channel_then_kernel_row_then_kernel_column():
             assert col[c * kh * kw + i * kw + j] == x[0, c, i, j]
 
 
-@pytest.mark.parametrize("groups", [1])
-def test_a_convolution_is_a_product(groups):
+def test_a_convolution_is_a_product():
     """[sec-cheat-recipes]
     > With one group,
     > `(weight.view(C_out, -1) @ F.unfold(x, k, dilation=d, padding=p, stride=s))`, viewed
