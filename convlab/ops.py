@@ -174,7 +174,7 @@ def _tap_index(size, out, k, d, before, s, up, device):
     return torch.where(valid, pos, size).reshape(-1)
 
 
-def _unfold_batched(x, k, d, pads, s, up=None):
+def _unfold_batched(x, k, d, pads, s, up=None, buffer=None):
     """im2col on a batched tensor with validated per-dim params.
 
     By copy: pad (crop where a pad is negative), then take one strided window
@@ -185,7 +185,8 @@ def _unfold_batched(x, k, d, pads, s, up=None):
     row-major blocks. By index: ``index_select`` of the taps
     (:func:`_tap_index`) one dim at a time, with one zero slot appended.
     ``up`` inserts ``up-1`` zeros between input elements first (transposed
-    convolution, chapter 4).
+    convolution, chapter 4). ``buffer``: a contiguous ``(N, C*K, L)`` buffer to
+    write the matrix into (the chunked ops reuse one; see :func:`_over_chunks`).
     """
     n = len(k)
     up = up or (1,) * n
@@ -201,14 +202,23 @@ def _unfold_batched(x, k, d, pads, s, up=None):
             x = torch.cat([x, zero], dim).index_select(dim, idx)  # (.., out*k, ..)
         x = x.reshape(N, C, *(v for i in range(n) for v in (out[i], k[i])))
         perm = [0, 1, *range(3, 2 + 2 * n, 2), *range(2, 2 + 2 * n, 2)]
-        return x.permute(perm).reshape(N, C * K, math.prod(out))
+        return _matrix(x.permute(perm), N, C * K, math.prod(out), buffer)
     x = _pad(_insert_zeros(x, up), pads)
     for i in range(n):
         x = x.unfold(2 + i, d[i] * (k[i] - 1) + 1, s[i])
         if d[i] > 1:
             x = x[..., :: d[i]]
     perm = [0, 1, *range(2 + n, 2 + 2 * n), *range(2, 2 + n)]
-    return x.permute(perm).reshape(N, C * K, math.prod(out))
+    return _matrix(x.permute(perm), N, C * K, math.prod(out), buffer)
+
+
+def _matrix(blocks, N, rows, L, buffer=None):
+    """``blocks`` ``(N, C, *k, *out)`` as the ``(N, rows, L)`` matrix: a copy,
+    into ``buffer`` when given."""
+    if buffer is None:
+        return blocks.reshape(N, rows, L)
+    buffer.view(blocks.shape).copy_(blocks)
+    return buffer
 
 
 def _fold_batched(cols, size, k, d, pads, s):
@@ -580,10 +590,65 @@ def _check_bias(bias, C_out):
 
 # Unfold at most this many bytes at once: a batch whose unfolded matrix is
 # larger is lowered in chunks of samples (as torch's own CPU ``slow_conv2d``
-# does per sample). The matrix then stays in cache and the allocator reuses its
-# memory instead of faulting in fresh pages: about 2x faster for an
-# (8, 64, 56, 56) input (``benchmarks/ops.py``), identical results.
-CHUNK_BYTES = 32 * 2**20
+# does per sample), into one reused buffer (see ``_over_chunks``). The matrix
+# then stays in cache, and resident memory stays near the output plus one
+# chunk: 8 MiB made forward plus backward of an (32, 64, 56, 56) input with a
+# 3 x 3 kernel grow peak memory by 66 MiB against 117 MiB at 32 MiB, at the
+# same speed (``benchmarks/ops.py``); identical results.
+CHUNK_BYTES = 8 * 2**20
+
+
+def _chunks(N, per_sample):
+    """Slices of the batch holding about ``CHUNK_BYTES`` of unfolded matrix
+    each (``per_sample`` bytes a sample); one slice under ``torch.compile``,
+    where the graph stays one matmul."""
+    if torch.compiler.is_compiling() or N == 0:
+        return [slice(0, N)]
+    step = max(1, CHUNK_BYTES // max(per_sample, 1))
+    return [slice(i, min(i + step, N)) for i in range(0, N, step)]
+
+
+def _in_place_ok(*tensors):
+    """Whether results may be written into preallocated memory: nothing is
+    being recorded for autograd (a custom Function's forward, a backward
+    without ``create_graph``) and no tensor is a torch.func wrapper (vmap,
+    grad), which may not be written into an unwrapped buffer. Never under
+    ``torch.compile``, whose graphs stay functional."""
+    if torch.compiler.is_compiling() or torch.is_grad_enabled():
+        return False
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return not any(t is not None and wrapped(t) for t in tensors)
+
+
+def _over_chunks(parts, fn, like, out_tail, buf_tail, *tensors):
+    """``fn(part, buf, dst)`` for every slice ``part`` of the batch, stacked.
+
+    Where :func:`_in_place_ok`, one output ``(N, *out_tail)`` and one
+    scratch buffer ``(chunk, *buf_tail)`` (the unfolded matrix of a chunk)
+    are allocated once, and ``fn`` writes its chunk into ``dst`` using
+    ``buf``: the peak is the output plus one chunk's matrix, and no chunk
+    allocates afresh (freed and reallocated tens of MB fragment the heap
+    and raise resident memory). Otherwise ``fn(part, None, None)`` returns
+    each chunk and they are concatenated, which autograd and torch.func trace.
+    """
+    N = parts[-1].stop
+    if N == 0 or not _in_place_ok(like, *tensors):
+        if len(parts) == 1:
+            return fn(parts[0], None, None)
+        return torch.cat([fn(c, None, None) for c in parts])
+    out = like.new_empty((N, *out_tail))
+    buf = like.new_empty((parts[0].stop, *buf_tail))
+    for c in parts:
+        fn(c, buf[: c.stop - c.start], out[c])
+    return out
+
+
+def _bmm(a, b, dst=None):
+    """``a @ b`` for ``a`` ``(B, m, k)`` (its batch may be expanded) and ``b``
+    ``(B, k, n)``, into ``dst`` when given."""
+    if dst is None:
+        return torch.bmm(a, b)
+    return torch.bmm(a, b, out=dst)
 
 
 def _matmul_conv(x, weight, s, pads, d, g, up=None):
@@ -593,38 +658,198 @@ def _matmul_conv(x, weight, s, pads, d, g, up=None):
     ``(C_in/g)*K`` and weight rows into ``g`` blocks of ``C_out/g``;
     ``out = weight.view(g, C_out/g, -1) @ cols.view(N, g, -1, L)``. Large
     batches are processed ``CHUNK_BYTES`` of unfolded matrix at a time
-    (not under ``torch.compile``, where the graph stays one matmul). ``up``
-    inserts zeros between input elements first (chapter 4's gather form).
+    (:func:`_chunks`, :func:`_over_chunks`). ``up`` inserts zeros between
+    input elements first (chapter 4's gather form). Also the input gradient
+    of a transposed convolution (chapter 5).
     """
     k = tuple(weight.shape[2:])
     N, C_in = x.shape[:2]
     C_out = weight.shape[0]
     out_shape = shapes.block_counts(x.shape[2:], k, s, pads, d, up)
     L = math.prod(out_shape)
-    w = weight.reshape(C_out, -1) if g == 1 else weight.reshape(g, C_out // g, -1)
+    CK = C_in * math.prod(k)
+    w = weight.reshape(1, g, C_out // g, CK // g)
 
-    def lowered(xs):
-        cols = _unfold_batched(xs, k, d, pads, s, up)  # (n, C_in*K, L)
-        if g == 1:
-            return w @ cols  # (n, C_out, L)
-        return w @ cols.reshape(xs.shape[0], g, cols.shape[1] // g, L)  # (n, g, C_out/g, L)
+    def lowered(c, buf, dst):
+        xs = x[c]
+        n = xs.shape[0]
+        cols = _unfold_batched(xs, k, d, pads, s, up, buf)  # (n, C_in*K, L)
+        wn = w.expand(n, g, C_out // g, CK // g).reshape(n * g, C_out // g, CK // g)
+        cols = cols.reshape(n * g, CK // g, L)
+        dst = None if dst is None else dst.view(n * g, C_out // g, L)
+        return _bmm(wn, cols, dst).reshape(n, C_out, L)
 
-    if torch.compiler.is_compiling() or N == 0:
-        out = lowered(x)
-    else:
-        per_sample = C_in * math.prod(k) * L * x.element_size()
-        step = max(1, CHUNK_BYTES // max(per_sample, 1))
-        if N <= step:
-            out = lowered(x)
-        else:
-            out = torch.cat([lowered(x[i : i + step]) for i in range(0, N, step)])
+    parts = _chunks(N, CK * L * x.element_size())
+    out = _over_chunks(parts, lowered, x, (C_out, L), (CK, L), weight)
     return out.reshape(N, C_out, *out_shape)
 
 
+def _col2im_conv(y, weight, size, s, pads, d, g):
+    """The adjoint of :func:`_matmul_conv` in its input: ``fold(W^T @ y)``.
+
+    ``y`` is ``(N, C_out, *blocks)``, ``weight`` ``(C_out, C_in/g, *k)``;
+    per group ``cols = W_g^T @ y_g`` is ``(N, C_in*K, L)``, and ``fold``
+    with the convolution's own ``s, pads, d`` adds every column back into an
+    image of ``size``. This is a convolution's input gradient and, with
+    ``pads = (p, p - output_padding)``, the transposed convolution (chapters
+    4 and 5). Chunked over the batch like :func:`_matmul_conv`.
+    """
+    k = tuple(weight.shape[2:])
+    N, C_out = y.shape[:2]
+    L = math.prod(y.shape[2:])
+    CK = weight.shape[1] * g * math.prod(k)
+    wt = weight.reshape(1, g, C_out // g, CK // g).transpose(2, 3)  # (1, g, C_in/g*K, C_out/g)
+
+    def lowered(c, buf, dst):
+        ys = y[c]
+        n = ys.shape[0]
+        wn = wt.expand(n, g, CK // g, C_out // g).reshape(n * g, CK // g, C_out // g)
+        cols = _bmm(
+            wn,
+            ys.reshape(n * g, C_out // g, L),
+            None if buf is None else buf.view(n * g, CK // g, L),
+        )
+        image = _fold_batched(cols.reshape(n, CK, L), size, k, d, pads, s)
+        return image if dst is None else dst.copy_(image)
+
+    parts = _chunks(N, CK * L * y.element_size())
+    return _over_chunks(parts, lowered, y, (CK // math.prod(k), *size), (CK, L), weight)
+
+
+def _weight_grad(x, y, k, s, pads, d, g):
+    """``sum over n of y[n] @ unfold(x[n])^T`` per group: ``(g, C_y/g, C_x/g*K)``.
+
+    With ``x`` the input and ``y`` the output gradient this is a
+    convolution's weight gradient; with the two swapped (``x`` the output
+    gradient, ``y`` the input, ``pads = (p, p - output_padding)``) a
+    transposed convolution's (chapter 5). ``unfold(x)`` is recomputed chunk
+    by chunk (into one reused buffer where :func:`_in_place_ok`), never kept.
+    """
+    N, C_x = x.shape[:2]
+    C_y = y.shape[1]
+    L = math.prod(y.shape[2:])
+    CK = C_x * math.prod(k)
+    parts = _chunks(N, CK * L * x.element_size())
+    buf = None
+    if N and _in_place_ok(x, y):
+        buf = x.new_empty((parts[0].stop, CK, L))
+    total = None
+    for c in parts:
+        xs, ys = x[c], y[c]
+        n = xs.shape[0]
+        cols = _unfold_batched(xs, k, d, pads, s, None, None if buf is None else buf[:n])
+        cols = cols.reshape(n * g, CK // g, L).transpose(1, 2)  # (n*g, L, C_x/g*K)
+        part = torch.bmm(ys.reshape(n * g, C_y // g, L), cols).reshape(n, g, C_y // g, CK // g)
+        total = part.sum(0) if total is None else total + part.sum(0)
+    return total
+
+
+def _bias_grad(grad_out):
+    return grad_out.sum(dim=(0, *range(2, grad_out.dim())))
+
+
+class _Conv(torch.autograd.Function):
+    """A convolution with chapter 5's backward; ``geom = (s, pads, d, g)``.
+
+    Forward: ``W @ unfold(x)`` (:func:`_matmul_conv`). Saves ``x`` and the
+    weight, not the unfolded matrix. Backward::
+
+        grad_x = fold(W^T @ grad_y)                 (_col2im_conv)
+        grad_W = sum over n of grad_y @ unfold(x)^T (_weight_grad)
+        grad_b = grad_y summed over batch and space
+
+    Everything in the backward is differentiable (double backward works);
+    ``generate_vmap_rule`` makes ``torch.func.vmap`` run the same code
+    batched; :class:`_ConvFwdAD` adds forward mode.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, weight, bias, geom):
+        s, pads, d, g = geom
+        return _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, geom = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.save_for_forward(x, weight)
+        ctx.geom = geom
+        ctx.has_bias = bias is not None
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        s, pads, d, g = ctx.geom
+        k = tuple(weight.shape[2:])
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = _col2im_conv(grad_out, weight, tuple(x.shape[2:]), s, pads, d, g)
+        if ctx.needs_input_grad[1]:
+            gw = _weight_grad(x, grad_out, k, s, pads, d, g).reshape(weight.shape)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = _bias_grad(grad_out)
+        return gx, gw, gb, None
+
+
+def _sum_tangents(terms, db):
+    """Add the tangents that exist (and the bias tangent, broadcast)."""
+    out = None
+    for t in terms:
+        if t is not None:
+            out = t if out is None else out + t
+    return _add_bias(out, db) if out is not None else None
+
+
+class _ConvTranspose(torch.autograd.Function):
+    """A transposed convolution with chapter 5's backward, whichever method
+    (``"fold"`` or ``"rot90"``) computed the forward: ``geom = (k, s, p, op,
+    d, g, method)``. With ``pads = (p, p - output_padding)`` per dim::
+
+        grad_x = W @ unfold(grad_y)                 (a convolution: _matmul_conv)
+        grad_W = sum over n of x @ unfold(grad_y)^T (_weight_grad, roles swapped)
+        grad_b = grad_y summed over batch and space
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, weight, bias, geom):
+        k, s, p, op, d, g, method = geom
+        impl = _tconv_fold if method == "fold" else _tconv_rot90
+        return _add_bias(impl(x, weight, k, s, p, op, d, g), bias)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, geom = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.save_for_forward(x, weight)
+        ctx.geom = geom
+        ctx.has_bias = bias is not None
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        k, s, p, op, d, g, _ = ctx.geom
+        pads = tuple((p[i], p[i] - op[i]) for i in range(len(k)))
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = _matmul_conv(grad_out, weight, s, pads, d, g)
+        if ctx.needs_input_grad[1]:
+            gw = _weight_grad(grad_out, x, k, s, pads, d, g).reshape(weight.shape)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = _bias_grad(grad_out)
+        return gx, gw, gb, None
+
+
 def _add_bias(out, bias):
+    """``out + bias`` broadcast over channels; in place where nothing records
+    it (:func:`_in_place_ok`), so that the output is not held twice."""
     if bias is None:
         return out
-    return out + bias.reshape(1, -1, *([1] * (out.dim() - 2)))
+    b = bias.reshape(1, -1, *([1] * (out.dim() - 2)))
+    return out.add_(b) if _in_place_ok(out, bias) else out + b
 
 
 def _batched_input(input, n, fname):
@@ -648,7 +873,7 @@ def _conv(n, fname, input, weight, bias, stride, padding, dilation, groups):
     _, s, pads, d = shapes.conv_params(n, k, stride, padding, dilation)
     shapes.check_fits(x.shape[2:], k, pads, d, k, dilation)
     (x, weight, bias), dtype = _widen(x, weight, bias)
-    out = _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias).to(dtype)
+    out = _function(_Conv, _ConvFwdAD).apply(x, weight, bias, (s, pads, d, g)).to(dtype)
     return out if batched else out.squeeze(0)
 
 
@@ -692,24 +917,52 @@ conv3d.__doc__ = _CONV_DOC.format(n=3, fname="conv3d", spatial="D, H, W", kernel
 # --------------------------------------------------------------------------
 # transposed convolution
 # --------------------------------------------------------------------------
+class _ConvFwdAD(_Conv):
+    """:class:`_Conv` with forward mode (``torch.func.jvp``): a convolution is
+    linear in each argument, so its tangent is ``conv(dx, W) + conv(x, dW) +
+    db``. Not used under ``torch.compile``, which does not trace a custom
+    ``jvp`` (a graph break) but traces :class:`_Conv`."""
+
+    @staticmethod
+    def jvp(ctx, dx, dw, db, _):
+        x, weight = ctx.saved_tensors
+        s, pads, d, g = ctx.geom
+        terms = [_matmul_conv(dx, weight, s, pads, d, g) if dx is not None else None]
+        terms.append(_matmul_conv(x, dw, s, pads, d, g) if dw is not None else None)
+        return _sum_tangents(terms, db)
+
+
+class _ConvTransposeFwdAD(_ConvTranspose):
+    """:class:`_ConvTranspose` with forward mode (see :class:`_ConvFwdAD`)."""
+
+    @staticmethod
+    def jvp(ctx, dx, dw, db, _):
+        x, weight = ctx.saved_tensors
+        k, s, p, op, d, g, _ = ctx.geom
+        terms = [_tconv_fold(dx, weight, k, s, p, op, d, g) if dx is not None else None]
+        terms.append(_tconv_fold(x, dw, k, s, p, op, d, g) if dw is not None else None)
+        return _sum_tangents(terms, db)
+
+
+def _function(cls, with_jvp):
+    """The Function to apply: with forward mode, except under ``torch.compile``."""
+    return cls if torch.compiler.is_compiling() else with_jvp
+
+
 def _tconv_fold(x, weight, k, s, p, op, d, g):
     """col2im: ``cols = W^T @ x`` per group, then fold with padding ``p``.
 
     The blocks span the full size ``(in-1)*s + d*(k-1) + 1`` per dim; the
     result keeps ``[p, p + out)`` of it, ``out = full - 2p + output_padding``
     (zeros past the end when output_padding > padding): ``fold`` to ``out``
-    with padding ``p`` before and ``p - output_padding`` after.
+    with padding ``p`` before and ``p - output_padding`` after. The weight
+    ``(C_in, C_out/g, *k)`` read as a convolution's weight from C_out to C_in
+    channels makes this :func:`_col2im_conv`: the input gradient of that
+    convolution (chapter 5).
     """
     n = len(k)
-    N, C_in = x.shape[:2]
-    spatial = tuple(x.shape[2:])
-    C_out = weight.shape[1] * g
-    L_in = math.prod(spatial)
-    w = weight.reshape(g, C_in // g, -1)  # (g, C_in/g, C_out/g*K)
-    cols = w.transpose(1, 2) @ x.reshape(N, g, C_in // g, L_in)  # (N, g, C_out/g*K, L_in)
-    cols = cols.reshape(N, C_out * math.prod(k), L_in)
-    out = shapes.transposed_sizes(spatial, k, s, p, op, d)
-    return _fold_batched(cols, out, k, d, tuple((p[i], p[i] - op[i]) for i in range(n)), s)
+    out = shapes.transposed_sizes(tuple(x.shape[2:]), k, s, p, op, d)
+    return _col2im_conv(x, weight, out, s, tuple((p[i], p[i] - op[i]) for i in range(n)), d, g)
 
 
 def _tconv_rot90(x, weight, k, s, p, op, d, g):
@@ -756,9 +1009,9 @@ def _conv_transpose(
     spatial = tuple(x.shape[2:])
     out = shapes.transposed_sizes(spatial, k, s, p, op, d)
     shapes.check_transposed_sizes(out, spatial, k, s, p, op, d, padding)
-    impl = _tconv_fold if method == "fold" else _tconv_rot90
     (x, weight, bias), dtype = _widen(x, weight, bias)
-    out = _add_bias(impl(x, weight, k, s, p, op, d, g), bias).to(dtype)
+    fn = _function(_ConvTranspose, _ConvTransposeFwdAD)
+    out = fn.apply(x, weight, bias, (k, s, p, op, d, g, method)).to(dtype)
     return out if batched else out.squeeze(0)
 
 
