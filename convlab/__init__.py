@@ -3,7 +3,8 @@
 - ``convlab.shapes``: shape arithmetic with clear errors (chapters 1-4);
 - ``convlab.ops`` (also ``convlab.<name>``): unfold, fold (images, as
   ``F.unfold``/``F.fold``), unfold1d/fold1d, unfold3d/fold3d, fold_divisor,
-  conv1d/2d/3d and conv_transpose1d/2d/3d written from tensor views;
+  conv1d/2d/3d and conv_transpose1d/2d/3d written from tensor views, with
+  an explicit backward of unfold, fold and matrix products (chapter 5);
 - ``convlab.nn``: drop-in ``Conv*d`` / ``ConvTranspose*d`` layers using them;
 - ``convlab.aten``: which aten ops torch really ran (the exercise checkers
   and the tests use it to refuse torch's own convolution, im2col and col2im).

@@ -10,10 +10,14 @@ take exactly the images that ``F.unfold``/``F.fold`` take, and
 ``unfold1d``/``fold1d`` and ``unfold3d``/``fold3d`` signals and volumes; the
 convolutions take batched ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``
 input. No parameter's length ever changes how an input is read. Everything is
-differentiable with respect to every tensor argument.
+differentiable with respect to every tensor argument, twice and in forward
+mode. The convolutions have their own backward (``_Conv``,
+``_ConvTranspose``): ``fold(W^T @ grad_y)`` for the input, ``grad_y @
+unfold(x)^T`` for the weight (recomputed chunk by chunk: only the input and
+the weight are saved), a sum for the bias.
 
 Chapters: unfold in chapter 1, fold in chapter 2, conv in chapter 3,
-conv_transpose in chapter 4.
+conv_transpose in chapter 4, the backward in chapter 5.
 """
 
 from __future__ import annotations
