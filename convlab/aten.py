@@ -17,7 +17,7 @@ monkeypatching Python names cannot::
         y.sum().backward()
     calls(ops, "convolution")  # ['convolution', 'convolution_backward']
 
-Used by the exercise checkers of chapters 1-4 (``convlab.exercises``: an answer
+Used by the exercise checkers of chapters 1-5 (``convlab.exercises``: an answer
 that calls the very operation it is asked to write fails) and by
 ``tests/test_no_torch_conv.py`` (``convlab``'s own ops never call them).
 """

@@ -41,8 +41,11 @@ See CONTRIBUTING.md, "Adding an exercise". Checkers for chapter 1
 chapter 2 (``check_fold``, ``check_divisor``, ``check_invertible``,
 ``check_output_sizes``, ``check_weighted_average``), chapter 3
 (``check_conv2d``, ``check_conv_module``, ``check_conv_output_size``,
-``check_output_shape``) and chapter 4 (``check_conv_transpose2d``,
-``check_subpixel``, ``check_tconv_input_grad``, ``check_phase_pattern``).
+``check_output_shape``), chapter 4 (``check_conv_transpose2d``,
+``check_subpixel``, ``check_tconv_input_grad``, ``check_phase_pattern``) and
+chapter 5 (``check_conv_input_grad``, ``check_conv_weight_grad``,
+``check_conv_bias_grad``, ``check_conv_function``, ``check_per_sample_grads``,
+``check_tconv_weight_grad``).
 Every one is called by a chapter's exercise (tests/test_exercises.py checks).
 """
 
@@ -78,6 +81,12 @@ __all__ = [
     "check_tconv_input_grad",
     "subpixel_macs",
     "check_phase_pattern",
+    "check_conv_input_grad",
+    "check_conv_weight_grad",
+    "check_conv_bias_grad",
+    "check_conv_function",
+    "check_per_sample_grads",
+    "check_tconv_weight_grad",
 ]
 
 
@@ -402,6 +411,28 @@ def _no_convlab(allow):
     return profile
 
 
+def _watched(run, allow=()):
+    """``run()`` and the names of the aten ops it dispatched; a call of a function of
+    convlab other than those in ``allow`` raises :class:`_ConvlabCall`."""
+    previous = sys.getprofile()
+    with aten.record_aten_ops() as ops:
+        if not _LET_ANSWERS_CALL_CONVLAB:
+            sys.setprofile(_no_convlab(allow))
+        try:
+            result = run()
+        finally:
+            sys.setprofile(previous)
+    return result, ops
+
+
+def _convlab_failure(where, what, err, allow):
+    offered = ", ".join(f"convlab.{a}" for a in allow) or "nothing"
+    return (
+        f"{where}\n  {what} calls {err.args[0]}: an answer may use torch, and of "
+        f"convlab only what its exercise offers (here: {offered})"
+    )
+
+
 def _call(fn, report, args, kwargs, where, forbid=None, what="it", allow=()):
     """Run the reader's function, recording the aten ops it dispatches; returns (ok, result).
 
@@ -410,21 +441,10 @@ def _call(fn, report, args, kwargs, where, forbid=None, what="it", allow=()):
     convlab other than the ones in ``allow`` (the book's own answers are there)
     (``report.failure``).
     """
-    previous = sys.getprofile()
     try:
-        with aten.record_aten_ops() as ops:
-            if not _LET_ANSWERS_CALL_CONVLAB:
-                sys.setprofile(_no_convlab(allow))
-            try:
-                result = fn(*args, **kwargs)
-            finally:
-                sys.setprofile(previous)
+        result, ops = _watched(lambda: fn(*args, **kwargs), allow)
     except _ConvlabCall as err:
-        offered = ", ".join(f"convlab.{a}" for a in allow) or "nothing"
-        report.failure = (
-            f"{where}\n  {what} calls {err.args[0]}: an answer may use torch, and of "
-            f"convlab only what its exercise offers (here: {offered})"
-        )
+        report.failure = _convlab_failure(where, what, err, allow)
         return False, None
     except NotImplementedError as err:
         if not _raised_by_torch(err):
@@ -484,12 +504,18 @@ _AUTOGRAD_HINT = (
 )
 
 
-def _grad_agrees(report, got, inputs, tensors, kwargs, reference, where, names, forbid, atol):
+def _grad_agrees(
+    report, got, inputs, tensors, kwargs, reference, where, names, forbid, atol, **hints
+):
     """Compare the gradients of ``sum(got * w)`` (``w`` random) with torch's; True if equal.
 
-    The reader's backward is recorded (a forbidden op may hide there); torch's
-    is not.
+    The reader's backward is recorded (a forbidden op, or a call of convlab
+    other than ``hints["allow"]``, may hide there); torch's is not. The other
+    ``hints``: ``hint`` follows a gradient that is missing, ``error_hint`` an
+    error raised by the backward.
     """
+    allow = hints.get("allow", ())
+    hint, error_hint = hints.get("hint", _AUTOGRAD_HINT), hints.get("error_hint", "")
     weight = torch.randn(got.shape, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
     refs = [t.detach().clone().requires_grad_(True) for t in tensors]
     out = reference(*refs, **kwargs)
@@ -504,14 +530,25 @@ def _grad_agrees(report, got, inputs, tensors, kwargs, reference, where, names, 
             return False
         return True
     try:
-        with aten.record_aten_ops() as ops:
-            mine = torch.autograd.grad(
+        mine, ops = _watched(
+            lambda: torch.autograd.grad(
                 (got * weight.to(got.dtype)).sum(), inputs, allow_unused=True
-            )
+            ),
+            allow,
+        )
+    except _ConvlabCall as err:
+        report.failure = _convlab_failure(where, "its backward", err, allow)
+        return False
+    except NotImplementedError as err:  # a custom backward still to write
+        if _raised_by_torch(err):
+            report.failure = f"{where}\n  its backward raised NotImplementedError: {err}"
+        else:
+            report.not_implemented = True
+        return False
     except Exception as err:
         report.failure = (
             f"{where}\n  the values are right, but computing the gradient raised "
-            f"{type(err).__name__}: {err}"
+            f"{type(err).__name__}: {err}{error_hint}"
         )
         return False
     if _forbidden(report, ops, forbid, where):
@@ -521,7 +558,7 @@ def _grad_agrees(report, got, inputs, tensors, kwargs, reference, where, names, 
             report.failure = (
                 f"{where}\n  the values are right, but no gradient reaches {name}: autograd "
                 f"gives {'None' if a is None else 'zeros'} where torch's gradient is not "
-                f"zero; " + _AUTOGRAD_HINT
+                f"zero; " + hint
             )
             return False
         a = torch.zeros_like(b) if a is None else a
@@ -537,23 +574,41 @@ def _grad_agrees(report, got, inputs, tensors, kwargs, reference, where, names, 
 
 
 def _tensor_checker(
-    name, fn, cases, reference, *, grad=True, atol=1e-6, names=("x",), forbid=None, allow=()
+    name,
+    fn,
+    cases,
+    reference,
+    *,
+    grad=True,
+    atol=1e-6,
+    names=("x",),
+    forbid=None,
+    allow=(),
+    **hints,
 ):
     """Shared loop: the value, then (with ``grad``) the gradient with respect to the
-    tensors, named ``names`` in reports. ``cases``: ``(tensors, kwargs)`` pairs."""
+    tensors, named ``names`` in reports. ``cases``: ``(tensors, kwargs)`` pairs, or
+    ``(tensors, kwargs, about)`` (what the case is, for the report);
+    ``hints``: ``hint`` and ``error_hint`` of :func:`_grad_agrees`."""
     report = CheckReport(name, len(cases))
-    for tensors, kwargs in cases:
+    backward = dict(names=names, forbid=forbid, atol=atol, allow=allow, **hints)
+    for tensors, kwargs, *about in cases:
         expected = reference(*tensors, **kwargs)
         inputs = [t.detach().clone().requires_grad_(grad) for t in tensors]
         shown = [f"{n} of shape {tuple(t.shape)}" for n, t in zip(names, tensors)]
-        where = _where(report, kwargs, ", ".join([*shown, _fmt(kwargs)] if kwargs else shown))
+        where = _where(
+            report,
+            kwargs,
+            ", ".join([*shown, _fmt(kwargs)] if kwargs else shown),
+            about[0] if about else None,
+        )
         ok, got = _call(fn, report, inputs, kwargs, where, forbid, allow=allow)
         if not ok:
             return report
         if not _compare(report, got, expected, where, atol=atol):
             return report
         if grad and not _grad_agrees(
-            report, got, inputs, tensors, kwargs, reference, where, names, forbid, atol
+            report, got, inputs, tensors, kwargs, reference, where, **backward
         ):
             return report
         report.passed += 1
@@ -898,21 +953,18 @@ def check_weighted_average(fn, cases=20, seed=0, grad=False) -> CheckReport:
 # --------------------------------------------------------------------------
 # chapter 3
 # --------------------------------------------------------------------------
-def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
-    """Check ``fn(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``:
-    values and (with ``grad``) the gradients with respect to ``x``, ``weight`` and
-    ``bias``. With ``groups=True`` the cases include grouped convolutions. An
-    answer that runs a torch convolution fails (``F.unfold`` is allowed).
-    Chapter 3.
-    """
-    rng = random.Random(seed)
-    knobs = ("stride", "padding", "dilation") + (("groups",) if groups else ())
+def _conv_cases(rng, count, knobs, *, batch=(1, 2)):
+    """``((x, weight, bias), kwargs)`` of ``F.conv2d`` from simple to hard (float64;
+    ``kwargs``: ``stride``, ``padding``, ``dilation`` pairs and ``groups``), as
+    :func:`_sliding_cases` changes ``knobs``. The first case has one image and
+    ``groups`` channels in and out; the others ``groups`` times 1 or 2 channels
+    and a batch of ``batch`` (inclusive) images."""
     built = []
-    for i, c in enumerate(_sliding_cases(rng, cases, knobs)):
+    for i, c in enumerate(_sliding_cases(rng, count, knobs)):
         g = c["groups"]
         C_in, C_out = (g, g) if i == 0 else (g * rng.randint(1, 2), g * rng.randint(1, 2))
         gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
-        N = 1 if i == 0 else rng.randint(1, 2)
+        N = 1 if i == 0 else rng.randint(*batch)
         x = torch.randn(N, C_in, *c["input_size"], dtype=torch.float64, generator=gen)
         weight = torch.randn(
             C_out, C_in // g, *c["kernel_size"], dtype=torch.float64, generator=gen
@@ -924,10 +976,21 @@ def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
                 dict(stride=c["stride"], padding=c["padding"], dilation=c["dilation"], groups=g),
             )
         )
+    return built
+
+
+def check_conv2d(fn, cases=20, seed=0, groups=False, grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, dilation, groups)`` against ``F.conv2d``:
+    values and (with ``grad``) the gradients with respect to ``x``, ``weight`` and
+    ``bias``. With ``groups=True`` the cases include grouped convolutions. An
+    answer that runs a torch convolution fails (``F.unfold`` is allowed).
+    Chapter 3.
+    """
+    knobs = ("stride", "padding", "dilation") + (("groups",) if groups else ())
     return _tensor_checker(
         "conv2d" + (" with groups" if groups else ""),
         fn,
-        built,
+        _conv_cases(random.Random(seed), cases, knobs),
         F.conv2d,
         grad=grad,
         names=("x", "weight", "bias"),
@@ -1109,27 +1172,14 @@ def check_output_shape(fn, cases=30, seed=0) -> CheckReport:
 TRANSPOSE_LEVELS = ("stride1", "stride", "all")
 
 
-def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> CheckReport:
-    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
-    against ``F.conv_transpose2d``: values and (with ``grad``) the gradients with
-    respect to ``x``, ``weight`` and ``bias``.
-
-    ``level``: ``"stride1"`` (stride 1, padding 0, dilation 1, one group: the
-    forum's case), ``"stride"`` (any stride, still no padding, dilation or
-    groups) or ``"all"`` (every parameter, groups included; the cases with an
-    ``output_padding`` come after each parameter alone). An answer that runs a
-    torch convolution (transposed or not) fails. Chapter 4.
-    """
-    if level not in TRANSPOSE_LEVELS:
-        raise ValueError(f"level={level!r} is not a level: use one of {TRANSPOSE_LEVELS}")
-    knobs = {
-        "stride1": (),
-        "stride": ("stride",),
-        "all": ("stride", "padding", "dilation", "groups"),
-    }[level]
-    rng = random.Random(seed)
+def _tconv_cases(rng, count, knobs, *, output_padding):
+    """``((x, weight, bias), kwargs)`` of ``F.conv_transpose2d`` from simple to hard
+    (float64; ``kwargs``: ``stride``, ``padding``, ``output_padding``,
+    ``dilation`` pairs and ``groups``), as :func:`_plans` changes ``knobs`` (groups
+    up to 2; with ``output_padding``, the cases that need one), each with a kernel
+    and an input size whose output has a pixel."""
     plans, simple = _plans(
-        rng, cases, knobs, ranges=dict(groups=(1, 2)), output_padding=level == "all"
+        rng, count, knobs, ranges=dict(groups=(1, 2)), output_padding=output_padding
     )
     built = []
     for i, plan in enumerate(plans):
@@ -1152,10 +1202,31 @@ def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> Chec
         built.append(
             ((x, weight, bias), dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d))
         )
+    return built
+
+
+def check_conv_transpose2d(fn, cases=20, seed=0, level="all", grad=True) -> CheckReport:
+    """Check ``fn(x, weight, bias, stride, padding, output_padding, groups, dilation)``
+    against ``F.conv_transpose2d``: values and (with ``grad``) the gradients with
+    respect to ``x``, ``weight`` and ``bias``.
+
+    ``level``: ``"stride1"`` (stride 1, padding 0, dilation 1, one group: the
+    forum's case), ``"stride"`` (any stride, still no padding, dilation or
+    groups) or ``"all"`` (every parameter, groups included; the cases with an
+    ``output_padding`` come after each parameter alone). An answer that runs a
+    torch convolution (transposed or not) fails. Chapter 4.
+    """
+    if level not in TRANSPOSE_LEVELS:
+        raise ValueError(f"level={level!r} is not a level: use one of {TRANSPOSE_LEVELS}")
+    knobs = {
+        "stride1": (),
+        "stride": ("stride",),
+        "all": ("stride", "padding", "dilation", "groups"),
+    }[level]
     return _tensor_checker(
         f"conv_transpose2d ({level})",
         fn,
-        built,
+        _tconv_cases(random.Random(seed), cases, knobs, output_padding=level == "all"),
         F.conv_transpose2d,
         grad=grad,
         names=("x", "weight", "bias"),
@@ -1450,3 +1521,383 @@ def check_output_sizes(fn, cases=20, seed=0) -> CheckReport:
 def _short_repr(value, limit=60):
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------
+# chapter 5
+# --------------------------------------------------------------------------
+#: what the backward exercises may call of convlab: the chapter's tools, no convolution
+_BACKWARD_OFFERS = ("unfold", "fold", "conv_output_shape")
+
+
+def _no_conv_grad(advice):
+    """Forbid torch's convolutions, forward and backward: a backward exercise that asks
+    autograd or ``torch.nn.grad`` for the gradient is named as such first."""
+    return (("convolution_backward", "convolution"), advice)
+
+
+_NO_CONV_INPUT_GRAD = _no_conv_grad("fold the weight's transpose times grad_y instead.")
+_NO_CONV_WEIGHT_GRAD = _no_conv_grad(
+    "multiply grad_y by the unfolded x, transposed, and sum over the batch."
+)
+_NO_CONV_BIAS_GRAD = _no_conv_grad("sum grad_y over the images and the positions.")
+_NO_CONV_FUNCTION = _no_conv_grad(
+    "write the forward with F.unfold and a product, the backward with F.fold and F.unfold."
+)
+_NO_CONV_PER_SAMPLE = _no_conv_grad(
+    "multiply each image's grad_y by its own unfolded x, transposed (one einsum)."
+)
+_NO_CONV_TCONV_WEIGHT = _no_conv_grad("unfold grad_y and multiply x by it, transposed.")
+
+
+def _with_grads(rng, built, forward):
+    """For each case ``((x, weight, bias), kwargs)``: ``y = forward(x, weight, **kwargs)``,
+    a random ``grad_y`` of its shape, and torch's gradients of ``sum(y * grad_y)``:
+    ``(x, weight, kwargs, grad_y, grad_x, grad_weight)``."""
+    out = []
+    for (x, weight, _), kw in built:
+        x, weight = x.detach().requires_grad_(True), weight.detach().requires_grad_(True)
+        y = forward(x, weight, **kw)
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        grad_y = torch.randn(y.shape, dtype=y.dtype, generator=gen)
+        grad_x, grad_weight = torch.autograd.grad(y, (x, weight), grad_y)
+        out.append((x.detach(), weight.detach(), kw, grad_y, grad_x, grad_weight))
+    return out
+
+
+def _expected_checker(name, fn, cases, forbid, allow=_BACKWARD_OFFERS):
+    """Shared loop: ``fn(**args)`` against torch's ``expected`` for every case
+    ``(args, expected, note)``; ``note``, if any, is a line the report adds
+    under the call (what is special about the case)."""
+    report = CheckReport(name, len(cases))
+    for args, expected, note in cases:
+        where = _where(report, args, _fmt(args)) + (f"\n  {note}" if note else "")
+        ok, got = _call(fn, report, (), args, where, forbid, allow=allow)
+        if not ok or not _compare(report, got, expected, where):
+            return report
+        report.passed += 1
+    return report
+
+
+_CONV_KNOBS = ("stride", "padding", "dilation", "groups")
+
+
+def _unread(input_size, kernel_size, stride, padding, dilation):
+    """What the floor leaves out of every block, in words (``"no block reads the
+    last row of x (gradient 0)"``), or ``""``: per dim, ``r = (n + 2p -
+    dil(k-1) - 1) mod s`` padded positions follow the last block, the last
+    ``max(0, r - p)`` of them x's."""
+    parts = []
+    for n, k, s, p, d, (one, many) in zip(
+        input_size, kernel_size, stride, padding, dilation, (("row", "rows"), ("column", "columns"))
+    ):
+        m = max(0, (n + 2 * p - d * (k - 1) - 1) % s - p)
+        if m:
+            parts.append(f"the last {one}" if m == 1 else f"the last {m} {many}")
+    return f"no block reads {' and '.join(parts)} of x (gradient 0)" if parts else ""
+
+
+def check_conv_input_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(grad_y, weight, input_size, stride, padding, dilation, groups)``, the
+    gradient of ``F.conv2d(x, weight, stride=..., padding=..., dilation=...,
+    groups=...)`` with respect to ``x``, against autograd.
+
+    ``grad_y`` is ``(N, C_out, H_out, W_out)``, ``weight`` ``(C_out, C_in/groups,
+    kH, kW)``, ``input_size`` the pair ``(H, W)``; ``stride``, ``padding`` and
+    ``dilation`` are pairs, ``groups`` an int (as :func:`check_conv2d` passes
+    them); the answer is ``(N, C_in, H, W)``. Per group ``g``: ``grad_x_g =
+    fold(W_g^T @ grad_y_g)``, ``W_g`` the group's ``(C_out/groups, C_in/groups *
+    kH * kW)`` rows of the weight, with the convolution's own parameters and
+    ``output_size=input_size``: every tap sends its share of ``grad_y`` back to
+    the pixel it read, and the rows the floor leaves out of every block get 0
+    (``input_size`` cannot be read from ``grad_y``). Cases from simple to hard,
+    each parameter alone, then combinations; in the simple cases with a stride,
+    the last row or column of ``x`` is in no block (the case says so). An answer
+    that runs a torch convolution, or asks torch for its gradient (autograd,
+    ``torch.nn.grad``), fails. Taught in chapter 5.
+    """
+    rng = random.Random(seed)
+    built = _conv_cases(rng, cases, _CONV_KNOBS)
+    simple = 2 + 2 * len(_CONV_KNOBS)
+    for i, ((x, weight, bias), kw) in enumerate(built[:simple]):
+        # a stride alone: one more row or column than the blocks need, where needed
+        size = list(x.shape[2:])
+        for j, (k, s, p, d) in enumerate(
+            zip(weight.shape[2:], kw["stride"], kw["padding"], kw["dilation"])
+        ):
+            if s > 1 and p == 0 and (size[j] - d * (k - 1) - 1) % s == 0:
+                size[j] += 1
+        built[i] = ((x.new_zeros(*x.shape[:2], *size), weight, bias), kw)
+    checked = []
+    for x, weight, kw, grad_y, grad_x, _ in _with_grads(rng, built, F.conv2d):
+        size = tuple(x.shape[2:])
+        args = dict(grad_y=grad_y, weight=weight, input_size=size, **kw)
+        note = _unread(size, weight.shape[2:], kw["stride"], kw["padding"], kw["dilation"])
+        checked.append((args, grad_x, note))
+    return _expected_checker("conv_input_grad", fn, checked, _NO_CONV_INPUT_GRAD)
+
+
+def check_conv_weight_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(x, grad_y, kernel_size, stride, padding, dilation, groups)``, the
+    gradient of ``F.conv2d(x, weight, stride=..., padding=..., dilation=...,
+    groups=...)`` with respect to ``weight``, against autograd.
+
+    ``x`` is ``(N, C_in, H, W)``, ``grad_y`` ``(N, C_out, H_out, W_out)``;
+    ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are pairs,
+    ``groups`` an int (as :func:`check_conv2d` passes them); the answer is
+    ``(C_out, C_in/groups, kH, kW)``. Per group ``g``: ``grad_W_g = sum over n
+    of grad_y[n]_g @ unfold(x)[n]_g^T`` (``(C_out/groups, L)`` times ``(L,
+    C_in/groups * kH * kW)``): each weight meets, at every position, the pixel
+    it multiplied, and the images of the batch share the weight, so their
+    gradients add up. Cases from simple to hard, each parameter alone, then
+    combinations. An answer that runs a torch convolution, or asks torch for
+    its gradient (autograd, ``torch.nn.grad``), fails. Taught in chapter 5.
+    """
+    rng = random.Random(seed)
+    built = _conv_cases(rng, cases, _CONV_KNOBS)
+    checked = []
+    for x, weight, kw, grad_y, _, grad_weight in _with_grads(rng, built, F.conv2d):
+        args = dict(x=x, grad_y=grad_y, kernel_size=tuple(weight.shape[2:]), **kw)
+        checked.append((args, grad_weight, None))
+    return _expected_checker("conv_weight_grad", fn, checked, _NO_CONV_WEIGHT_GRAD)
+
+
+def check_conv_bias_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(grad_y, groups)``, the gradient of ``F.conv2d(x, weight, bias,
+    groups=groups)`` with respect to ``bias``, against autograd.
+
+    ``grad_y`` is ``(N, C_out, H_out, W_out)``, ``groups`` an int; the answer
+    is ``(C_out,)``: ``grad_b[o] = sum over n, i, j of grad_y[n, o, i, j]``, the
+    sum over the images and the positions. ``groups`` does not change it (each
+    output channel has its own bias, whichever group it belongs to): the point
+    of the exercise. Cases from simple to hard: one image and one group, then
+    a batch, then groups, then combinations (up to 3 images and 3 groups). An
+    answer that runs a torch convolution, or asks torch for its gradient,
+    fails. Taught in chapter 5.
+    """
+    rng = random.Random(seed)
+    fixed = [(1, 1), (2, 1), (1, 2), (2, 3)]  # (images, groups), simple first
+    checked = []
+    for i in range(cases):
+        N, g = fixed[i] if i < len(fixed) else (rng.randint(1, 3), rng.randint(1, 3))
+        C_out = g * (1 if i == 0 else rng.randint(1, 3))
+        size = (2, 2) if i == 0 else (rng.randint(1, 5), rng.randint(1, 5))
+        gen = torch.Generator().manual_seed(rng.randint(0, 10**6))
+        x = torch.randn(N, g, *size, dtype=torch.float64, generator=gen)
+        weight = torch.randn(C_out, 1, 1, 1, dtype=torch.float64, generator=gen)
+        bias = torch.zeros(C_out, dtype=torch.float64, requires_grad=True)
+        y = F.conv2d(x, weight, bias, groups=g)
+        grad_y = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+        (expected,) = torch.autograd.grad(y, bias, grad_y)
+        checked.append((dict(grad_y=grad_y, groups=g), expected, None))
+    return _expected_checker("conv_bias_grad", fn, checked, _NO_CONV_BIAS_GRAD)
+
+
+#: the small float64 case of check_conv_function's gradcheck and gradgradcheck:
+#: (x shape, weight shape, stride, padding, dilation, groups), every parameter changed
+_GRADCHECK_CASE = ((1, 2, 5, 6), (4, 1, 2, 3), (2, 1), (1, 0), (1, 2), 2)
+
+_FUNCTION_HINT = (
+    "backward(ctx, grad_y) returns one gradient per input of forward, in its order: "
+    "grad_x, grad_weight, grad_bias (None when bias is None), then None for stride, "
+    "padding, dilation and groups; each gradient has its input's shape."
+)
+
+
+def _not_a_function(cls):
+    """Why ``cls`` is not a subclass of ``torch.autograd.Function``, or None if it is."""
+    if isinstance(cls, type) and issubclass(cls, torch.autograd.Function):
+        return None
+    if isinstance(cls, type):
+        what = f"the class {cls.__name__}, which"
+    elif inspect.isfunction(cls) or inspect.ismethod(cls):
+        what = f"the function {cls.__name__}, which"
+    else:
+        what = f"a {type(cls).__name__} object, which"
+    return (
+        f"  {what} is not a subclass of torch.autograd.Function: write class "
+        f"MyConv(torch.autograd.Function) with the static methods forward(ctx, x, "
+        f"weight, bias, stride, padding, dilation, groups) and backward(ctx, "
+        f"grad_y); the checker calls MyConv.apply(x, weight, bias, stride, padding, "
+        f"dilation, groups), not an instance"
+    )
+
+
+def check_conv_function(cls, cases=8, seed=0) -> CheckReport:
+    """Check ``cls``, a subclass of ``torch.autograd.Function`` called as
+    ``cls.apply(x, weight, bias, stride, padding, dilation, groups)`` (``bias`` a
+    tensor or None; ``stride``, ``padding`` and ``dilation`` pairs, ``groups``
+    an int, as :func:`check_conv2d` passes them), against ``F.conv2d``.
+
+    Its forward must equal ``F.conv2d``; its backward must return torch's
+    gradients: ``grad_x = fold(W^T @ grad_y)`` and ``grad_W = sum over n of
+    grad_y[n] @ unfold(x)[n]^T`` per group, ``grad_b = grad_y.sum((0, 2, 3))``
+    (None when ``bias`` is None), then None for the four parameters. Cases from
+    simple to hard: the defaults, then without bias, then each parameter alone,
+    then combinations (``cases`` in all); then ``torch.autograd.gradcheck`` and
+    ``gradgradcheck`` on one small float64 case with every parameter changed
+    (the backward must itself be differentiable: made of torch operations
+    autograd can follow). A backward that returns None for a gradient torch
+    has, or a gradient of the wrong shape, fails with what backward must
+    return. An answer whose forward or backward runs a torch convolution, or
+    asks torch for a convolution's gradient, fails. Taught in chapter 5.
+    """
+    name = getattr(cls, "__name__", type(cls).__name__)
+    report = CheckReport(name, cases + 2)
+    why = _not_a_function(cls)
+    if why:
+        report.failure = why
+        return report
+
+    def apply(x, weight, bias=None, *, stride, padding, dilation, groups):
+        return cls.apply(x, weight, bias, stride, padding, dilation, groups)
+
+    simple = 2 + 2 * len(_CONV_KNOBS)
+    built = []  # the defaults twice, then each parameter once: the second without bias
+    for i, ((x, weight, bias), kw) in enumerate(
+        _conv_cases(random.Random(seed), cases + len(_CONV_KNOBS), _CONV_KNOBS)
+    ):
+        if i < simple and i > 1 and i % 2 == 0:
+            continue
+        without_bias = i == 1 or (i >= simple and i % 3 == 0)
+        if without_bias:
+            about = "bias=None; everything else default" if i == 1 else None
+            built.append(((x, weight), dict(bias=None, **kw), about))
+        else:
+            built.append(((x, weight, bias), kw))
+    built = built[:cases]
+    inner = _tensor_checker(
+        name,
+        apply,
+        built,
+        F.conv2d,
+        names=("x", "weight", "bias"),
+        forbid=_NO_CONV_FUNCTION,
+        allow=_BACKWARD_OFFERS,
+        hint=_FUNCTION_HINT,
+        error_hint=f"; {_FUNCTION_HINT}",
+    )
+    report.passed, report.failure = inner.passed, inner.failure
+    report.not_implemented = inner.not_implemented
+    if not inner:
+        return report
+    x_shape, w_shape, s, p, d, g = _GRADCHECK_CASE
+    gen = torch.Generator().manual_seed(seed)
+    x, weight, bias = (
+        torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+        for shape in (x_shape, w_shape, w_shape[:1])
+    )
+    kw = dict(stride=s, padding=p, dilation=d, groups=g)
+    for check, what in (
+        (torch.autograd.gradcheck, "backward against finite differences"),
+        (torch.autograd.gradgradcheck, "the backward's own gradients"),
+    ):
+        where = _where(
+            report,
+            kw,
+            f"x of shape {x_shape}, weight of shape {w_shape}, bias of shape "
+            f"{w_shape[:1]}, {_fmt(kw)}",
+            about=f"{check.__name__}: {what}",
+        )
+        try:
+            _, ops = _watched(
+                lambda check=check: check(
+                    lambda x, w, b: cls.apply(x, w, b, s, p, d, g), (x, weight, bias)
+                ),
+                _BACKWARD_OFFERS,
+            )
+        except _ConvlabCall as err:
+            report.failure = _convlab_failure(where, "it", err, _BACKWARD_OFFERS)
+            return report
+        except Exception as err:
+            first = (str(err).strip().splitlines() or [""])[0].rstrip(",")
+            report.failure = (
+                f"{where}\n  {check.__name__} failed: {type(err).__name__}: {first}"
+                + (
+                    "; compute the backward with torch operations that autograd can "
+                    "follow (F.fold, F.unfold, products), as the forward: no .detach(), "
+                    "torch.no_grad() or @once_differentiable"
+                    if check is torch.autograd.gradgradcheck
+                    else ""
+                )
+            )
+            return report
+        if _forbidden(report, ops, _NO_CONV_FUNCTION, where):
+            return report
+        report.passed += 1
+    return report
+
+
+def check_per_sample_grads(fn, cases=12, seed=0) -> CheckReport:
+    """Check ``fn(x, grad_y, kernel_size, stride, padding, dilation)``: each image's own
+    gradient of ``F.conv2d(x, weight, stride=..., padding=..., dilation=...)`` (one
+    group) with respect to ``weight``, against autograd run on each image alone.
+
+    ``x`` is ``(N, C_in, H, W)``, ``grad_y`` ``(N, C_out, H_out, W_out)``;
+    ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are pairs (as
+    :func:`check_conv2d` passes them); the answer is ``(N, C_out, C_in, kH,
+    kW)``: ``grad_W[n] = grad_y[n] @ unfold(x)[n]^T``, the weight gradient
+    before the sum over the batch, for all ``n`` at once
+    ``torch.einsum('nol,nkl->nok', grad_y.flatten(2), unfold(x))`` viewed as
+    ``(N, C_out, C_in, kH, kW)``. Cases from simple to hard (one image, then
+    batches of 2 or 3), each parameter alone, then combinations. An answer that
+    runs a torch convolution, or asks torch for its gradient, fails (``vmap``
+    of one that does too). Taught in chapter 5.
+    """
+    rng = random.Random(seed)
+    built = _conv_cases(rng, cases, ("stride", "padding", "dilation"), batch=(2, 3))
+    checked = []
+    for x, weight, kw, grad_y, _, _ in _with_grads(rng, built, F.conv2d):
+        weight.requires_grad_(True)
+        alone = [  # autograd on each image by itself
+            torch.autograd.grad(F.conv2d(x[n : n + 1], weight, **kw), weight, grad_y[n : n + 1])[0]
+            for n in range(x.shape[0])
+        ]
+        del kw["groups"]
+        args = dict(x=x, grad_y=grad_y, kernel_size=tuple(weight.shape[2:]), **kw)
+        checked.append((args, torch.stack(alone), None))
+    return _expected_checker("per_sample_grads", fn, checked, _NO_CONV_PER_SAMPLE)
+
+
+def check_tconv_weight_grad(fn, cases=20, seed=0) -> CheckReport:
+    """Check ``fn(x, grad_y, kernel_size, stride, padding, output_padding, dilation,
+    groups)``, the gradient of ``F.conv_transpose2d(x, weight, ...)`` with respect to
+    ``weight``, against autograd.
+
+    ``x`` is ``(N, C_in, H, W)``, ``grad_y`` ``(N, C_out, H_out, W_out)``;
+    ``kernel_size``, ``stride``, ``padding``, ``output_padding`` and ``dilation``
+    are pairs, ``groups`` an int; the answer is ``(C_in, C_out/groups, kH,
+    kW)``, the transposed convolution's weight. Input pixel ``i`` was sent, by
+    tap ``j``, to output ``i*s - p + j*dil``, so ``grad_W[ci, co, j] = sum over
+    n, i of x[n, ci, i] * grad_y[n, co, i*s - p + j*dil]``: unfold ``grad_y``
+    with the same kernel size, stride and dilation and padding ``p`` before,
+    ``p - output_padding`` after (``F.pad`` crops a negative amount), which gives
+    exactly ``H x W`` blocks, then per group ``x_g @ cols_g^T`` summed over the
+    batch: the weight gradient of the convolution from ``grad_y`` to ``x``. Cases
+    from simple to hard, each parameter alone, then an ``output_padding`` with
+    the stride it needs, then combinations (every ``output_padding`` below the
+    stride or the dilation, as torch requires); the last case has ``stride <=
+    output_padding < dilation`` (``stride=1, dilation=2, output_padding=1``),
+    where padding ``grad_y`` by ``p`` on both sides gives one block too many. An
+    answer that runs a torch convolution, or asks torch for its gradient,
+    fails. Taught in chapter 5.
+    """
+    rng = random.Random(seed)
+    built = _tconv_cases(rng, cases - 1, _CONV_KNOBS, output_padding=True)
+    gen = torch.Generator().manual_seed(seed)
+    last = dict(stride=(1, 1), padding=(0, 0), output_padding=(1, 1), groups=1, dilation=(2, 2))
+    x = torch.randn(2, 2, 4, 4, dtype=torch.float64, generator=gen)
+    weight = torch.randn(2, 2, 3, 3, dtype=torch.float64, generator=gen)
+    built.append(((x, weight, None), last))
+    checked = []
+    for i, (x, weight, kw, grad_y, _, grad_weight) in enumerate(
+        _with_grads(rng, built, F.conv_transpose2d)
+    ):
+        args = dict(x=x, grad_y=grad_y, kernel_size=tuple(weight.shape[2:]), **kw)
+        note = None
+        if i == len(built) - 1:
+            note = (
+                "an output_padding not below the stride, only below the dilation (torch allows it)"
+            )
+        checked.append((args, grad_weight, note))
+    return _expected_checker("tconv_weight_grad", fn, checked, _NO_CONV_TCONV_WEIGHT)

@@ -50,6 +50,12 @@ WRONG_ANSWERS = {
         "w_conv = torch.rot90(weight, 2, dims=[2, 3]).transpose(0, 1)",
         "w_conv = weight.transpose(0, 1)",
     ),  # the kernel not rotated: the example
+    "05_backward": (
+        6,
+        "dy = F.pad(grad_y, (pw, pw - ow, ph, ph - oh))",
+        "dy = F.pad(grad_y, (pw, pw, ph, ph))",
+    ),  # padding p after too, as the convolution's: one block too many once
+    # output_padding reaches the stride (it may, below the dilation)
 }
 
 

@@ -1099,3 +1099,553 @@ def test_an_answer_that_calls_convlab_fails(monkeypatch):
 
     assert ex.check_fold(fold_with_convlab_unfold)
     assert sys.getprofile() is None  # the checker leaves no profile function behind
+
+
+# ---------------------------------------------------------------------------
+# chapter 5
+# ---------------------------------------------------------------------------
+def _input_grad(grad_y, weight, input_size, stride, padding, dilation, groups):
+    """fold(W^T @ grad_y) per group, with the convolution's own parameters."""
+    N, C_out, g = grad_y.shape[0], weight.shape[0], groups
+    w = weight.reshape(g, C_out // g, -1)  # (g, C_out/g, C_in/g * K)
+    dy = grad_y.reshape(N, g, C_out // g, -1)  # (N, g, C_out/g, L)
+    cols = (w.transpose(1, 2) @ dy).reshape(N, -1, dy.shape[-1])  # (N, C_in * K, L)
+    return F.fold(cols, input_size, weight.shape[2:], dilation, padding, stride)
+
+
+def _weight_grads(x, grad_y, kernel_size, stride, padding, dilation, groups):
+    """Each image's ``grad_y[n] @ unfold(x)[n]^T`` per group: (N, C_out, C_in/g, kH, kW)."""
+    N, C_out, g = x.shape[0], grad_y.shape[1], groups
+    cols = F.unfold(x, kernel_size, dilation, padding, stride)
+    cols = cols.reshape(N, g, -1, cols.shape[-1])  # (N, g, C_in/g * K, L)
+    dy = grad_y.reshape(N, g, C_out // g, -1)  # (N, g, C_out/g, L)
+    return (dy @ cols.transpose(2, 3)).reshape(N, C_out, -1, *kernel_size)
+
+
+def _weight_grad(x, grad_y, kernel_size, stride, padding, dilation, groups):
+    return _weight_grads(x, grad_y, kernel_size, stride, padding, dilation, groups).sum(0)
+
+
+def _tconv_weight_grad(x, grad_y, kernel_size, stride, padding, output_padding, dilation, groups):
+    """The weight gradient of the convolution from grad_y (padded p before, p - op after)
+    to x: the roles of input and output gradient swapped."""
+    (ph, pw), (oh, ow) = padding, output_padding
+    dy = F.pad(grad_y, (pw, pw - ow, ph, ph - oh))
+    return _weight_grad(dy, x, kernel_size, stride, 0, dilation, groups)
+
+
+def test_conv_input_grad_checker():
+    assert ex.check_conv_input_grad(_input_grad)
+    _assert_catches_broken_answers(ex.check_conv_input_grad, _input_grad, grad=False)
+    assert _text(ex.check_conv_input_grad(_stub)).startswith("NOT YET: conv_input_grad")
+
+    def size_from_grad_y(grad_y, weight, input_size, stride, padding, dilation, groups):
+        size = [
+            (o - 1) * s + d * (k - 1) + 1 - 2 * p
+            for o, s, d, k, p in zip(grad_y.shape[2:], stride, dilation, weight.shape[2:], padding)
+        ]
+        return _input_grad(grad_y, weight, size, stride, padding, dilation, groups)
+
+    # the floor: the simple stride cases leave a row or a column of x in no block
+    for seed in range(8):
+        text = _failed_on(
+            ex.check_conv_input_grad(size_from_grad_y, seed=seed),
+            3,
+            r"stride=\d; everything else default",
+        )
+        assert "no block reads the last" in text and "of x (gradient 0)" in text
+        assert "shape: expected" in text
+
+    def unfolds(grad_y, weight, input_size, stride, padding, dilation, groups):
+        return F.unfold(grad_y, weight.shape[2:], dilation, padding, stride)
+
+    def rotated(grad_y, weight, input_size, stride, padding, dilation, groups):
+        w = torch.rot90(weight, 2, dims=[2, 3])  # the gather's kernel: not here
+        return _input_grad(grad_y, w, input_size, stride, padding, dilation, groups)
+
+    def ignoring(name):
+        def answer(**kw):
+            kw[name] = 1 if name == "groups" else (0 if name == "padding" else (1, 1))
+            return _input_grad(**kw)
+
+        return answer
+
+    assert "shape: expected" in _failed_on(ex.check_conv_input_grad(unfolds), 1, "all defaults.*")
+    assert "values" in _failed_on(ex.check_conv_input_grad(rotated), 1, "all defaults.*")
+    _failed_on(
+        ex.check_conv_input_grad(ignoring("stride")), 3, r"stride=\d; everything else default"
+    )
+    _failed_on(
+        ex.check_conv_input_grad(ignoring("padding")), 5, r"padding=\d; everything else default"
+    )
+    _failed_on(
+        ex.check_conv_input_grad(ignoring("dilation")), 7, r"dilation=2; everything else default"
+    )
+    _failed_on(
+        ex.check_conv_input_grad(ignoring("groups")), 9, r"groups=2; everything else default"
+    )
+
+
+def test_conv_input_grad_checker_refuses_torch_convolutions_and_their_gradients():
+    def by_tconv(grad_y, weight, input_size, stride, padding, dilation, groups):
+        return F.conv_transpose2d(grad_y, weight, None, stride, padding, 0, groups, dilation)
+
+    def by_nn_grad(grad_y, weight, input_size, stride, padding, dilation, groups):
+        shape = (grad_y.shape[0], weight.shape[1] * groups, *input_size)
+        return torch.nn.grad.conv2d_input(shape, weight, grad_y, stride, padding, dilation, groups)
+
+    def by_autograd(grad_y, weight, input_size, stride, padding, dilation, groups):
+        x = grad_y.new_zeros(grad_y.shape[0], weight.shape[1] * groups, *input_size)
+        x.requires_grad_(True)
+        y = F.conv2d(x, weight, None, stride, padding, dilation, groups)
+        return torch.autograd.grad(y, x, grad_y)[0]
+
+    text = _text(ex.check_conv_input_grad(by_tconv))
+    assert "it calls a torch convolution" in text and "(torch ran aten.convolution)" in text
+    assert "fold the weight's transpose times grad_y instead" in text
+    for cheat in (by_nn_grad, by_autograd):
+        text = _failed_on(ex.check_conv_input_grad(cheat), 1, "all defaults.*")
+        assert "asks torch for a convolution's gradient" in text
+        assert "aten.convolution_backward" in text
+
+
+def test_conv_weight_grad_checker():
+    check = ex.check_conv_weight_grad
+    assert check(_weight_grad)
+    _assert_catches_broken_answers(check, _weight_grad, grad=False)
+    assert _text(check(_stub)).startswith("NOT YET: conv_weight_grad")
+
+    def first_image(**kw):  # forgets to sum over the batch
+        return _weight_grads(**kw)[0]
+
+    def mean_over_batch(**kw):
+        return _weight_grads(**kw).mean(0)
+
+    def not_summed(**kw):
+        return _weight_grads(**kw)
+
+    def no_groups(x, grad_y, kernel_size, stride, padding, dilation, groups):
+        return _weight_grad(x, grad_y, kernel_size, stride, padding, dilation, 1)
+
+    def no_dilation(x, grad_y, kernel_size, stride, padding, dilation, groups):
+        return _weight_grad(x, grad_y, kernel_size, stride, padding, 1, groups)
+
+    for wrong in (first_image, mean_over_batch):
+        report = check(wrong)
+        assert not report and "values: largest difference" in _text(report), wrong.__name__
+        assert "of 20 cases passed" in _text(report) and "called with x=<tensor" in _text(report)
+    assert "shape: expected" in _failed_on(check(not_summed), 1, "all defaults.*")
+    _failed_on(check(no_groups), 9, r"groups=2; everything else default")
+    _failed_on(check(no_dilation), 7, r"dilation=2; everything else default")
+
+    def by_nn_grad(x, grad_y, kernel_size, stride, padding, dilation, groups):
+        shape = (grad_y.shape[1], x.shape[1] // groups, *kernel_size)
+        return torch.nn.grad.conv2d_weight(x, shape, grad_y, stride, padding, dilation, groups)
+
+    def by_autograd(x, grad_y, kernel_size, stride, padding, dilation, groups):
+        w = x.new_zeros(grad_y.shape[1], x.shape[1] // groups, *kernel_size)
+        w.requires_grad_(True)
+        y = F.conv2d(x, w, None, stride, padding, dilation, groups)
+        return torch.autograd.grad(y, w, grad_y)[0]
+
+    for cheat in (by_nn_grad, by_autograd):
+        text = _failed_on(check(cheat), 1, "all defaults.*")
+        assert "asks torch for a convolution's gradient" in text
+        assert "multiply grad_y by the unfolded x, transposed" in text
+
+
+def test_conv_bias_grad_checker_wants_a_sum_that_groups_do_not_change():
+    check = ex.check_conv_bias_grad
+
+    def right(grad_y, groups):
+        return grad_y.sum((0, 2, 3))
+
+    assert check(right)
+    _assert_catches_broken_answers(check, right, grad=False)
+    assert _text(check(_stub)).startswith("NOT YET: conv_bias_grad")
+
+    def over_space_only(grad_y, groups):
+        return grad_y.sum((2, 3))
+
+    def first_image(grad_y, groups):
+        return grad_y.sum((2, 3))[0]
+
+    def divided_by_groups(grad_y, groups):
+        return grad_y.sum((0, 2, 3)) / groups
+
+    def group_average(grad_y, groups):  # the groups' sums averaged, for every group
+        return grad_y.sum((0, 2, 3)).view(groups, -1).mean(0).repeat(groups)
+
+    def by_autograd(grad_y, groups):
+        N, C_out, H, W = grad_y.shape
+        bias = grad_y.new_zeros(C_out, requires_grad=True)
+        y = F.conv2d(
+            grad_y.new_zeros(N, groups, H, W), grad_y.new_zeros(C_out, 1, 1, 1), bias, groups=groups
+        )
+        return torch.autograd.grad(y, bias, grad_y)[0]
+
+    text = _failed_on(check(over_space_only), 1, "all defaults: groups=1")
+    assert "shape: expected (1,), got (1, 1)" in text
+    assert "values" in _failed_on(check(first_image), 2, "all defaults: groups=1")
+    _failed_on(check(divided_by_groups), 3, "groups=2")
+    text = _failed_on(check(group_average), 3, "groups=2")
+    assert "called with grad_y=<tensor of shape (1, " in text and "groups=2" in text
+    text = _failed_on(check(by_autograd), 1, "all defaults: groups=1")
+    assert "asks torch for a convolution's gradient" in text
+
+
+class _Conv2dFunction(torch.autograd.Function):
+    """The convolution by F.unfold, its backward by F.fold and F.unfold."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, weight)
+        ctx.params = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        N, C_out, g, k = x.shape[0], weight.shape[0], groups, weight.shape[2:]
+        size = convlab.conv_output_shape(
+            x.shape[2:], k, stride=stride, padding=padding, dilation=dilation
+        )
+        cols = F.unfold(x, k, dilation, padding, stride)
+        cols = cols.reshape(N, g, -1, cols.shape[-1])
+        y = (weight.reshape(g, C_out // g, -1) @ cols).reshape(N, C_out, *size)
+        return y if bias is None else y + bias.view(1, -1, 1, 1)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, weight = ctx.saved_tensors
+        s, p, d, g = ctx.params
+        grad_x = _input_grad(grad_y, weight, x.shape[2:], s, p, d, g)
+        grad_w = _weight_grad(x, grad_y, weight.shape[2:], s, p, d, g)
+        grad_b = grad_y.sum((0, 2, 3)) if ctx.has_bias else None
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+
+def _with_backward(backward):
+    """_Conv2dFunction with another backward(ctx, grad_y, x, weight, s, p, d, g)."""
+
+    class Answer(_Conv2dFunction):
+        @staticmethod
+        def backward(ctx, grad_y):
+            x, weight = ctx.saved_tensors
+            return backward(ctx, grad_y, x, weight, *ctx.params)
+
+    return Answer
+
+
+def test_conv_function_checker_passes_a_right_function_and_names_each_case():
+    check = ex.check_conv_function
+    assert check(_Conv2dFunction)
+    assert check(_Conv2dFunction, cases=16, seed=3)
+    report = check(_Conv2dFunction, cases=3)
+    assert report and report.total == 5
+
+    class Stub(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+            raise NotImplementedError  # your code here
+
+        @staticmethod
+        def backward(ctx, grad_y):
+            raise NotImplementedError  # your code here
+
+    assert _text(check(Stub)).startswith("NOT YET: Stub raises NotImplementedError")
+
+    class ForwardOnly(_Conv2dFunction):  # the backward still to write
+        @staticmethod
+        def backward(ctx, grad_y):
+            raise NotImplementedError  # your code here
+
+    assert _text(check(ForwardOnly)).startswith("NOT YET: ForwardOnly")
+
+    # cases from simple to hard: defaults, no bias, then each parameter once
+    def ignores(index, value):
+        def forward(ctx, x, weight, bias, *params):
+            params = list(params)
+            params[index] = value
+            return _Conv2dFunction.forward(ctx, x, weight, bias, *params)
+
+        return type("Ignores", (_Conv2dFunction,), {"forward": staticmethod(forward)})
+
+    _failed_on(check(ignores(0, (1, 1))), 3, r"stride=\(\d, \d\); everything else default")
+    _failed_on(check(ignores(1, (0, 0))), 4, r"padding=\(\d, \d\); everything else default")
+    _failed_on(check(ignores(2, (1, 1))), 5, r"dilation=\(\d, \d\); everything else default")
+    report = check(ignores(3, 1))
+    assert (
+        not report and report.passed == 5 and "groups=3; everything else default" in _text(report)
+    )
+
+
+def test_conv_function_checker_names_what_backward_must_return():
+    check = ex.check_conv_function
+
+    def returns(which):
+        def backward(ctx, grad_y, x, weight, s, p, d, g):
+            grad_x = _input_grad(grad_y, weight, x.shape[2:], s, p, d, g)
+            grad_w = _weight_grad(x, grad_y, weight.shape[2:], s, p, d, g)
+            grad_b = grad_y.sum((0, 2, 3))
+            grads = [grad_x, grad_w, grad_b, None, None, None, None]
+            return which(grads)
+
+        return _with_backward(backward)
+
+    def no_weight(grads):
+        grads[1] = None
+        return tuple(grads)
+
+    def flat_weight(grads):
+        grads[1] = grads[1].flatten(1)
+        return tuple(grads)
+
+    def three(grads):
+        return tuple(grads[:3])
+
+    def bias_always(grads):  # a gradient for a bias that is None
+        return tuple(grads)
+
+    hint = "backward(ctx, grad_y) returns one gradient per input of forward, in its order"
+    text = _failed_on(check(returns(no_weight)), 1, "all defaults.*")
+    assert "no gradient reaches weight: autograd gives None" in text and hint in text
+    text = _failed_on(check(returns(flat_weight)), 1, "all defaults.*")
+    assert "returned an invalid gradient at index 1" in text and hint in text
+    text = _failed_on(check(returns(three)), 1, "all defaults.*")
+    assert "incorrect number of gradients (expected 7, got 3)" in text and hint in text
+    text = _failed_on(check(returns(bias_always)), 2, "bias=None; everything else default")
+    assert "the corresponding forward input was not a Variable" in text and hint in text
+    assert "bias=None, stride=(1, 1)" in text
+
+    def rotated(ctx, grad_y, x, weight, s, p, d, g):
+        w = torch.rot90(weight, 2, dims=[2, 3])
+        grad_x = _input_grad(grad_y, w, x.shape[2:], s, p, d, g)
+        grad_w = _weight_grad(x, grad_y, weight.shape[2:], s, p, d, g)
+        return grad_x, grad_w, grad_y.sum((0, 2, 3)), None, None, None, None
+
+    text = _failed_on(check(_with_backward(rotated)), 1, "all defaults.*")
+    assert "the values are right, but the gradient with respect to x is not" in text
+
+
+def test_conv_function_checker_wants_a_differentiable_backward():
+    """Right values and gradients, but a backward autograd cannot differentiate: the
+    cases and gradcheck pass, gradgradcheck (the last case) fails."""
+
+    class Once(_Conv2dFunction):
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, grad_y):
+            return _Conv2dFunction.backward(ctx, grad_y)
+
+    class Detached(_Conv2dFunction):
+        @staticmethod
+        def backward(ctx, grad_y):
+            return _Conv2dFunction.backward(ctx, grad_y.detach())
+
+    for answer in (Once, Detached):
+        text = _failed_on(
+            ex.check_conv_function(answer), 10, "gradgradcheck: the backward's own gradients"
+        )
+        assert "gradgradcheck failed" in text and "no .detach()" in text, answer.__name__
+
+
+def test_conv_function_checker_refuses_what_is_not_a_function_and_torch_convolutions():
+    check = ex.check_conv_function
+
+    def a_function(x, weight, bias, stride, padding, dilation, groups):
+        return convlab.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+    class Module(nn.Module):
+        pass
+
+    for answer, said in (
+        (a_function, "the function a_function, which is not a subclass of"),
+        (Module, "the class Module, which is not a subclass of"),
+        (Module(), "a Module object, which is not a subclass of"),
+    ):
+        report = check(answer)
+        assert not report and not report.not_implemented and said in _text(report)
+        assert "0 of 10 cases passed" in _text(report)
+        assert "MyConv.apply(x, weight, bias, stride, padding, dilation, groups)" in _text(report)
+
+    class TorchForward(_Conv2dFunction):
+        @staticmethod
+        def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+            ctx.save_for_backward(x, weight)
+            ctx.params, ctx.has_bias = (stride, padding, dilation, groups), bias is not None
+            return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+
+    def nn_grad(ctx, grad_y, x, weight, s, p, d, g):
+        grad_x = torch.nn.grad.conv2d_input(x.shape, weight, grad_y, s, p, d, g)
+        grad_w = torch.nn.grad.conv2d_weight(x, weight.shape, grad_y, s, p, d, g)
+        return grad_x, grad_w, grad_y.sum((0, 2, 3)), None, None, None, None
+
+    text = _failed_on(check(TorchForward), 1, "all defaults.*")
+    assert "it calls a torch convolution" in text
+    text = _failed_on(check(_with_backward(nn_grad)), 1, "all defaults.*")
+    assert "asks torch for a convolution's gradient" in text
+    assert "aten.convolution_backward" in text
+
+    class Nan(_Conv2dFunction):
+        @staticmethod
+        def forward(ctx, *args):
+            return _Conv2dFunction.forward(ctx, *args) * float("nan")
+
+    assert "values are nan or inf where torch's are finite" in _text(check(Nan))
+
+
+def test_per_sample_grads_checker():
+    check = ex.check_per_sample_grads
+
+    def right(x, grad_y, kernel_size, stride, padding, dilation):
+        cols = F.unfold(x, kernel_size, dilation, padding, stride)
+        grads = torch.einsum("nol,nkl->nok", grad_y.flatten(2), cols)
+        return grads.view(x.shape[0], grad_y.shape[1], x.shape[1], *kernel_size)
+
+    def by_loop(x, grad_y, **kw):
+        return torch.stack(
+            [_weight_grad(x[n : n + 1], grad_y[n : n + 1], **kw, groups=1) for n in range(len(x))]
+        )
+
+    def by_vmap(x, grad_y, **kw):
+        one = lambda x, grad_y: _weight_grad(x[None], grad_y[None], **kw, groups=1)  # noqa: E731
+        return torch.func.vmap(one)(x, grad_y)
+
+    for answer in (right, by_loop, by_vmap):
+        assert check(answer), answer.__name__
+    _assert_catches_broken_answers(check, right, grad=False)
+    assert _text(check(_stub)).startswith("NOT YET: per_sample_grads")
+
+    def batch_sum(x, grad_y, **kw):  # the ordinary weight gradient, copied to every image
+        return right(x, grad_y, **kw).sum(0, keepdim=True).expand(len(x), -1, -1, -1, -1)
+
+    def summed_einsum(x, grad_y, kernel_size, stride, padding, dilation):
+        cols = F.unfold(x, kernel_size, dilation, padding, stride)
+        return torch.einsum("nol,nkl->ok", grad_y.flatten(2), cols)
+
+    text = _failed_on(check(batch_sum), 2, "all defaults: stride=1, padding=0, dilation=1")
+    assert "values" in text
+    assert "shape: expected" in _failed_on(check(summed_einsum), 1, "all defaults.*")
+
+    def by_autograd(x, grad_y, kernel_size, stride, padding, dilation):
+        w = x.new_zeros(grad_y.shape[1], x.shape[1], *kernel_size, requires_grad=True)
+        kw = dict(stride=stride, padding=padding, dilation=dilation)
+        return torch.stack(
+            [
+                torch.autograd.grad(F.conv2d(x[n : n + 1], w, **kw), w, grad_y[n : n + 1])[0]
+                for n in range(len(x))
+            ]
+        )
+
+    def by_vmap_grad(x, grad_y, kernel_size, stride, padding, dilation):
+        w = x.new_zeros(grad_y.shape[1], x.shape[1], *kernel_size)
+        kw = dict(stride=stride, padding=padding, dilation=dilation)
+
+        def loss(w, x, g):
+            return (F.conv2d(x[None], w, **kw) * g[None]).sum()
+
+        return torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0))(w, x, grad_y)
+
+    for cheat in (by_autograd, by_vmap_grad):
+        text = _failed_on(check(cheat), 1, "all defaults.*")
+        assert "aten.convolution" in text, cheat.__name__
+
+
+def test_tconv_weight_grad_checker():
+    check = ex.check_tconv_weight_grad
+
+    def right(x, grad_y, kernel_size, stride, padding, output_padding, dilation, groups):
+        N, C_in, g = x.shape[0], x.shape[1], groups
+        (ph, pw), (oh, ow) = padding, output_padding
+        dy = F.pad(grad_y, (pw, pw - ow, ph, ph - oh))
+        cols = F.unfold(dy, kernel_size, dilation, 0, stride)
+        cols = cols.reshape(N, g, -1, cols.shape[-1])
+        xs = x.reshape(N, g, C_in // g, -1)
+        return (xs @ cols.transpose(2, 3)).sum(0).reshape(C_in, -1, *kernel_size)
+
+    for answer in (right, _tconv_weight_grad):
+        assert check(answer)
+        assert check(answer, cases=40, seed=5)
+    _assert_catches_broken_answers(check, right, grad=False)
+    assert _text(check(_stub)).startswith("NOT YET: tconv_weight_grad")
+
+    def symmetric(output_padding, **kw):  # padding p on both sides, output_padding ignored
+        return right(output_padding=(0, 0), **kw)
+
+    # wrong wherever stride <= output_padding < dilation: a random case, or the last one
+    text = _failed_on(check(symmetric), 18, r"padding=\(1, 2\), dilation=\(2, 1\), .*")
+    assert "output_padding=(1, 0); everything else default" in text  # stride 1
+    text = _failed_on(
+        check(symmetric, seed=1), 20, r"dilation=2, output_padding=1; everything else default"
+    )
+    assert "an output_padding not below the stride, only below the dilation" in text
+
+    def ignoring(name, value):
+        def answer(**kw):
+            return right(**{**kw, name: value})
+
+        return answer
+
+    _failed_on(check(ignoring("stride", (1, 1))), 3, r"stride=\d; everything else default")
+    _failed_on(check(ignoring("padding", (0, 0))), 5, r"padding=\d; everything else default")
+    _failed_on(check(ignoring("dilation", (1, 1))), 7, r"dilation=2; everything else default")
+    _failed_on(check(ignoring("groups", 1)), 9, r"groups=2; everything else default")
+
+    def unfolds_x(x, grad_y, kernel_size, stride, padding, output_padding, dilation, groups):
+        # the convolution's weight gradient: unfold x, not grad_y
+        return _weight_grad(grad_y, x, kernel_size, stride, padding, dilation, groups)
+
+    assert not check(unfolds_x)
+
+    def by_autograd(x, grad_y, kernel_size, stride, padding, output_padding, dilation, groups):
+        w = x.new_zeros(x.shape[1], grad_y.shape[1] // groups, *kernel_size, requires_grad=True)
+        y = F.conv_transpose2d(x, w, None, stride, padding, output_padding, groups, dilation)
+        return torch.autograd.grad(y, w, grad_y)[0]
+
+    text = _failed_on(check(by_autograd), 1, "all defaults.*")
+    assert "asks torch for a convolution's gradient" in text
+    assert "unfold grad_y and multiply x by it, transposed" in text
+
+
+def test_backward_checkers_cases_are_legal_on_every_seed():
+    """The assignments' hidden tests run the checkers on other seeds, with twice the cases:
+    every case must be one torch accepts, and the right answers pass them all."""
+    for seed in range(25):
+        assert ex.check_conv_input_grad(_input_grad, cases=40, seed=seed), seed
+        assert ex.check_conv_weight_grad(_weight_grad, cases=40, seed=seed), seed
+        assert ex.check_conv_bias_grad(lambda grad_y, groups: grad_y.sum((0, 2, 3)), 40, seed)
+        assert ex.check_per_sample_grads(
+            lambda **kw: _weight_grads(**kw, groups=1), cases=24, seed=seed
+        ), seed
+        assert ex.check_tconv_weight_grad(_tconv_weight_grad, cases=40, seed=seed), seed
+    for seed in range(1, 4):
+        assert ex.check_conv_function(_Conv2dFunction, cases=16, seed=seed), seed
+
+
+def test_backward_checkers_refuse_convlab_in_the_answer_and_in_its_backward(monkeypatch):
+    monkeypatch.setattr(ex, "_LET_ANSWERS_CALL_CONVLAB", False)
+
+    def by_convlab_tconv(grad_y, weight, input_size, stride, padding, dilation, groups):
+        out = convlab.conv_transpose2d(grad_y, weight, None, stride, padding, 0, groups, dilation)
+        return out[..., : input_size[0], : input_size[1]]
+
+    text = _text(ex.check_conv_input_grad(by_convlab_tconv))
+    assert "it calls convlab.conv_transpose2d:" in text
+    assert "(here: convlab.unfold, convlab.fold, convlab.conv_output_shape)" in text
+
+    def with_convlab_fold(grad_y, weight, input_size, stride, padding, dilation, groups):
+        N, C_out, g = grad_y.shape[0], weight.shape[0], groups
+        w = weight.reshape(g, C_out // g, -1)
+        dy = grad_y.reshape(N, g, C_out // g, -1)
+        cols = (w.transpose(1, 2) @ dy).reshape(N, -1, dy.shape[-1])
+        return convlab.fold(cols, input_size, weight.shape[2:], dilation, padding, stride)
+
+    assert ex.check_conv_input_grad(with_convlab_fold)
+
+    def convlab_in_backward(ctx, grad_y, x, weight, s, p, d, g):
+        grad_x = convlab.conv_transpose2d(grad_y, weight, None, s, p, 0, g, d)
+        grad_x = F.pad(grad_x, (0, x.shape[3] - grad_x.shape[3], 0, x.shape[2] - grad_x.shape[2]))
+        grad_w = _weight_grad(x, grad_y, weight.shape[2:], s, p, d, g)
+        return grad_x, grad_w, grad_y.sum((0, 2, 3)), None, None, None, None
+
+    text = _text(ex.check_conv_function(_with_backward(convlab_in_backward)))
+    assert "its backward calls convlab.conv_transpose2d:" in text
+    assert ex.check_conv_function(_Conv2dFunction)  # conv_output_shape is offered
+    assert sys.getprofile() is None

@@ -23,6 +23,7 @@ CHAPTERS = {
     "2": ("2. Putting blocks back: fold", "ch-fold"),
     "3": ("3. Convolution is a matrix multiplication", "ch-matmul"),
     "4": ("4. Transposed convolution, four ways", "ch-transposed"),
+    "5": ("5. Backward: every gradient is an unfold or a fold", "ch-backward"),
 }
 # (heading, module, which of its names): the API a reader or a teacher calls
 GROUPS = [
