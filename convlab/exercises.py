@@ -1737,13 +1737,16 @@ def check_conv_function(cls, cases=8, seed=0) -> CheckReport:
     then combinations (``cases`` in all); then ``torch.autograd.gradcheck`` and
     ``gradgradcheck`` on one small float64 case with every parameter changed
     (the backward must itself be differentiable: made of torch operations
-    autograd can follow). A backward that returns None for a gradient torch
-    has, or a gradient of the wrong shape, fails with what backward must
-    return. An answer whose forward or backward runs a torch convolution, or
-    asks torch for a convolution's gradient, fails. Taught in chapter 5.
+    autograd can follow); then, on the same case, ``torch.func.vmap`` of
+    ``torch.func.grad`` must give each sample's weight gradient (the class needs
+    ``setup_context`` and ``generate_vmap_rule = True``). A backward that
+    returns None for a gradient torch has, or a gradient of the wrong shape,
+    fails with what backward must return. An answer whose forward or backward
+    runs a torch convolution, or asks torch for a convolution's gradient,
+    fails. Taught in chapter 5.
     """
     name = getattr(cls, "__name__", type(cls).__name__)
-    report = CheckReport(name, cases + 2)
+    report = CheckReport(name, cases + 3)
     why = _not_a_function(cls)
     if why:
         report.failure = why
@@ -1825,7 +1828,53 @@ def check_conv_function(cls, cases=8, seed=0) -> CheckReport:
         if _forbidden(report, ops, _NO_CONV_FUNCTION, where):
             return report
         report.passed += 1
+    _check_under_vmap(report, cls, (x, weight, bias), kw, x_shape, w_shape)
     return report
+
+
+def _check_under_vmap(report, cls, tensors, kw, x_shape, w_shape):
+    """The last step of :func:`check_conv_function`: per-sample weight gradients
+    by ``torch.func.vmap(torch.func.grad(...))`` equal autograd's, one sample at
+    a time (the Function must have ``setup_context`` and a vmap rule), on a
+    batch of three."""
+    _, weight, bias = (t.detach() for t in tensors)
+    gen = torch.Generator().manual_seed(1)
+    x_shape = (3, *x_shape[1:])
+    x = torch.randn(x_shape, dtype=weight.dtype, generator=gen)
+    s, p, d, g = kw["stride"], kw["padding"], kw["dilation"], kw["groups"]
+    where = _where(
+        report,
+        kw,
+        f"x of shape {x_shape}, weight of shape {w_shape}, {_fmt(kw)}",
+        about="torch.func.vmap(torch.func.grad(loss)): each sample's weight gradient",
+    )
+
+    def loss(x_n, w):
+        return cls.apply(x_n[None], w, bias, s, p, d, g).square().sum()
+
+    try:
+        got = torch.func.vmap(torch.func.grad(loss, argnums=1), in_dims=(0, None))(x, weight)
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [""])[0].rstrip(",")
+        report.failure = (
+            f"{where}\n  torch.func failed: {type(err).__name__}: {first}; for torch.func, "
+            "forward takes no ctx, a setup_context staticmethod saves what backward needs, "
+            "and the class sets generate_vmap_rule = True (as in section 5.4)"
+        )
+        return
+    want = []
+    for i in range(x.shape[0]):
+        w = weight.clone().requires_grad_()
+        y = F.conv2d(x[i : i + 1], w, bias, **kw)
+        want.append(torch.autograd.grad(y.square().sum(), w)[0])
+    want = torch.stack(want)
+    if got.shape != want.shape or not torch.allclose(got, want, atol=1e-8):
+        report.failure = (
+            f"{where}\n  values: the per-sample gradients differ from autograd's, one "
+            "sample at a time"
+        )
+        return
+    report.passed += 1
 
 
 def check_per_sample_grads(fn, cases=12, seed=0) -> CheckReport:

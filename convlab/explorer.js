@@ -81,10 +81,14 @@ export function fill(scene, template, f) {
   });
 }
 
-export function formatCaption(scene, f) {
+// the caption template of frame f: which[f], or 0 without a which table
+function templateOf(scene, f) {
   const cap = scene.caption;
-  const which = cap.which ? row(scene.tables[cap.which], f)[0] : 0;
-  return fill(scene, cap.templates[which], f);
+  return cap.which ? row(scene.tables[cap.which], f)[0] : 0;
+}
+
+export function formatCaption(scene, f) {
+  return fill(scene, scene.caption.templates[templateOf(scene, f)], f);
 }
 
 // how many of frames 0..f highlighted each cell, for every tally mark's panel
@@ -100,8 +104,12 @@ export function tallies(scene, f) {
   return counts;
 }
 
+// a list of frame labels is indexed like the caption's templates
 export function frameText(scene, f) {
-  return `frame ${f + 1} of ${scene.frames}: ${fill(scene, scene.frameLabel, f)}`;
+  const label = Array.isArray(scene.frameLabel)
+    ? scene.frameLabel[templateOf(scene, f)]
+    : scene.frameLabel;
+  return `frame ${f + 1} of ${scene.frames}: ${fill(scene, label, f)}`;
 }
 
 // ---- drawing -------------------------------------------------------------

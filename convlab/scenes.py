@@ -20,7 +20,8 @@ A *scene* is a JSON-able dict:
     ``tallyColors[count]`` (one scale for every frame: :func:`count_colors`).
 ``frames``, ``frameLabel``
     How many frames, and a template naming one (the frame slider reads
-    "frame 3 of 9: block l=2").
+    "frame 3 of 9: block l=2"), or a list of templates, one per caption
+    template: frame ``f`` is named by ``frameLabel[which[f]]``.
 ``tables``
     ``name -> {"width": w, "data": [...]}``: a ``frames x w`` integer table,
     row-major (``-1`` entries are skipped).
@@ -38,7 +39,8 @@ A *scene* is a JSON-able dict:
     ``[role, words]`` pairs for the legend, and numbers the tests compare
     with torch (``L``, output size, ...).
 
-Chapters: 1 (sliding blocks, dilation), 2 (fold), 3 (matmul), 4 (transposed).
+Chapters: 1 (sliding blocks, dilation), 2 (fold), 3 (matmul), 4 (transposed),
+5 (backward).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ __all__ = [
     "fold_accumulation",
     "matmul",
     "transpose",
+    "backward_pairs",
     "grid_scenes",
 ]
 
@@ -98,6 +101,20 @@ def _panel(name, title, rows, cols, *, ids=None, labels=None, prefix="x", **extr
         panel["labels"] = [str(v) for v in np.asarray(labels, dtype=object).ravel()]
     panel.update(extra)
     return panel
+
+
+def _numbered(name, title, rows, cols, first=(0, 0), **extra):
+    """A panel whose rows and columns are numbered from ``first`` (a padded input's
+    padding rows and columns: negative)."""
+    row_labels = [str(r + first[0]) for r in range(rows)]
+    col_labels = [str(c + first[1]) for c in range(cols)]
+    return _panel(name, title, rows, cols, rowLabels=row_labels, colLabels=col_labels, **extra)
+
+
+def _padded_x(title, padded_ids, p):
+    """The padded input (pixels ``x0, x1, ...``, padding ``0``), numbered as in x."""
+    Hp, Wp = padded_ids.shape
+    return _numbered("x", title, Hp, Wp, (-p[0], -p[1]), ids=padded_ids)
 
 
 def cell_label(panel, index: int) -> str:
@@ -156,6 +173,12 @@ def fill(scene: dict, template: str, f: int) -> str:
     return PLACEHOLDER.sub(sub, template)
 
 
+def _which(scene: dict, f: int) -> int:
+    """The caption template of frame ``f``: ``which[f]``, or 0 without a ``which`` table."""
+    cap = scene["caption"]
+    return _row(scene["tables"][cap["which"]], f)[0] if cap.get("which") else 0
+
+
 def caption(scene: dict, f: int) -> str:
     """The caption of frame ``f`` (template ``which[f]``, filled by :func:`fill`).
 
@@ -163,14 +186,16 @@ def caption(scene: dict, f: int) -> str:
     >>> caption(s, 3)[:26]
     'Block l=3: rows 2..3 and c'
     """
-    cap = scene["caption"]
-    which = _row(scene["tables"][cap["which"]], f)[0] if cap.get("which") else 0
-    return fill(scene, cap["templates"][which], f)
+    return fill(scene, scene["caption"]["templates"][_which(scene, f)], f)
 
 
 def frame_text(scene: dict, f: int) -> str:
-    """What the frame slider says of frame ``f``: ``"frame 3 of 9: block l=2"``."""
-    return f"frame {f + 1} of {scene['frames']}: {fill(scene, scene['frameLabel'], f)}"
+    """What the frame slider says of frame ``f``: ``"frame 3 of 9: block l=2"``
+    (a list of ``frameLabel`` templates is indexed like the caption's)."""
+    label = scene["frameLabel"]
+    if isinstance(label, list):
+        label = label[_which(scene, f)]
+    return f"frame {f + 1} of {scene['frames']}: {fill(scene, label, f)}"
 
 
 def _caption(templates, values, which=None):
@@ -303,15 +328,7 @@ def sliding_blocks(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1)
     Hp, Wp = padded_ids.shape
     K, L = pixel_ids.shape
     panels = [
-        _panel(
-            "x",
-            f"input x: {H}×{W}{_pad_note(p)} (row and column numbers of x)",
-            Hp,
-            Wp,
-            ids=padded_ids,
-            rowLabels=[str(r - p[0]) for r in range(Hp)],
-            colLabels=[str(c - p[1]) for c in range(Wp)],
-        ),
+        _padded_x(f"input x: {H}×{W}{_pad_note(p)} (row and column numbers of x)", padded_ids, p),
         _unfold_panel(f"unfold(x): K={K} rows (kernel taps (i,j)) × L={L} columns", pixel_ids, k),
         _panel(
             "y",
@@ -828,6 +845,139 @@ def _pad_or_crop(a, before, after):
     out = np.pad(a, ((max(before, 0), max(after, 0)),) * 2, constant_values=-1)
     top, end = max(-before, 0), out.shape[0] - max(-after, 0)
     return out[top:end, top:end]
+
+
+def backward_pairs(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1) -> dict:
+    """The products that sum into each gradient of ``y = conv2d(x, weight)``, one channel
+    (chapter 5).
+
+    With ``cols = unfold(x)`` (``K x L``) and ``g = grad_y.view(1, -1)``:
+    ``weight.grad.view(1, -1) = g @ cols.T``, so tap ``(i, j)`` sums
+    ``grad_y[a, b] * x_pad[a*s + i*d, b*s + j*d]`` over every output pixel
+    ``(a, b)`` (row ``(i, j)`` of ``unfold(x)``; padding reads 0); and
+    ``x.grad = fold(weight.view(-1, 1) @ g)``, so pixel ``(r, c)`` sums
+    ``weight[i, j] * grad_y[a, b]`` over every entry ``(i, j), (a, b)`` of
+    ``unfold(x)`` that holds it, ``a*s + i*d - p == r`` and
+    ``b*s + j*d - p == c`` (none where no block covers it). Frames
+    ``0..K-1`` are the taps, then one frame per pixel of x; each cell in a
+    product is tagged with its partner's name.
+    """
+    size, k, s, p, d, out, pixel_ids, padded_ids, cells = block_indices(
+        input_size, kernel_size, stride, padding, dilation
+    )
+    (H, W), (Ho, Wo) = size, out
+    Hp, Wp = padded_ids.shape
+    K, L = pixel_ids.shape
+    HW = H * W
+    # where each pixel of x lies in the padded image
+    at = np.empty(HW, np.int64)
+    at[padded_ids[padded_ids >= 0]] = np.flatnonzero(padded_ids >= 0)
+    # pixel r's products: the entries (tap t, block l) of unfold(x) that hold it
+    pairs = [np.nonzero(pixel_ids == r) for r in range(HW)]
+    counts = ops.fold(torch.ones(1, K, L, dtype=torch.float64), size, k, d, p, s)[0, 0].long()
+    assert [len(t) for t, _ in pairs] == counts.flatten().tolist()
+    ls, taps, none = np.arange(L), np.arange(K), [[]] * HW
+    x_names = [f"x{v}" if v >= 0 else "pad" for v in padded_ids.ravel()]
+    tap_names = [f"w{i}{j}" for i in range(k[0]) for j in range(k[1])]
+    panels = [
+        _padded_x(f"input x: {H}×{W}{_pad_note(p)} (x0..x{HW - 1}: x.flatten())", padded_ids, p),
+        _numbered("w", f"weight: {k[0]}×{k[1]}, wij = weight[0, 0, i, j]", *k, labels=tap_names),
+        _numbered(
+            "g",
+            f"grad_y: {Ho}×{Wo}, the gradient of y (g0..g{L - 1}: grad_y.flatten())",
+            Ho,
+            Wo,
+            ids=np.arange(L),
+            prefix="g",
+        ),
+    ]
+    tables = {
+        "tap": _table([[t] for t in taps] + none, 1),
+        "reads": _table([cells[:, t] for t in taps] + none, L),
+        "readtags": _table([ls] * K + none, L),
+        "pixel": _table([[]] * K + [[at[r]] for r in range(HW)], 1),
+        "taps": _table([[]] * K + [t for t, _ in pairs]),
+        "taptags": _table([[]] * K + [l for _, l in pairs]),
+        "grads": _table([ls] * K + [l for _, l in pairs]),
+        # a pixel of grad_y is tagged with its partner: a cell of x, then a tap
+        "gradtags": _table([cells[:, t] for t in taps] + [Hp * Wp + t for t, _ in pairs]),
+    }
+    g_names = [f"g{l}" for l in ls]
+    marks = [
+        {"panel": 0, "role": "block", "kind": "cells", "table": "pixel"},
+        {
+            "panel": 0,
+            "role": "column",
+            "kind": "cells",
+            "table": "reads",
+            "tags": "readtags",
+            "tagLabels": g_names,
+        },
+        {"panel": 1, "role": "block", "kind": "cells", "table": "tap"},
+        {
+            "panel": 1,
+            "role": "column",
+            "kind": "cells",
+            "table": "taps",
+            "tags": "taptags",
+            "tagLabels": g_names,
+        },
+        {
+            "panel": 2,
+            "role": "output",
+            "kind": "cells",
+            "table": "grads",
+            "tags": "gradtags",
+            "tagLabels": x_names + tap_names,
+        },
+    ]
+    n_pad = (pixel_ids < 0).sum(axis=1)
+    n = counts.flatten().numpy()
+    rc = np.arange(HW)
+    values = np.concatenate(
+        [
+            np.stack([taps // k[1], taps % k[1], L - n_pad, n_pad], 1),
+            np.stack([rc // W, rc % W, n, rc], 1),
+        ]
+    )
+    which = np.concatenate([np.where(n_pad == 0, 0, np.where(n_pad < L, 1, 2)), 3 + (n == 0)])
+    row = "grad_y.flatten() with row ({0},{1}) of unfold(x)"
+    products = (
+        "weight.grad[{0}, {1}] = {terms:1}: the {2} product{s:2} in the dot product of "
+        + row
+        + ", each a pixel of grad_y times the pixel of x that tap ({0},{1}) read for it"
+    )
+    fold = "fold(weight.view(-1, 1) @ grad_y.view(1, -1))"
+    templates = [
+        products + ".",
+        products + "; for the other {3} pixel{s:3} of grad_y it read padding, a 0.",
+        "weight.grad[{0}, {1}] = 0: the dot product of " + row + " is 0, for each of the "
+        "{3} pixel{s:3} of grad_y tap ({0},{1}) read padding.",
+        f"x.grad[{{0}}, {{1}}] = {{terms:4}}: the {{2}} product{{s:2}} that {fold} adds onto "
+        "x{3}, one per entry of unfold(x) holding x{3}: the tap of its row times the pixel "
+        "of grad_y of its column.",
+        f"x.grad[{{0}}, {{1}}] = 0: no block covers x{{3}}, so no entry of unfold(x) holds it "
+        f"and {fold} adds nothing onto it, whatever grad_y is.",
+    ]
+    cap, cap_tables = _caption(templates, values, which=which)
+    tables.update(cap_tables)
+    title = (
+        f"the products behind the gradients of conv2d, one channel: "
+        f"kernel_size={pair_text(k)}, stride={pair_text(s)}, padding={pair_text(p)}, "
+        f"dilation={pair_text(d)}, {H}×{W} input"
+    )
+    facts = {"out": [Ho, Wo], "K": K, "L": L, "pairs": counts.tolist()}
+    legend = _legend(
+        ["block", "column", "output"] + (["padding"] if any(p) else []),
+        block="orange, thick outline: the entry whose gradient the frame sums (a tap of "
+        "weight, then a pixel of x)",
+        column="blue, thick outline: what it multiplies (the pixels of x the tap read, or the "
+        "taps that read the pixel), each tagged with its partner in grad_y",
+        output="green, thick outline: the pixels of grad_y in those products, each tagged with "
+        "its partner (pad: a padding zero, the product is 0)",
+    )
+    frame_label = ["weight.grad[{0}, {1}]"] * 3 + ["x.grad[{0}, {1}]"] * 2
+    return _scene(panels, K + HW, frame_label, marks, tables, cap, legend, facts, title)
 
 
 def grid_scenes(build, grid: dict) -> tuple[dict, list]:

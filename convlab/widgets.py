@@ -20,7 +20,7 @@ Parameters outside what fits (a kernel larger than the padded input, an
 ``output_padding`` not below ``stride`` or ``dilation``) show convlab's own
 error message instead of a drawing.
 
-Chapters 1-4; see CONTRIBUTING.md, "Adding an explorer".
+Chapters 1-5; see CONTRIBUTING.md, "Adding an explorer".
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ __all__ = [
     "groups_view",
     "TransposeViews",
     "transpose_views",
+    "BackwardPairs",
+    "backward_pairs",
     "renderer_js",
     "renderer_css",
 ]
@@ -397,5 +399,35 @@ def transpose_views(input_size=3, kernel_size=3, stride=2, padding=1, output_pad
     )
 
 
+class BackwardPairs(Explorer):
+    """The products behind each gradient of a convolution: a tap of weight a frame, then a
+    pixel of x (chapter 5)."""
+
+    title = "Backward: the products behind each gradient"
+    build = staticmethod(scenes.backward_pairs)
+    # stride 3 past a kernel of 1 or 2 leaves pixels that no block covers
+    grid = {"input_size": [3, 4, 5], **_SPATIAL, "dilation": [1, 2]}
+    live = SlidingBlocks.live  # the sliders of chapter 1's blocks
+
+
+def backward_pairs(input_size=5, kernel_size=3, stride=1, padding=1, dilation=1):
+    """The backward explorer: which products sum into ``weight.grad[i, j]`` (row ``(i, j)``
+    of ``unfold(x)`` times ``grad_y``) and into ``x.grad[r, c]`` (what ``fold`` adds onto it).
+
+    ``weight.grad = grad_y @ unfold(x).T`` and ``x.grad = fold(weight.T @ grad_y)``.
+    Taught in chapter 5 (``notebooks/05_backward.ipynb``).
+    """
+    params = dict(input_size=input_size, kernel_size=kernel_size, stride=stride)
+    return BackwardPairs(**params, padding=padding, dilation=dilation)
+
+
 #: The function of every explorer the chapters show, in chapter order.
-EXPLORERS = [sliding_blocks, dilation, fold_accumulation, matmul_view, groups_view, transpose_views]
+EXPLORERS = [
+    sliding_blocks,
+    dilation,
+    fold_accumulation,
+    matmul_view,
+    groups_view,
+    transpose_views,
+    backward_pairs,
+]

@@ -94,7 +94,7 @@ def test_three_gradients_are_fold_unfold_and_a_sum_for_every_parameter():
 
     [sec-backward-input]
     > With `groups`, $W^\\top G$ is taken group by group, as the forward's product is
-    > ({ref}`sec-groups`), and the columns of all groups are stacked before the `fold`
+    > ({ref}`3.3 Groups <sec-groups>`), and the columns of all groups are stacked before the `fold`
 
     [sec-backward-weight]
     > With `groups`, each group's rows of $U$ pair with that group's output channels only
@@ -153,6 +153,10 @@ def test_weight_gradient_is_a_convolution_with_stride_and_dilation_swapped():
     > have read
 
     [sec-weight-grad-conv]
+    > per dimension its size is $k + \\lfloor r/\\mathrm{dil} \\rfloor$, with
+    > $r = (H + 2p - \\mathrm{dil}(k-1) - 1) \\bmod s$ the remainder the floor dropped
+
+    [sec-weight-grad-conv]
     > The first `kernel_size` rows and columns are the gradient
 
     [sec-backward-summary]
@@ -176,6 +180,7 @@ def test_weight_gradient_is_a_convolution_with_stride_and_dilation_swapped():
         h = (H + 2 * p - s * (H_out - 1) - 1) // d + 1  # the swapped conv's size
         assert h >= k
         assert (h > k) == (R % s >= d)
+        assert h == k + (R % s) // d
         last_tap_fits = (H_out - 1) * s + k * d <= H + 2 * p - 1
         assert (h > k) == last_tap_fits
         larger += h > k
@@ -300,8 +305,9 @@ def test_backward_holds_one_chunk_of_the_unfolded_matrix_at_a_time(monkeypatch):
     > time so that at most one chunk's unfolded matrix exists at once.
 
     [sec-backward-summary]
-    > Save the input, not the unfolded matrix ({ref}`sec-backward-memory`): $K$ times less
-    > memory kept between the passes, for one more `unfold`.
+    > Save the input, not the unfolded matrix ({ref}`sec-backward-memory`): with stride 1
+    > and the size kept, $K$ times less memory kept between the passes, for one more
+    > `unfold`.
 
     A batch of 8 whose unfolded matrix is 8 times a sample's, chunks of 2 samples: the
     largest buffer the backward allocates (the profiler's aten::empty) is at most two

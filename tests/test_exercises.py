@@ -1295,13 +1295,13 @@ def test_conv_bias_grad_checker_wants_a_sum_that_groups_do_not_change():
 
 
 class _Conv2dFunction(torch.autograd.Function):
-    """The convolution by F.unfold, its backward by F.fold and F.unfold."""
+    """The convolution by F.unfold, its backward by F.fold and F.unfold, in the
+    style torch.func needs (forward without ctx, setup_context, a vmap rule)."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
-        ctx.save_for_backward(x, weight)
-        ctx.params = (stride, padding, dilation, groups)
-        ctx.has_bias = bias is not None
+    def forward(x, weight, bias, stride, padding, dilation, groups):
         N, C_out, g, k = x.shape[0], weight.shape[0], groups, weight.shape[2:]
         size = convlab.conv_output_shape(
             x.shape[2:], k, stride=stride, padding=padding, dilation=dilation
@@ -1310,6 +1310,13 @@ class _Conv2dFunction(torch.autograd.Function):
         cols = cols.reshape(N, g, -1, cols.shape[-1])
         y = (weight.reshape(g, C_out // g, -1) @ cols).reshape(N, C_out, *size)
         return y if bias is None else y + bias.view(1, -1, 1, 1)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, stride, padding, dilation, groups = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.params = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
 
     @staticmethod
     def backward(ctx, grad_y):
@@ -1338,7 +1345,7 @@ def test_conv_function_checker_passes_a_right_function_and_names_each_case():
     assert check(_Conv2dFunction)
     assert check(_Conv2dFunction, cases=16, seed=3)
     report = check(_Conv2dFunction, cases=3)
-    assert report and report.total == 5
+    assert report and report.total == 6
 
     class Stub(torch.autograd.Function):
         @staticmethod
@@ -1360,10 +1367,10 @@ def test_conv_function_checker_passes_a_right_function_and_names_each_case():
 
     # cases from simple to hard: defaults, no bias, then each parameter once
     def ignores(index, value):
-        def forward(ctx, x, weight, bias, *params):
+        def forward(x, weight, bias, *params):
             params = list(params)
             params[index] = value
-            return _Conv2dFunction.forward(ctx, x, weight, bias, *params)
+            return _Conv2dFunction.forward(x, weight, bias, *params)
 
         return type("Ignores", (_Conv2dFunction,), {"forward": staticmethod(forward)})
 
@@ -1446,6 +1453,22 @@ def test_conv_function_checker_wants_a_differentiable_backward():
         assert "gradgradcheck failed" in text and "no .detach()" in text, answer.__name__
 
 
+def test_conv_function_checker_wants_torch_func_support():
+    """Right values, gradients and double backward, but written with ctx in
+    forward (no setup_context): the last case, vmap(grad), fails and says how."""
+
+    class CtxStyle(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *inputs):
+            _Conv2dFunction.setup_context(ctx, inputs, None)
+            return _Conv2dFunction.forward(*inputs)
+
+        backward = _Conv2dFunction.backward
+
+    text = _failed_on(ex.check_conv_function(CtxStyle), 11, r"torch\.func\.vmap.*")
+    assert "setup_context" in text and "generate_vmap_rule = True" in text
+
+
 def test_conv_function_checker_refuses_what_is_not_a_function_and_torch_convolutions():
     check = ex.check_conv_function
 
@@ -1462,14 +1485,12 @@ def test_conv_function_checker_refuses_what_is_not_a_function_and_torch_convolut
     ):
         report = check(answer)
         assert not report and not report.not_implemented and said in _text(report)
-        assert "0 of 10 cases passed" in _text(report)
+        assert "0 of 11 cases passed" in _text(report)
         assert "MyConv.apply(x, weight, bias, stride, padding, dilation, groups)" in _text(report)
 
     class TorchForward(_Conv2dFunction):
         @staticmethod
-        def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
-            ctx.save_for_backward(x, weight)
-            ctx.params, ctx.has_bias = (stride, padding, dilation, groups), bias is not None
+        def forward(x, weight, bias, stride, padding, dilation, groups):
             return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
 
     def nn_grad(ctx, grad_y, x, weight, s, p, d, g):
@@ -1485,8 +1506,8 @@ def test_conv_function_checker_refuses_what_is_not_a_function_and_torch_convolut
 
     class Nan(_Conv2dFunction):
         @staticmethod
-        def forward(ctx, *args):
-            return _Conv2dFunction.forward(ctx, *args) * float("nan")
+        def forward(*args):
+            return _Conv2dFunction.forward(*args) * float("nan")
 
     assert "values are nan or inf where torch's are finite" in _text(check(Nan))
 

@@ -87,6 +87,8 @@ def test_bundle_has_static_html_and_widget_view():
         (widgets.transpose_views, dict(output_padding=2, stride=2), "output_padding"),
         (widgets.matmul_view, dict(out_channels=0), "out_channels"),
         (widgets.dilation, dict(kernel_size=12), "kernel_size"),
+        (widgets.backward_pairs, dict(stride=0), "stride"),
+        (widgets.backward_pairs, dict(kernel_size=3, dilation=4), "dilation=4"),
     ],
 )
 def test_bad_parameters_raise_convlab_errors(make, bad, message):

@@ -2,7 +2,8 @@
 
 What a reader sees in an explorer is a scene: which cells a frame lights
 up, the labels in them, the caption. Each is checked here against
-``torch.nn.functional`` (unfold, fold, conv2d, conv_transpose2d), with the
+``torch.nn.functional`` (unfold, fold, conv2d, conv_transpose2d) and
+``torch.autograd`` (the gradients of conv2d), with the
 caption rule of :func:`convlab.scenes.caption` (the JavaScript renderer's
 rule: the browser tests check that the two agree).
 """
@@ -25,6 +26,7 @@ EXPLORERS = [
     widgets.FoldAccumulation,
     widgets.MatmulView,
     widgets.TransposeViews,
+    widgets.BackwardPairs,
 ]
 
 
@@ -260,6 +262,98 @@ def test_transpose_scene_is_torch_conv_transpose2d(params):
             if g["ids"][c] >= 0
         }
         assert reads == want[f]
+
+
+def _pairs(scene, m, f, by_tag=False):
+    """Mark ``m``'s (cell label, tag label) pairs in frame ``f`` (``(tag, cell)`` if ``by_tag``)."""
+    mark = scene["marks"][m]
+    panel = scene["panels"][mark["panel"]]
+    cells = _row(scene, mark["table"], f)
+    tags = _row(scene, mark["tags"], f) if mark.get("tags") else [-1] * len(cells)
+    found = {
+        (scenes.cell_label(panel, c), mark["tagLabels"][t] if t >= 0 else None)
+        for c, t in zip(cells, tags)
+        if c >= 0
+    }
+    return {(b, a) for a, b in found} if by_tag else found
+
+
+def _partners(params):
+    """torch.autograd's pairs: which pixel of x each pixel of grad_y meets at each tap.
+
+    With x holding its pixel numbers + 1 and weight its tap numbers + 1, the
+    gradients for a one-hot grad_y (one pixel ``l`` a time, by ``vmap`` of
+    ``vjp``) name the partners: ``weight.grad[t]`` is the pixel tap ``t``
+    read for ``l`` (+1; 0 for padding), ``x.grad[r]`` the tap that read pixel
+    ``r`` for ``l`` (+1; 0 for none).
+    """
+    n, k = params["input_size"], params["kernel_size"]
+    kw = {key: params[key] for key in ("stride", "padding", "dilation")}
+    x = torch.arange(1.0, n * n + 1, dtype=torch.float64).view(1, 1, n, n)
+    w = torch.arange(1.0, k * k + 1, dtype=torch.float64).view(1, 1, k, k)
+    y, vjp = torch.func.vjp(lambda x, w: F.conv2d(x, w, **kw), x, w)
+    L = y.numel()
+    ones = torch.eye(L, dtype=torch.float64).view(L, *y.shape)
+    gx, gw = torch.vmap(vjp)(ones)
+    return gw.view(L, k * k).long() - 1, gx.view(L, n * n).long() - 1  # (L, K), (L, H*W)
+
+
+def _product_sum(terms, values):
+    """The value of a caption's ``g3*x5 + ...`` (``"0"``: none) with ``values[name]``."""
+    if terms == "0":
+        return 0.0
+    return sum(values[a] * values[b] for a, b in (t.split("*") for t in terms.split(" + ")))
+
+
+@pytest.mark.parametrize("params", list(_grid(widgets.BackwardPairs)), ids=str)
+def test_backward_pairs_are_the_products_of_torch_autograd(params):
+    n, k = params["input_size"], params["kernel_size"]
+    kw = {key: params[key] for key in ("stride", "padding", "dilation")}
+    y, err = _torch_fits(lambda: F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), **kw))
+    if err is not None:
+        with pytest.raises(ValueError):
+            scenes.backward_pairs(**params)
+        return
+    scene = scenes.backward_pairs(**params)
+    K, L = k * k, y[0, 0].numel()
+    assert scene["frames"] == K + n * n and scene["facts"]["out"] == list(y.shape[-2:])
+    ones = F.unfold(torch.ones(1, 1, n, n), k, **kw)
+    divisor = F.fold(torch.ones_like(ones), (n, n), k, **kw)[0, 0].long()
+    assert scene["facts"]["pairs"] == divisor.tolist()
+    pixel_of, tap_of = _partners(params)
+    # random integers: each caption's sum is exact, compared with torch's gradients
+    gen = torch.Generator().manual_seed(n * 100 + k)
+    x = torch.randint(-5, 6, (1, 1, n, n), generator=gen).double().requires_grad_()
+    w = torch.randint(-5, 6, (1, 1, k, k), generator=gen).double().requires_grad_()
+    grad_y = torch.randint(-5, 6, y.shape, generator=gen).double()
+    gx, gw = torch.autograd.grad(F.conv2d(x, w, **kw), (x, w), grad_y)
+    values = {f"x{r}": v for r, v in enumerate(x.flatten().tolist())}
+    values.update({f"g{l}": v for l, v in enumerate(grad_y.flatten().tolist())})
+    values.update({f"w{t // k}{t % k}": v for t, v in enumerate(w.flatten().tolist())})
+    for f in range(scene["frames"]):
+        text = scenes.caption(scene, f)
+        terms = text.split(" = ", 1)[1].split(":")[0]
+        if f < K:  # weight tap t = (i, j): every pixel of grad_y, with the pixel the tap read
+            i, j = divmod(f, k)
+            assert scenes.frame_text(scene, f).endswith(f": weight.grad[{i}, {j}]")
+            assert text.startswith(f"weight.grad[{i}, {j}] = ")
+            want = {(f"g{l}", f"x{r}" if r >= 0 else "0") for l, r in enumerate(pixel_of[:, f])}
+            assert _pairs(scene, 1, f, by_tag=True) == want
+            assert _pairs(scene, 4, f) == {(g, x if x != "0" else "pad") for g, x in want}
+            assert _pairs(scene, 2, f) == {(f"w{i}{j}", None)} and not _pairs(scene, 0, f)
+            assert _product_sum(terms, values) == gw[0, 0, i, j].item()
+            n_pad = int((pixel_of[:, f] < 0).sum())
+            assert (f"the other {n_pad} pixel" in text) == (0 < n_pad < L)
+        else:  # pixel r of x: every (tap, pixel of grad_y) whose product fold adds onto it
+            r = f - K
+            assert scenes.frame_text(scene, f).endswith(f": x.grad[{r // n}, {r % n}]")
+            assert text.startswith(f"x.grad[{r // n}, {r % n}] = ")
+            want = {(f"w{t // k}{t % k}", f"g{l}") for l, t in enumerate(tap_of[:, r]) if t >= 0}
+            assert _pairs(scene, 3, f) == {(tap, g) for tap, g in want}
+            assert _pairs(scene, 4, f, by_tag=True) == want
+            assert _pairs(scene, 0, f) == {(f"x{r}", None)} and not _pairs(scene, 2, f)
+            assert _product_sum(terms, values) == gx.flatten()[r].item()
+            assert ("no block covers" in text) == (not want) == (divisor.flatten()[r] == 0)
 
 
 def test_caption_rule_fills_values_terms_and_counts():

@@ -22,6 +22,9 @@ SCENES = {
     "fold": scenes.fold_accumulation(5, 3, stride=1, padding=1),
     "matmul": scenes.matmul(4, 2, padding=1, out_channels=2),
     "transpose": scenes.transpose(3, 3, stride=2, padding=1, output_padding=1),
+    # a list of frame labels; frame 1 a tap, then (kernel_size=1) a pixel
+    "backward": scenes.backward_pairs(5, 2, stride=3, padding=1),
+    "backward-pixel": scenes.backward_pairs(4, 1, stride=2, padding=0),
 }
 
 

@@ -5,7 +5,8 @@ of parameter sets from the grid the page embeds (its own values, the
 extremes, and seeded random ones) is set with the sliders; what it then
 shows (block count, output size, the input cells a block reads, the counts
 fold leaves, the caption's products) is compared with ``F.unfold``,
-``F.fold``, ``F.conv2d`` and ``F.conv_transpose2d``. The time from a slider
+``F.fold``, ``F.conv2d``, ``F.conv_transpose2d`` and the gradients
+``torch.autograd`` gives. The time from a slider
 move to the new drawing is printed.
 """
 
@@ -33,6 +34,7 @@ BUILDERS = {
     "MatmulView": widgets.MatmulView,
     "GroupsView": widgets.GroupsView,
     "TransposeViews": widgets.TransposeViews,
+    "BackwardPairs": widgets.BackwardPairs,
 }
 SAMPLES = 6
 
@@ -92,6 +94,18 @@ def _shown(explorer):
     )
 
 
+def _drawn_where_torch_runs(shown, p, run):
+    """``run()``'s result where torch accepts ``p`` (the explorer must draw it), or None
+    where torch refuses (the explorer must show an error instead)."""
+    try:
+        result = run()
+    except RuntimeError:
+        assert shown["error"], f"torch refuses {p}, the explorer drew it"
+        return None
+    assert shown["error"] is None, shown["error"]
+    return result
+
+
 def _check_against_torch(kind, params, shown, frame):
     """What the explorer shows for ``params`` at ``frame``, against torch."""
     p = params
@@ -141,15 +155,31 @@ def _check_against_torch(kind, params, shown, frame):
     elif kind == "TransposeViews":
         kw = {k: p[k] for k in ("stride", "padding", "output_padding", "dilation")}
         k = p["kernel_size"]
-        try:
-            y = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), **kw)
-        except RuntimeError:
-            assert shown["error"], f"torch refuses {p}, the explorer drew it"
+        y = _drawn_where_torch_runs(
+            shown,
+            p,
+            lambda: F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), **kw),
+        )
+        if y is None:
             return
-        assert shown["error"] is None, shown["error"]
         O = y.shape[-1]
         assert shown["frames"] == O * O and shown["facts"]["out"] == [O, O]
         _check_transpose_products(shown["caption"], p, frame)
+    elif kind == "BackwardPairs":
+        k = p["kernel_size"]
+        kw = {key: p[key] for key in ("stride", "padding", "dilation")}
+        y = _drawn_where_torch_runs(
+            shown, p, lambda: F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), **kw)
+        )
+        if y is None:
+            return
+        assert shown["frames"] == k * k + n * n and shown["facts"]["out"] == list(y.shape[-2:])
+        ones = F.unfold(torch.ones(1, 1, n, n), k, **kw)
+        pairs = F.fold(torch.ones_like(ones), (n, n), k, **kw)[0, 0].long().tolist()
+        assert shown["facts"]["pairs"] == pairs  # how many products each pixel's gradient sums
+        # the first frames are the taps of weight, then the pixels of x, highlighted in x
+        assert shown["block"] == ([] if frame < k * k else [f"x{frame - k * k}"])
+        _check_gradient_products(shown["caption"], p, frame)
     elif kind == "Dilation":
         k = p["kernel_size"]
         d = shown["facts"]["dilations"][frame]
@@ -198,6 +228,31 @@ def _check_transpose_products(caption, p, frame):
             if y[0, 0, oh, ow] != 0:
                 landing.add(f"w{t // k}{t % k}*x{r}")
     assert named == landing, caption
+
+
+def _check_gradient_products(caption, p, frame):
+    """The caption's ``g3*x5 + ...`` (a tap) or ``w01*g3 + ...`` (a pixel) evaluated with
+    random integers equals the gradient torch.autograd gives the entry it names."""
+    n, k = p["input_size"], p["kernel_size"]
+    gen = torch.Generator().manual_seed(frame)
+    x = torch.randint(-5, 6, (1, 1, n, n), generator=gen).double().requires_grad_()
+    w = torch.randint(-5, 6, (1, 1, k, k), generator=gen).double().requires_grad_()
+    y = F.conv2d(x, w, **{key: p[key] for key in ("stride", "padding", "dilation")})
+    grad_y = torch.randint(-5, 6, y.shape, generator=gen).double()
+    gx, gw = torch.autograd.grad(y, (x, w), grad_y)
+    found = re.match(r"(weight|x)\.grad\[(\d+), (\d+)\] = ([^:]*):", caption)
+    name, i, j, terms = found.groups()
+    i, j = int(i), int(j)
+    assert (i * k + j if name == "weight" else k * k + i * n + j) == frame, caption
+    values = {f"x{r}": v for r, v in enumerate(x.flatten().tolist())}
+    values.update({f"g{l}": v for l, v in enumerate(grad_y.flatten().tolist())})
+    values.update({f"w{t // k}{t % k}": v for t, v in enumerate(w.flatten().tolist())})
+    total = 0.0
+    if terms != "0":
+        for term in terms.split(" + "):
+            a, b = term.split("*")
+            total += values[a] * values[b]
+    assert total == (gw if name == "weight" else gx)[0, 0, i, j].item(), caption
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
