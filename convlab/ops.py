@@ -727,24 +727,30 @@ def _weight_grad(x, y, k, s, pads, d, g):
     convolution's weight gradient; with the two swapped (``x`` the output
     gradient, ``y`` the input, ``pads = (p, p - output_padding)``) a
     transposed convolution's (chapter 5). ``unfold(x)`` is recomputed chunk
-    by chunk (into one reused buffer where :func:`_in_place_ok`), never kept.
+    by chunk, never kept; where :func:`_in_place_ok`, into one reused buffer,
+    and the products are added into the result sample by sample (``baddbmm_``),
+    so that no per-sample weight gradients are materialised.
     """
     N, C_x = x.shape[:2]
     C_y = y.shape[1]
     L = math.prod(y.shape[2:])
     CK = C_x * math.prod(k)
     parts = _chunks(N, CK * L * x.element_size())
-    buf = None
-    if N and _in_place_ok(x, y):
-        buf = x.new_empty((parts[0].stop, CK, L))
-    total = None
+    in_place = bool(N) and _in_place_ok(x, y)
+    buf = x.new_empty((parts[0].stop, CK, L)) if in_place else None
+    total = x.new_zeros((g, C_y // g, CK // g)) if in_place else None
     for c in parts:
         xs, ys = x[c], y[c]
         n = xs.shape[0]
         cols = _unfold_batched(xs, k, d, pads, s, None, None if buf is None else buf[:n])
-        cols = cols.reshape(n * g, CK // g, L).transpose(1, 2)  # (n*g, L, C_x/g*K)
-        part = torch.bmm(ys.reshape(n * g, C_y // g, L), cols).reshape(n, g, C_y // g, CK // g)
-        total = part.sum(0) if total is None else total + part.sum(0)
+        cols = cols.reshape(n, g, CK // g, L).transpose(2, 3)  # (n, g, L, C_x/g*K)
+        ys = ys.reshape(n, g, C_y // g, L)
+        if in_place:  # accumulate sample by sample: no (n, C_y, C_x*K) temporary
+            for i in range(n):
+                total.baddbmm_(ys[i], cols[i])
+            continue
+        part = (ys @ cols).sum(0)  # traced by autograd, torch.func and compile
+        total = part if total is None else total + part
     return total
 
 
@@ -758,9 +764,12 @@ class _Conv(torch.autograd.Function):
     Forward: ``W @ unfold(x)`` (:func:`_matmul_conv`). Saves ``x`` and the
     weight, not the unfolded matrix. Backward::
 
-        grad_x = fold(W^T @ grad_y)                 (_col2im_conv)
-        grad_W = sum over n of grad_y @ unfold(x)^T (_weight_grad)
+        grad_x = fold(W^H @ grad_y)                 (_col2im_conv)
+        grad_W = sum over n of grad_y @ unfold(x)^H (_weight_grad)
         grad_b = grad_y summed over batch and space
+
+    (``^H``: the conjugate transpose, PyTorch's convention for complex
+    tensors; the plain transpose for real ones.)
 
     Everything in the backward is differentiable (double backward works);
     ``generate_vmap_rule`` makes ``torch.func.vmap`` run the same code
@@ -789,9 +798,9 @@ class _Conv(torch.autograd.Function):
         k = tuple(weight.shape[2:])
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = _col2im_conv(grad_out, weight, tuple(x.shape[2:]), s, pads, d, g)
+            gx = _col2im_conv(grad_out, weight.conj(), tuple(x.shape[2:]), s, pads, d, g)
         if ctx.needs_input_grad[1]:
-            gw = _weight_grad(x, grad_out, k, s, pads, d, g).reshape(weight.shape)
+            gw = _weight_grad(x.conj(), grad_out, k, s, pads, d, g).reshape(weight.shape)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = _bias_grad(grad_out)
         return gx, gw, gb, None
@@ -839,9 +848,9 @@ class _ConvTranspose(torch.autograd.Function):
         pads = tuple((p[i], p[i] - op[i]) for i in range(len(k)))
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = _matmul_conv(grad_out, weight, s, pads, d, g)
+            gx = _matmul_conv(grad_out, weight.conj(), s, pads, d, g)
         if ctx.needs_input_grad[1]:
-            gw = _weight_grad(grad_out, x, k, s, pads, d, g).reshape(weight.shape)
+            gw = _weight_grad(grad_out, x.conj(), k, s, pads, d, g).reshape(weight.shape)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = _bias_grad(grad_out)
         return gx, gw, gb, None

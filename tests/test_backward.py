@@ -148,3 +148,42 @@ def test_per_sample_gradients_with_chunks(monkeypatch):
             F.conv2d(x[i : i + 1], w, b, stride=2, padding=1).square().sum(), w
         )
         torch.testing.assert_close(per_sample[i], want, **F64)
+
+
+@pytest.mark.parametrize("name,ours,theirs,shapes", CASES, ids=IDS)
+def test_complex_gradients_take_conjugates(name, ours, theirs, shapes):
+    """PyTorch's convention for complex tensors: grad_x = fold(W^H G) and
+    grad_W = G unfold(x)^H. gradcheck in complex128, and torch's gradients."""
+    g = torch.Generator().manual_seed(3)
+    leaves = [
+        torch.randn(*s, dtype=torch.complex128, generator=g, requires_grad=True) for s in shapes
+    ]
+    if leaves[0].shape[0] == 0:
+        pytest.skip("an empty batch has nothing to check")
+    assert torch.autograd.gradcheck(ours, leaves)
+    got = _grads(ours, leaves)
+    want = _grads(theirs, leaves)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, **F64)
+
+
+def _largest_self_allocation(fn, *args):
+    """Bytes of the largest buffer any operator allocated itself while ``fn`` ran."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn(*args)
+    return max(e.self_cpu_memory_usage for e in prof.events())
+
+
+def test_weight_gradient_materialises_no_per_sample_gradients():
+    """A deep layer, where a chunk's per-sample weight gradients (n, C_out, C_in*K)
+    would be larger than the chunk's unfolded matrix: the backward's largest
+    buffer is at most a chunk's matrix or an output (the input gradient)."""
+    x = torch.randn(8, 256, 7, 7, requires_grad=True)
+    weight = torch.randn(256, 256, 3, 3, requires_grad=True)
+    y = convlab.conv2d(x, weight, padding=1)
+    per_sample_grads = 8 * weight.numel() * 4
+    largest = _largest_self_allocation(y.backward, torch.ones_like(y))
+    assert largest <= max(ops.CHUNK_BYTES, x.numel() * 4, weight.numel() * 4)
+    assert largest < per_sample_grads / 4

@@ -302,7 +302,9 @@ def test_convlab_backward_dispatches_products_and_no_convolution(op, xs, ws, kw)
 def test_backward_holds_one_chunk_of_the_unfolded_matrix_at_a_time(monkeypatch):
     """[sec-backward-function]
     > and one chunk of samples at a
-    > time so that at most one chunk's unfolded matrix exists at once.
+    > time so that at most one chunk's unfolded matrix exists at once (when the backward is not
+    > itself being recorded, as `create_graph=True` does, and outside `torch.compile`, which
+    > takes the batch in one piece).
 
     [sec-backward-summary]
     > Save the input, not the unfolded matrix ({ref}`sec-backward-memory`): with stride 1
@@ -493,3 +495,166 @@ def test_both_transposed_methods_give_the_same_gradients_bit_for_bit(n):
             grads.append(torch.autograd.grad(y, (x, weight, bias), grad_y))
         for a, b in zip(*grads):
             assert torch.equal(a, b)
+
+
+def test_complex_gradients_are_conjugated_in_convlab():
+    """[sec-backward-matmul]
+    > (For complex tensors PyTorch's convention takes conjugate transposes: $G U^\\mathsf{H}$ and
+    > $W^\\mathsf{H} G$. This chapter's code is for real tensors; `convlab`'s backward
+    > conjugates.)
+
+    complex128, every convlab convolution of the backward tests' kinds with stride 2,
+    padding 1 and groups 2: gradcheck passes; torch's gradients equal the
+    conjugate-transpose formulas (fold of W^H G, G unfold(x)^H), and convlab's equal
+    torch's.
+    """
+    g = torch.Generator().manual_seed(0)
+    c = dict(dtype=torch.complex128, generator=g)
+    for op, xs, ws, kw in OURS:
+        x = torch.randn(*xs, **c, requires_grad=True)
+        weight = torch.randn(*ws, **c, requires_grad=True)
+
+        def fn(x, w, op=op, kw=kw):
+            return op(x, w, stride=2, padding=1, groups=2, **kw)
+
+        assert torch.autograd.gradcheck(fn, (x, weight))
+    x = torch.randn(2, 3, 6, 6, **c, requires_grad=True)
+    weight = torch.randn(4, 3, 3, 3, **c, requires_grad=True)
+    y = F.conv2d(x, weight, padding=1)
+    grad_y = torch.randn(y.shape, **c)
+    gx, gw = torch.autograd.grad(y, (x, weight), grad_y)
+    U = F.unfold(x.detach(), 3, padding=1)
+    G = grad_y.flatten(2)
+    W = weight.detach().view(4, -1)
+    torch.testing.assert_close(F.fold(W.mH @ G, (6, 6), 3, padding=1), gx, **CLOSE)
+    torch.testing.assert_close((G @ U.mH).sum(0).view(weight.shape), gw, **CLOSE)
+    got = torch.autograd.grad(convlab.conv2d(x, weight, padding=1), (x, weight), grad_y)
+    torch.testing.assert_close(got[0], gx, **CLOSE)
+    torch.testing.assert_close(got[1], gw, **CLOSE)
+
+
+def test_fold_and_unfold_take_symmetric_integer_padding_only():
+    """[sec-backward-input]
+    > `F.fold` and `F.unfold` take one integer padding per dimension, the same on both sides.
+    > `padding='same'` with an odd $\\mathrm{dil}(k-1)$ pads one more zero at the end
+
+    F.unfold and F.fold refuse padding='same' and a pair of pairs; conv2d with
+    padding='same' equals F.pad by (total // 2, total - total // 2) with
+    total = dil*(k-1): the extra zero at the end.
+    """
+    x = torch.randn(1, 2, 7, 7)
+    for bad in ("same", ((1, 2), (1, 2))):
+        with pytest.raises((TypeError, RuntimeError)):
+            F.unfold(x, 2, padding=bad)
+        with pytest.raises((TypeError, RuntimeError)):
+            F.fold(torch.randn(1, 8, 49), (7, 7), 2, padding=bad)
+    for k, d in itertools.product((2, 3, 4), (1, 2, 3)):
+        total = d * (k - 1)
+        w = torch.randn(3, 2, k, k)
+        same = F.conv2d(x, w, padding="same", dilation=d)
+        before, after = total // 2, total - total // 2
+        padded = F.conv2d(F.pad(x, (before, after, before, after)), w, dilation=d)
+        torch.testing.assert_close(same, padded)
+
+
+def test_torch_func_reverse_mode_and_vmap_work_forward_mode_needs_jvp():
+    """[sec-backward-function]
+    > the same class also works under
+    > `torch.func`'s reverse-mode transforms (`grad`, `vjp`, `jacrev`) and `vmap`; forward mode
+    > (`jvp`, `jacfwd`) needs one more static method, `jvp`, which `convlab`'s own Functions have
+
+    The notebook's class: jacrev equals torch's Jacobian, vjp runs; jvp and jacfwd
+    raise NotImplementedError (no jvp); convlab.conv2d and conv_transpose2d give
+    torch's torch.func.jvp.
+    """
+    fn = _notebook_function()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 2, 4, 4, **F64, generator=g)
+    weight = torch.randn(3, 2, 2, 2, **F64, generator=g)
+    bias = torch.randn(3, **F64, generator=g)
+
+    def ours(x):
+        return fn.apply(x, weight, bias, 1, 1, 1)
+
+    def theirs(x):
+        return F.conv2d(x, weight, bias, padding=1)
+
+    torch.testing.assert_close(torch.func.jacrev(ours)(x), torch.func.jacrev(theirs)(x), **CLOSE)
+    torch.func.vjp(ours, x)[1](torch.ones_like(ours(x)))
+    with pytest.raises(NotImplementedError):
+        torch.func.jvp(ours, (x,), (x,))
+    with pytest.raises(NotImplementedError):
+        torch.func.jacfwd(ours)(x)
+    w_t = weight.transpose(0, 1)
+    for op, ref, w in (
+        (convlab.conv2d, F.conv2d, weight),
+        (convlab.conv_transpose2d, F.conv_transpose2d, w_t),
+    ):
+        got = torch.func.jvp(lambda x, w, op=op: op(x, w, padding=1), (x, w), (x, w))
+        want = torch.func.jvp(lambda x, w, ref=ref: ref(x, w, padding=1), (x, w), (x, w))
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, **CLOSE)
+
+
+def test_vmap_of_grad_runs_one_grouped_convolution_backward():
+    """[sec-per-sample]
+    > It does not loop over the
+    > samples: its batching rule runs one convolution backward in which the samples are folded
+    > into the channels, one group per sample
+
+    Batches of 1 to 6 and groups 1 and 2 of the forward: the only convolution_backward
+    that vmap(grad) dispatches is one call whose input has N * C_in channels and whose
+    groups are N times the forward's.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Calls(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.backward = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten.convolution_backward.default:
+                self.backward.append((args[1].shape[1], args[9]))
+            return func(*args, **(kwargs or {}))
+
+    for N, groups in itertools.product(range(1, 7), (1, 2)):
+        x = torch.randn(N, 4, 8, 8)
+        weight = torch.randn(6, 4 // groups, 3, 3)
+        grad_y = torch.randn(N, 6, 4, 4)
+
+        def sample_loss(x_n, weight, g_n, groups=groups):
+            y_n = F.conv2d(x_n[None], weight, stride=2, padding=1, groups=groups)
+            return (y_n * g_n).sum()
+
+        calls = Calls()
+        per_sample = torch.func.vmap(torch.func.grad(sample_loss, argnums=1), in_dims=(0, None, 0))
+        with calls:
+            per_sample(x, weight, grad_y)
+        assert calls.backward == [(N * 4, N * groups)], (N, groups, calls.backward)
+
+
+@pytest.mark.parametrize("N", [1, 8, 31, 32, 33, 64])
+def test_pytorch_per_sample_conv_gradients_switch_forms_at_32(N):
+    """[sec-per-sample]
+    > PyTorch's own per-sample gradients for `nn.Conv2d`
+    > (`torch.nn.utils._per_sample_grad.call_for_per_sample_grads`, built on "expanded
+    > weights") take the grouped convolution for a batch of fewer than 32 samples with one
+    > group, and `unfold` with an `einsum` otherwise.
+
+    The aten operators of the backward: im2col (unfold) exactly when the batch has
+    32 samples or more, or groups=2; with groups=1 the per-sample gradients equal the
+    einsum's either way.
+    """
+    from torch.nn.utils._per_sample_grad import call_for_per_sample_grads
+
+    for groups in (1, 2):
+        layer = torch.nn.Conv2d(4, 6, 3, padding=1, groups=groups)
+        x = torch.randn(N, 4, 6, 6)
+        with aten.record_aten_ops() as names:
+            call_for_per_sample_grads(layer)(x).sum().backward()
+        assert ("im2col" in names) == (N >= 32 or groups > 1), (N, groups)
+        if groups == 1:
+            U = F.unfold(x, 3, padding=1)
+            want = torch.einsum("nol,nkl->nok", torch.ones(N, 6, 36), U).view(N, 6, 4, 3, 3)
+            torch.testing.assert_close(layer.weight.grad_sample, want, atol=1e-4, rtol=1e-4)
