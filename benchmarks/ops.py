@@ -12,14 +12,17 @@ torch's autograd) the same way, and measures the memory of one forward plus
 backward pass: the growth of peak resident memory (``VmHWM``, reset through
 ``/proc/self/clear_refs``) over the resident memory just before it, taken
 after import, one small warm-up pass and allocating the inputs and the output
-gradient, in a fresh process for each measurement (convlab and torch
-alternate; the median of ``--mem-runs`` processes each).
+gradient (its shape from a forward on meta tensors: no full-size pass runs
+before the measured one), in a fresh process for each measurement (convlab
+and torch alternate; the median of ``--mem-runs`` processes each). This is
+the first pass's growth with glibc's default malloc: torch's varies between
+processes (about 75 or 100-125 MiB for the first row), so read the median.
 
 Also prints the size of the unfolded matrix against the input, and how many of
 the rot90 method's multiply-adds land on inserted zeros compared with the fold
 (col2im) method.
 
-    python benchmarks/ops.py [--rounds 15] [--threads 2] [--mem-runs 3] [--only train]
+    python benchmarks/ops.py [--rounds 15] [--threads 2] [--mem-runs 5] [--only train]
 """
 
 from __future__ import annotations
@@ -122,8 +125,8 @@ def train_step(what, xs, ws, kw, impl):
     else:
         conv = convlab.conv2d if impl == "ours" else F.conv2d
         op = lambda x, w, b: conv(x, w, b, **kw)  # noqa: E731
-    with torch.no_grad():
-        gy = torch.randn_like(op(x, w, b))
+    meta = (t.detach().to("meta") for t in (x, w, b))
+    gy = torch.randn(op(*meta).shape)  # the output's shape, without a full forward
 
     def step():
         op(x, w, b).backward(gy)
@@ -252,7 +255,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--mem-runs", type=int, default=3)
+    parser.add_argument("--mem-runs", type=int, default=5)
     parser.add_argument("--only", choices=["ops", "train"], help="one part of the report")
     parser.add_argument("--job", type=int, help=argparse.SUPPRESS)  # one row, in a child
     parser.add_argument("--train-time", type=int, help=argparse.SUPPRESS)
