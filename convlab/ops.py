@@ -769,7 +769,9 @@ class _Conv(torch.autograd.Function):
         grad_b = grad_y summed over batch and space
 
     (``^H``: the conjugate transpose, PyTorch's convention for complex
-    tensors; the plain transpose for real ones.)
+    tensors; the plain transpose for real ones.) float16 and bfloat16 are
+    saved as they are and widened to float32 inside the forward and the
+    backward (as torch, which saves its inputs in their own dtype).
 
     Everything in the backward is differentiable (double backward works);
     ``generate_vmap_rule`` makes ``torch.func.vmap`` run the same code
@@ -781,7 +783,8 @@ class _Conv(torch.autograd.Function):
     @staticmethod
     def forward(x, weight, bias, geom):
         s, pads, d, g = geom
-        return _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias)
+        (x, weight, bias), dtype = _widen(x, weight, bias)
+        return _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias).to(dtype)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -793,26 +796,28 @@ class _Conv(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
+        (x, weight, grad_out), dtype = _widen(*ctx.saved_tensors, grad_out)
         s, pads, d, g = ctx.geom
         k = tuple(weight.shape[2:])
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = _col2im_conv(grad_out, weight.conj(), tuple(x.shape[2:]), s, pads, d, g)
+            gx = gx.to(dtype)
         if ctx.needs_input_grad[1]:
             gw = _weight_grad(x.conj(), grad_out, k, s, pads, d, g).reshape(weight.shape)
+            gw = gw.to(dtype)
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            gb = _bias_grad(grad_out)
+            gb = _bias_grad(grad_out).to(dtype)
         return gx, gw, gb, None
 
 
-def _sum_tangents(terms, db):
-    """Add the tangents that exist (and the bias tangent, broadcast)."""
+def _sum_tangents(terms, db, dtype):
+    """Add the tangents that exist (and the bias tangent, broadcast), in ``dtype``."""
     out = None
     for t in terms:
         if t is not None:
             out = t if out is None else out + t
-    return _add_bias(out, db) if out is not None else None
+    return _add_bias(out, db).to(dtype) if out is not None else None
 
 
 class _ConvTranspose(torch.autograd.Function):
@@ -820,9 +825,11 @@ class _ConvTranspose(torch.autograd.Function):
     (``"fold"`` or ``"rot90"``) computed the forward: ``geom = (k, s, p, op,
     d, g, method)``. With ``pads = (p, p - output_padding)`` per dim::
 
-        grad_x = W @ unfold(grad_y)                 (a convolution: _matmul_conv)
-        grad_W = sum over n of x @ unfold(grad_y)^T (_weight_grad, roles swapped)
+        grad_x = conj(W) @ unfold(grad_y)            (a convolution: _matmul_conv)
+        grad_W = sum over n of conj(x) @ unfold(grad_y)^T (_weight_grad, swapped)
         grad_b = grad_y summed over batch and space
+
+    (the conjugates are PyTorch's convention for complex tensors).
     """
 
     generate_vmap_rule = True
@@ -831,7 +838,8 @@ class _ConvTranspose(torch.autograd.Function):
     def forward(x, weight, bias, geom):
         k, s, p, op, d, g, method = geom
         impl = _tconv_fold if method == "fold" else _tconv_rot90
-        return _add_bias(impl(x, weight, k, s, p, op, d, g), bias)
+        (x, weight, bias), dtype = _widen(x, weight, bias)
+        return _add_bias(impl(x, weight, k, s, p, op, d, g), bias).to(dtype)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -843,16 +851,17 @@ class _ConvTranspose(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
+        (x, weight, grad_out), dtype = _widen(*ctx.saved_tensors, grad_out)
         k, s, p, op, d, g, _ = ctx.geom
         pads = tuple((p[i], p[i] - op[i]) for i in range(len(k)))
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = _matmul_conv(grad_out, weight.conj(), s, pads, d, g)
+            gx = _matmul_conv(grad_out, weight.conj(), s, pads, d, g).to(dtype)
         if ctx.needs_input_grad[1]:
             gw = _weight_grad(grad_out, x.conj(), k, s, pads, d, g).reshape(weight.shape)
+            gw = gw.to(dtype)
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            gb = _bias_grad(grad_out)
+            gb = _bias_grad(grad_out).to(dtype)
         return gx, gw, gb, None
 
 
@@ -885,8 +894,7 @@ def _conv(n, fname, input, weight, bias, stride, padding, dilation, groups):
     k = tuple(weight.shape[2:])
     _, s, pads, d = shapes.conv_params(n, k, stride, padding, dilation)
     shapes.check_fits(x.shape[2:], k, pads, d, k, dilation)
-    (x, weight, bias), dtype = _widen(x, weight, bias)
-    out = _function(_Conv, _ConvFwdAD).apply(x, weight, bias, (s, pads, d, g)).to(dtype)
+    out = _function(_Conv, _ConvFwdAD).apply(x, weight, bias, (s, pads, d, g))
     return out if batched else out.squeeze(0)
 
 
@@ -938,11 +946,11 @@ class _ConvFwdAD(_Conv):
 
     @staticmethod
     def jvp(ctx, dx, dw, db, _):
-        x, weight = ctx.saved_tensors
+        (x, weight, dx, dw, db), dtype = _widen(*ctx.saved_tensors, dx, dw, db)
         s, pads, d, g = ctx.geom
         terms = [_matmul_conv(dx, weight, s, pads, d, g) if dx is not None else None]
         terms.append(_matmul_conv(x, dw, s, pads, d, g) if dw is not None else None)
-        return _sum_tangents(terms, db)
+        return _sum_tangents(terms, db, dtype)
 
 
 class _ConvTransposeFwdAD(_ConvTranspose):
@@ -950,11 +958,11 @@ class _ConvTransposeFwdAD(_ConvTranspose):
 
     @staticmethod
     def jvp(ctx, dx, dw, db, _):
-        x, weight = ctx.saved_tensors
+        (x, weight, dx, dw, db), dtype = _widen(*ctx.saved_tensors, dx, dw, db)
         k, s, p, op, d, g, _ = ctx.geom
         terms = [_tconv_fold(dx, weight, k, s, p, op, d, g) if dx is not None else None]
         terms.append(_tconv_fold(x, dw, k, s, p, op, d, g) if dw is not None else None)
-        return _sum_tangents(terms, db)
+        return _sum_tangents(terms, db, dtype)
 
 
 def _function(cls, with_jvp):
@@ -1022,9 +1030,8 @@ def _conv_transpose(
     spatial = tuple(x.shape[2:])
     out = shapes.transposed_sizes(spatial, k, s, p, op, d)
     shapes.check_transposed_sizes(out, spatial, k, s, p, op, d, padding)
-    (x, weight, bias), dtype = _widen(x, weight, bias)
     fn = _function(_ConvTranspose, _ConvTransposeFwdAD)
-    out = fn.apply(x, weight, bias, (k, s, p, op, d, g, method)).to(dtype)
+    out = fn.apply(x, weight, bias, (k, s, p, op, d, g, method))
     return out if batched else out.squeeze(0)
 
 

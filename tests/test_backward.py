@@ -187,3 +187,22 @@ def test_weight_gradient_materialises_no_per_sample_gradients():
     largest = _largest_self_allocation(y.backward, torch.ones_like(y))
     assert largest <= max(ops.CHUNK_BYTES, x.numel() * 4, weight.numel() * 4)
     assert largest < per_sample_grads / 4
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name,ours,theirs,shapes", CASES[:2] + CASES[6:7], ids=IDS[:2] + IDS[6:7])
+def test_low_precision_is_saved_in_its_own_dtype(name, ours, theirs, shapes, dtype):
+    """float16 and bfloat16 are widened inside the Function: what autograd keeps
+    is the input and the weight in their own dtype (the bytes torch keeps), and
+    the gradients come back in that dtype."""
+    g = torch.Generator().manual_seed(0)
+    leaves = [torch.randn(*s, generator=g).to(dtype).requires_grad_() for s in shapes]
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        out = ours(*leaves)
+    x, w, _ = leaves
+    assert sorted((t.dtype, t.numel()) for t in saved) == sorted(
+        [(dtype, x.numel()), (dtype, w.numel())]
+    )
+    grads = torch.autograd.grad(out, leaves, torch.ones_like(out))
+    assert [t.dtype for t in grads] == [dtype] * 3
