@@ -658,3 +658,51 @@ def test_pytorch_per_sample_conv_gradients_switch_forms_at_32(N):
             U = F.unfold(x, 3, padding=1)
             want = torch.einsum("nol,nkl->nok", torch.ones(N, 6, 36), U).view(N, 6, 4, 3, 3)
             torch.testing.assert_close(layer.weight.grad_sample, want, atol=1e-4, rtol=1e-4)
+
+
+def test_a_function_that_keeps_u_loses_double_backward():
+    """[sec-backward-memory]
+    > Keeping `U` in a `Function` would cost double backward as well:
+    > `setup_context` runs where autograd records nothing, so a `U` computed there does not
+    > lead back to `x`, the weight gradient's own gradient with respect to `x` is lost, and
+    > `gradgradcheck` fails; an `unfold` in `backward` keeps the link.
+
+    The notebook's Function changed only in where U comes from (setup_context
+    instead of backward), on the four shapes of the gradcheck test: gradcheck
+    passes, gradgradcheck fails on every one; the notebook's own passes.
+    """
+    fn = _notebook_function()
+
+    class KeepsU(fn):
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            fn.setup_context(ctx, inputs, output)
+            x, weight = inputs[:2]
+            ctx.U = F.unfold(x, weight.shape[2:], **ctx.conv)
+            assert not ctx.U.requires_grad
+
+        @staticmethod
+        def backward(ctx, grad_y):
+            x, weight = ctx.saved_tensors
+            G = grad_y.flatten(2)
+            cols = weight.flatten(1).T @ G
+            grad_x = F.fold(cols, x.shape[2:], weight.shape[2:], **ctx.conv)
+            grad_weight = (G @ ctx.U.transpose(1, 2)).sum(0).view(weight.shape)
+            return grad_x, grad_weight, G.sum((0, 2)), None, None, None
+
+    gen = torch.Generator().manual_seed(0)
+    for xs, ws, s, p, d in FUNCTION_CASES:
+        args = [
+            torch.randn(*shape, **F64, generator=gen, requires_grad=True)
+            for shape in (xs, ws, (ws[0],))
+        ]
+
+        def keeps(x, w, b, s=s, p=p, d=d):
+            return KeepsU.apply(x, w, b, s, p, d)
+
+        def recomputes(x, w, b, s=s, p=p, d=d):
+            return fn.apply(x, w, b, s, p, d)
+
+        assert torch.autograd.gradcheck(keeps, args)
+        assert not torch.autograd.gradgradcheck(keeps, args, raise_exception=False)
+        assert torch.autograd.gradgradcheck(recomputes, args)
