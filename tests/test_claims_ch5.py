@@ -638,7 +638,7 @@ def test_vmap_of_grad_runs_one_grouped_convolution_backward():
 def test_pytorch_per_sample_conv_gradients_switch_forms_at_32(N):
     """[sec-per-sample]
     > PyTorch's own per-sample gradients for `nn.Conv2d`
-    > (`torch.nn.utils._per_sample_grad.call_for_per_sample_grads`, built on "expanded
+    > (`call_for_per_sample_grads` of `torch.nn.utils._per_sample_grad`, built on "expanded
     > weights") take the grouped convolution for a batch of fewer than 32 samples with one
     > group, and `unfold` with an `einsum` otherwise.
 
