@@ -325,6 +325,11 @@ _ARITHMETIC_DIVISOR = (("unfold", "fold"), "decide with arithmetic per dimension
 _ARITHMETIC_CONV = (("convolution",), "compute the size with integer arithmetic.")
 
 
+def _first_line(err):
+    """The first line of an exception's message (torch's run on for pages)."""
+    return (str(err).strip().splitlines() or [""])[0].rstrip(",")
+
+
 def _raised_by_torch(err):
     """True if an exception was raised inside torch (an unsupported dtype, say),
     not by the reader's own ``raise NotImplementedError``."""
@@ -1813,7 +1818,7 @@ def check_conv_function(cls, cases=8, seed=0) -> CheckReport:
             report.failure = _convlab_failure(where, "it", err, _BACKWARD_OFFERS)
             return report
         except Exception as err:
-            first = (str(err).strip().splitlines() or [""])[0].rstrip(",")
+            first = _first_line(err)
             report.failure = (
                 f"{where}\n  {check.__name__} failed: {type(err).__name__}: {first}"
                 + (
@@ -1855,7 +1860,7 @@ def _check_under_vmap(report, cls, tensors, kw, x_shape, w_shape):
     try:
         got = torch.func.vmap(torch.func.grad(loss, argnums=1), in_dims=(0, None))(x, weight)
     except Exception as err:
-        first = (str(err).strip().splitlines() or [""])[0].rstrip(",")
+        first = _first_line(err)
         report.failure = (
             f"{where}\n  torch.func failed: {type(err).__name__}: {first}; for torch.func, "
             "forward takes no ctx, a setup_context staticmethod saves what backward needs, "

@@ -758,7 +758,24 @@ def _bias_grad(grad_out):
     return grad_out.sum(dim=(0, *range(2, grad_out.dim())))
 
 
-class _Conv(torch.autograd.Function):
+class _Lowered(torch.autograd.Function):
+    """What the two lowered Functions share: ``apply(x, weight, bias, geom)``
+    with ``geom`` the validated parameters; only ``x`` and the weight are
+    saved (for the backward and for forward mode); a vmap rule generated from
+    the same code."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, weight, bias, geom = inputs
+        ctx.save_for_backward(x, weight)
+        ctx.save_for_forward(x, weight)
+        ctx.geom = geom
+        ctx.has_bias = bias is not None
+
+
+class _Conv(_Lowered):
     """A convolution with chapter 5's backward; ``geom = (s, pads, d, g)``.
 
     Forward: ``W @ unfold(x)`` (:func:`_matmul_conv`). Saves ``x`` and the
@@ -778,21 +795,11 @@ class _Conv(torch.autograd.Function):
     batched; :class:`_ConvFwdAD` adds forward mode.
     """
 
-    generate_vmap_rule = True
-
     @staticmethod
     def forward(x, weight, bias, geom):
         s, pads, d, g = geom
         (x, weight, bias), dtype = _widen(x, weight, bias)
         return _add_bias(_matmul_conv(x, weight, s, pads, d, g), bias).to(dtype)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, weight, bias, geom = inputs
-        ctx.save_for_backward(x, weight)
-        ctx.save_for_forward(x, weight)
-        ctx.geom = geom
-        ctx.has_bias = bias is not None
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -820,7 +827,7 @@ def _sum_tangents(terms, db, dtype):
     return _add_bias(out, db).to(dtype) if out is not None else None
 
 
-class _ConvTranspose(torch.autograd.Function):
+class _ConvTranspose(_Lowered):
     """A transposed convolution with chapter 5's backward, whichever method
     (``"fold"`` or ``"rot90"``) computed the forward: ``geom = (k, s, p, op,
     d, g, method)``. With ``pads = (p, p - output_padding)`` per dim::
@@ -832,22 +839,12 @@ class _ConvTranspose(torch.autograd.Function):
     (the conjugates are PyTorch's convention for complex tensors).
     """
 
-    generate_vmap_rule = True
-
     @staticmethod
     def forward(x, weight, bias, geom):
         k, s, p, op, d, g, method = geom
         impl = _tconv_fold if method == "fold" else _tconv_rot90
         (x, weight, bias), dtype = _widen(x, weight, bias)
         return _add_bias(impl(x, weight, k, s, p, op, d, g), bias).to(dtype)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, weight, bias, geom = inputs
-        ctx.save_for_backward(x, weight)
-        ctx.save_for_forward(x, weight)
-        ctx.geom = geom
-        ctx.has_bias = bias is not None
 
     @staticmethod
     def backward(ctx, grad_out):
